@@ -1,0 +1,36 @@
+"""Device and thread-count choice for torch work."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(preferred: str | None = None) -> str:
+    """``preferred`` if given (``cuda``, ``mps``, ``cpu``), else CUDA > MPS > CPU."""
+    import torch
+
+    if preferred and preferred != "auto":
+        if preferred.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError("--device cuda was asked for, but torch sees no CUDA device")
+        return preferred
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def set_torch_threads(n: int | None = None) -> int:
+    """Set torch's intra-op thread count (``DIFFVIEWS_THREADS`` or ``n``; None keeps torch's choice)."""
+    import torch
+
+    if n is None and os.environ.get("DIFFVIEWS_THREADS"):
+        n = int(os.environ["DIFFVIEWS_THREADS"])
+    if n:
+        torch.set_num_threads(int(n))
+        log.debug("torch threads set to %d", n)
+    return torch.get_num_threads()

@@ -1,0 +1,44 @@
+"""One exception hierarchy, so the GUI's error dialog and the CLI's exit codes are uniform."""
+
+from __future__ import annotations
+
+
+class DiffViewsError(Exception):
+    """Base of every error the user should see as a message, not a traceback."""
+
+    exit_code = 1
+
+
+class AdapterNotFoundError(DiffViewsError, KeyError):
+    """An adapter name that no built-in module or entry point registers."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CheckpointError(DiffViewsError):
+    """A checkpoint file that cannot be loaded safely; names the file and the reason."""
+
+    exit_code = 3
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class DataError(DiffViewsError):
+    """A data file that is missing, malformed or inconsistent; names the file and the problem."""
+
+    exit_code = 4
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class CancelledError(DiffViewsError):
+    """A long job stopped because the user asked it to."""
+
+    exit_code = 130

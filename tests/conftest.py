@@ -1,0 +1,35 @@
+"""Shared fixtures: the tiny EDM configuration with the spec's seeding recipe."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def seed_like_spec(net) -> None:
+    """Every parameter, in sorted-name order, = randn(shape, one generator seeded 0) * 0.1; buffers untouched."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for _name, p in sorted(net.named_parameters()):
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+
+
+@pytest.fixture
+def tiny_net():
+    from diffviews_core.networks import TINY, build_edm
+
+    net = build_edm(TINY).eval()
+    seed_like_spec(net)
+    return net
+
+
+@pytest.fixture
+def tiny_adapter(tiny_net):
+    from diffviews_core.adapters.edm import EDMAdapter
+
+    return EDMAdapter(tiny_net, device="cpu")
