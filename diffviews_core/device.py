@@ -24,13 +24,19 @@ def pick_device(preferred: str | None = None) -> str:
     return "cpu"
 
 
+def default_threads() -> int:
+    """``DIFFVIEWS_THREADS``, else half the logical CPUs: on small shared boxes extra threads cost 10x or more."""
+    env = os.environ.get("DIFFVIEWS_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 def set_torch_threads(n: int | None = None) -> int:
-    """Set torch's intra-op thread count (``DIFFVIEWS_THREADS`` or ``n``; None keeps torch's choice)."""
+    """Set torch's intra-op thread count to ``n`` (or the default); returns the count in force."""
     import torch
 
-    if n is None and os.environ.get("DIFFVIEWS_THREADS"):
-        n = int(os.environ["DIFFVIEWS_THREADS"])
-    if n:
-        torch.set_num_threads(int(n))
-        log.debug("torch threads set to %d", n)
+    n = n or default_threads()
+    torch.set_num_threads(int(n))
+    log.debug("torch threads set to %d", n)
     return torch.get_num_threads()

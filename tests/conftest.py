@@ -9,6 +9,13 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def pytest_configure(config):
+    # One torch thread: on a shared 2-core box more threads were 10-15x slower, and results stay bit-stable.
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def seed_like_spec(net) -> None:
     """Every parameter, in sorted-name order, = randn(shape, one generator seeded 0) * 0.1; buffers untouched."""
     import torch

@@ -7,6 +7,15 @@ from typing import Any
 import torch
 
 
+def _is_live(handle: Any) -> bool:
+    """Whether a torch RemovableHandle's hook is still attached; other handle types are trusted."""
+    ref = getattr(handle, "hooks_dict_ref", None)
+    if ref is None:
+        return True
+    hooks = ref()
+    return hooks is not None and handle.id in hooks
+
+
 class HookMixin:
     """Keeps hook handles, captured activations and masks, and removes every hook in one call."""
 
@@ -16,6 +25,7 @@ class HookMixin:
         self._masks: dict[str, torch.Tensor] = {}
 
     def add_handle(self, handle: Any) -> None:
+        self._handles = [h for h in self._handles if _is_live(h)]
         self._handles.append(handle)
 
     def remove_hooks(self) -> None:
@@ -25,7 +35,8 @@ class HookMixin:
 
     @property
     def num_hooks(self) -> int:
-        return len(self._handles)
+        """Hooks still attached (handles removed by their owner, e.g. an extractor, do not count)."""
+        return sum(1 for h in self._handles if _is_live(h))
 
     def set_mask(self, layer_name: str, value: torch.Tensor) -> None:
         self._masks[layer_name] = value

@@ -1,0 +1,30 @@
+"""Tiny benchmark harness: median timings and a printed table with ratios against a same-run baseline."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def measure(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn`` in seconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def print_table(title: str, rows: list[tuple[str, float, float | None]], unit: str = "ms") -> None:
+    """rows: (label, value in seconds, baseline in seconds or None)."""
+    scale = {"ms": 1e3, "s": 1.0, "us": 1e6}[unit]
+    print(f"\n{title}")
+    print(f"{'case':52s} {unit:>10s} {'baseline':>10s} {'ratio':>7s}")
+    for label, value, base in rows:
+        b = f"{base * scale:10.2f}" if base is not None else f"{'-':>10s}"
+        r = f"{value / base:7.2f}" if base else f"{'-':>7s}"
+        print(f"{label:52s} {value * scale:10.2f} {b} {r}")
