@@ -1,0 +1,69 @@
+"""Small marker visuals drawn over the main buffer: hover, selection, neighbour and highlight rings, extra points.
+
+Each is its own vispy Markers holding only its few points, so changing one never touches the N-point buffer. They
+ignore depth so rings stay visible through a 3D cloud.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from vispy.scene.visuals import Markers
+
+TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
+
+
+def _markers(parent, order: int) -> Markers:
+    m = Markers(parent=parent, scaling="fixed")
+    m.order = order
+    m.set_gl_state("translucent", depth_test=False)
+    m.visible = False
+    return m
+
+
+class Rings:
+    """Hollow rings around some rows of the main point buffer, each over a white halo so it reads on any colour."""
+
+    def __init__(self, parent, color: Sequence[float], extra_size: float, width: float, order: int) -> None:
+        self.halo = _markers(parent, 2 * order)
+        self.visual = _markers(parent, 2 * order + 1)
+        self.color = tuple(color)
+        self.extra_size = float(extra_size)
+        self.width = float(width)
+        self.rows = np.zeros(0, dtype=np.int64)
+
+    def set_rows(self, rows, positions: np.ndarray, point_size: float) -> None:
+        """Show rings at ``rows`` (None or empty hides them); rows outside the buffer are ignored."""
+        self.rows = np.zeros(0, dtype=np.int64) if rows is None else np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        self.refresh(positions, point_size)
+
+    def refresh(self, positions: np.ndarray, point_size: float) -> None:
+        rows = self.rows[(self.rows >= 0) & (self.rows < len(positions))]
+        visible = len(rows) > 0
+        self.visual.visible = self.halo.visible = visible
+        if not visible:
+            return
+        size = point_size + self.extra_size
+        pos = positions[rows]
+        halo = (1.0, 1.0, 1.0, 0.85 * self.color[3])
+        self.halo.set_data(pos, size=size, edge_width=self.width + 2.0, face_color=TRANSPARENT, edge_color=halo)
+        self.visual.set_data(pos, size=size, edge_width=self.width, face_color=TRANSPARENT, edge_color=self.color)
+
+
+class OverlayPoints:
+    """Extra points not in the main buffer (generated samples): filled symbols with a thin white edge."""
+
+    def __init__(self, parent, coords: np.ndarray, rgba, symbol: str, size: float, order: int) -> None:
+        coords = np.asarray(coords, dtype=np.float32)
+        if coords.ndim != 2 or coords.shape[1] not in (2, 3):
+            raise ValueError(f"overlay coordinates must be (M, 2) or (M, 3), got {coords.shape}")
+        self.coords = coords
+        self.visual = _markers(parent, order)
+        self.style = {"size": size, "edge_width": 1.0, "face_color": rgba, "edge_color": "white", "symbol": symbol}
+
+    def place(self, positions: np.ndarray) -> None:
+        """Draw at ``positions``: the overlay's coordinates as the current mode draws them."""
+        if len(positions):
+            self.visual.set_data(positions, **self.style)
+        self.visual.visible = bool(len(positions))

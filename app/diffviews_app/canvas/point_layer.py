@@ -1,0 +1,128 @@
+"""The main point buffer: a lean GL_POINTS visual with round antialiased sprites and a level-of-detail subset.
+
+vispy's Markers runs a heavy per-fragment symbol shader; on software GL this visual draws the same cloud about
+three times faster. Positions and colours live in two vertex buffers, so a colour change uploads one buffer only;
+the level of detail is an index buffer over a fixed random subset of the same vertices (no re-upload to switch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from vispy import gloo
+from vispy.scene.visuals import create_visual_node
+from vispy.visuals import Visual
+
+_VERT = """
+uniform float u_size;
+attribute vec3 a_position;
+attribute vec4 a_color;
+varying vec4 v_color;
+void main() {
+    gl_Position = $transform(vec4(a_position, 1.0));
+    gl_PointSize = u_size;
+    v_color = a_color;
+}
+"""
+
+_FRAG = """
+uniform float u_size;
+varying vec4 v_color;
+void main() {
+    float r = length(gl_PointCoord - vec2(0.5)) * u_size;  // distance from the centre in pixels
+    float edge = 0.5 * u_size;
+    if (r > edge) discard;
+    gl_FragColor = vec4(v_color.rgb, v_color.a * clamp(edge - r, 0.0, 1.0));
+}
+"""
+
+
+class PointLayerVisual(Visual):
+    """N points of one size; ``set_lod(True)`` draws only the subset chosen at ``set_positions``."""
+
+    def __init__(self, size: float = 5.0, lod_points: int = 100_000, seed: int = 0) -> None:
+        super().__init__(vcode=_VERT, fcode=_FRAG)
+        self._draw_mode = "points"
+        self._size = float(size)
+        self._lod_points = int(lod_points)
+        self._rng = np.random.default_rng(seed)
+        self._n = 0
+        self._pos: np.ndarray = np.zeros((0, 3), dtype=np.float32)
+        self._pos_vbo = gloo.VertexBuffer(np.zeros((1, 3), dtype=np.float32))
+        self._col_vbo = gloo.VertexBuffer(np.zeros((1, 4), dtype=np.float32))
+        self._lod_ibo: gloo.IndexBuffer | None = None
+        self.lod_rows: np.ndarray | None = None
+        self.lod_active = False
+        self.shared_program["a_position"] = self._pos_vbo
+        self.shared_program["a_color"] = self._col_vbo
+        self.set_gl_state("translucent", depth_test=False)
+
+    @property
+    def count(self) -> int:
+        return self._n
+
+    @property
+    def size(self) -> float:
+        return self._size
+
+    def set_size(self, size: float) -> None:
+        self._size = float(size)
+        self.update()
+
+    def set_positions(self, pos: np.ndarray) -> None:
+        """Upload (N, 3) float32 positions; picks the level-of-detail subset when N exceeds ``lod_points``."""
+        pos = np.ascontiguousarray(pos, dtype=np.float32)
+        self._pos = pos
+        n_old, self._n = self._n, len(pos)
+        if self._n:
+            self._pos_vbo.set_data(pos)
+        if self._n != n_old:
+            # Colours must match the vertex count; neutral grey until the caller sets its own.
+            self._col_vbo.set_data(np.tile(np.float32([0.4, 0.4, 0.4, 1.0]), (max(self._n, 1), 1)))
+        if self._n > self._lod_points:
+            rows = np.sort(self._rng.choice(self._n, self._lod_points, replace=False)).astype(np.uint32)
+            self.lod_rows = rows
+            self._lod_ibo = gloo.IndexBuffer(rows)
+        else:
+            self.lod_rows = None
+            self._lod_ibo = None
+        self.set_lod(self.lod_active)
+        self.update()
+
+    def set_colors(self, rgba: np.ndarray) -> None:
+        """Replace the (N, 4) colour buffer: the only upload a recolouring costs."""
+        rgba = np.ascontiguousarray(rgba, dtype=np.float32)
+        if rgba.shape != (self._n, 4):
+            raise ValueError(
+                f"colours have shape {rgba.shape}, the canvas holds {self._n} points (needs ({self._n}, 4))"
+            )
+        if self._n:
+            self._col_vbo.set_data(rgba)
+        self.update()
+
+    def set_lod(self, active: bool) -> None:
+        """Draw the subset (while the camera moves) or every point (at rest)."""
+        self.lod_active = bool(active)
+        self._index_buffer = self._lod_ibo if (self.lod_active and self._lod_ibo is not None) else None
+        self.update()
+
+    def set_depth_test(self, enabled: bool) -> None:
+        self.set_gl_state("translucent", depth_test=bool(enabled))
+        self.update()
+
+    def _prepare_transforms(self, view) -> None:
+        view.view_program.vert["transform"] = view.get_transform()
+
+    def _prepare_draw(self, view) -> bool:
+        if self._n == 0:
+            return False
+        view.view_program["u_size"] = self._size * view.transforms.pixel_scale
+        return True
+
+    def _compute_bounds(self, axis: int, view):
+        if self._n == 0:
+            return None
+        col = self._pos[:, axis]
+        return float(np.nanmin(col)), float(np.nanmax(col))
+
+
+PointLayer = create_visual_node(PointLayerVisual)
