@@ -1,0 +1,117 @@
+"""Generate from a selection: mask the chosen layers with the mean stored activation of the selected samples.
+
+This is the product's central action ("Generate from neighbours"), kept Qt-free so the GUI, the CLI and
+``replay`` share one code path and a lineage record regenerates an image bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .core import ActivationMasker, GenerationResult, StepRecord, generate_with_mask_multistep
+from .errors import DiffViewsError
+from .lineage import GenerationSettings, Lineage, file_sha256, images_sha256
+
+
+def mean_activations(model_data, sample_ids: Sequence[int], layers: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per layer, the mean flattened stored activation over ``sample_ids`` (rows read from the memory map)."""
+    layers = sorted(layers)
+    rows = sorted(model_data.samples.row_of(int(s)) for s in sample_ids)
+    if not rows:
+        raise ValueError("no samples selected")
+    matrix = model_data.activations(layers)
+    mean = np.asarray(matrix[rows], dtype=np.float64).mean(axis=0).astype(np.float32)
+    shapes = model_data.layer_shapes
+    out, start = {}, 0
+    for name in layers:
+        size = math.prod(shapes[name])
+        out[name] = mean[start : start + size]
+        start += size
+    if start != mean.shape[0]:
+        raise DiffViewsError(f"{model_data.path}: stored activations have {mean.shape[0]} columns, layers need {start}")
+    return out
+
+
+def generate_from_samples(
+    adapter,
+    model_data,
+    sample_ids: Sequence[int],
+    layers: Sequence[str],
+    settings: GenerationSettings,
+    class_label: int | None = None,
+    masked: bool = True,
+    on_step: Callable[[StepRecord], None] | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+) -> tuple[GenerationResult, Lineage]:
+    """Masked generation from the samples' mean activation; class defaults to the first (selected) sample's.
+
+    ``masked=False`` runs the same seed and settings without the mask (the side-by-side comparison).
+    Trajectory activations are recorded for ``layers`` either way, so both runs can be drawn on the map.
+    """
+    ids = [int(s) for s in sample_ids]
+    if class_label is None and ids:
+        class_label = int(model_data.samples.class_label[model_data.samples.row_of(ids[0])])
+    masker = None
+    if masked:
+        masker = ActivationMasker(
+            adapter,
+            mask_steps=settings.mask_steps,
+            step_range=settings.step_range,
+            cfg_pass=settings.cfg_pass,
+            blend=settings.blend,
+        )
+        for name, vec in mean_activations(model_data, ids, layers).items():
+            masker.set_mask(name, vec)
+    result = generate_with_mask_multistep(
+        adapter,
+        masker,
+        class_label=class_label,
+        num_steps=settings.num_steps,
+        guidance_scale=settings.guidance_scale,
+        sampler=settings.sampler,
+        noise_max=settings.noise_max,
+        noise_min=settings.noise_min,
+        noise_mode=settings.noise_mode,
+        seed=settings.seed,
+        num_samples=settings.num_samples,
+        extract_layers=sorted(layers),
+        on_step=on_step,
+        cancel=cancel,
+    )
+    checkpoint = getattr(adapter, "checkpoint_path", None)
+    lineage = Lineage(
+        model=model_data.name,
+        adapter=adapter.model_type,
+        layers=sorted(layers),
+        source_sample_ids=ids,
+        class_label=class_label,
+        settings=settings,
+        masked=masked,
+        checkpoint=str(checkpoint) if checkpoint else None,
+        checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None,
+        image_sha256=images_sha256(result.images),
+    )
+    return result, lineage
+
+
+def replay(lineage: Lineage, adapter, model_data, verify: bool = True) -> GenerationResult:
+    """Regenerate from a lineage record; with ``verify``, refuse a different checkpoint or different pixels."""
+    checkpoint = getattr(adapter, "checkpoint_path", None)
+    if verify and lineage.checkpoint_sha256 and checkpoint and file_sha256(checkpoint) != lineage.checkpoint_sha256:
+        raise DiffViewsError(f"{checkpoint}: not the checkpoint this image was made with (sha256 differs)")
+    result, _ = generate_from_samples(
+        adapter,
+        model_data,
+        lineage.source_sample_ids,
+        lineage.layers,
+        lineage.settings,
+        class_label=lineage.class_label,
+        masked=lineage.masked,
+    )
+    if verify and lineage.image_sha256 and images_sha256(result.images) != lineage.image_sha256:
+        raise DiffViewsError("replay produced different pixels than the lineage records (different torch build?)")
+    return result
