@@ -7,108 +7,78 @@ adapter's default configuration.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import warnings
+import zipfile
 from pathlib import Path
-
-import torch
+from typing import Any
 
 from ..errors import CheckpointError
-from ..networks import EDMPrecond, build_edm
+from .messages import one_line
 
-STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin")
+TORCH_SUFFIXES = (".pt", ".pth", ".bin")
 
 
-def _config_beside(path: Path) -> dict | None:
+def config_beside(path: Path) -> dict | None:
+    """The network kwargs from ``<stem>.json`` or ``config.json`` next to the weights, if there is one."""
     for candidate in (path.with_suffix(".json"), path.parent / "config.json"):
         if candidate.is_file():
             try:
                 data = json.loads(candidate.read_text(encoding="utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise CheckpointError(candidate, f"invalid JSON network config: {exc}") from None
-            return data.get("network", data)
+            config = data.get("network", data) if isinstance(data, dict) else None
+            if not isinstance(config, dict):
+                raise CheckpointError(candidate, "network config is not a JSON object")
+            return config
     return None
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def strip_prefix(sd: dict[str, Any]) -> dict[str, Any]:
+    """DMD2's pytorch_model.bin may prefix every key with ``model.`` (its wrapper) on top of EDMPrecond's own."""
+    if sd and all(k.startswith("model.model.") for k in sd):
+        return {k[len("model.") :]: v for k, v in sd.items()}
+    return sd
+
+
+def _torch_load(path: Path, mmap: bool) -> dict:
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sd = torch.load(str(path), map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as exc:  # torch raises many kinds; the user needs one line
+        raise CheckpointError(path, f"not a loadable weights-only torch file: {one_line(exc)}") from None
+    if not isinstance(sd, dict) or not all(isinstance(k, str) for k in sd):
+        raise CheckpointError(path, f"expected a state dict, found {type(sd).__name__}")
+    bad = next((k for k, v in sd.items() if not isinstance(v, torch.Tensor)), None)
+    if bad is not None:
+        raise CheckpointError(path, f"entry {bad!r} is a {type(sd[bad]).__name__}, not a tensor")
+    return sd
+
+
+def read_state_dict(path: Path) -> dict:
+    """All tensors of a safetensors or torch.save file, on the CPU, keys as EDMPrecond names them."""
     if path.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         try:
-            return load_file(str(path))
+            return strip_prefix(load_file(str(path)))
         except (SafetensorError, OSError) as exc:
-            raise CheckpointError(path, f"unreadable safetensors file: {exc}") from None
-    try:
-        sd = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds; the user needs one line
-        raise CheckpointError(path, f"not a loadable weights-only torch file: {str(exc).splitlines()[0]}") from None
-    if not isinstance(sd, dict):
-        raise CheckpointError(path, f"expected a state dict, found {type(sd).__name__}")
-    return sd
+            raise CheckpointError(path, f"unreadable safetensors file: {one_line(exc)}") from None
+    return strip_prefix(_torch_load(path, mmap=False))
 
 
-def _strip_prefix(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """DMD2's pytorch_model.bin prefixes every key with ``model.`` (its wrapper) on top of EDMPrecond's own."""
-    if all(k.startswith("model.model.") for k in sd):
-        return {k[len("model.") :]: v for k, v in sd.items()}
-    return sd
+def state_dict_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor shapes without reading the weights (safetensors header, or a memory-mapped zip torch file)."""
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError, safe_open
 
-
-def build_from_state_dict(path: Path, sd: dict[str, torch.Tensor], config: dict) -> EDMPrecond:
-    try:
-        with torch.device("meta"):
-            net = EDMPrecond(**config)
-    except TypeError as exc:
-        raise CheckpointError(path, f"network config does not fit EDMPrecond: {exc}") from None
-    net = net.to_empty(device="cpu")
-    expected = net.state_dict()
-    missing = sorted(set(expected) - set(sd))
-    extra = sorted(set(sd) - set(expected))
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing keys (e.g. {missing[0]})")
-        if extra:
-            parts.append(f"{len(extra)} unexpected keys (e.g. {extra[0]})")
-        raise CheckpointError(path, "weights do not match the network: " + ", ".join(parts))
-    for k, v in expected.items():
-        if tuple(v.shape) != tuple(sd[k].shape):
-            raise CheckpointError(path, f"shape mismatch at {k}: file {tuple(sd[k].shape)}, network {tuple(v.shape)}")
-    net.load_state_dict(sd, strict=True, assign=True)
-    return net.eval()
-
-
-def load_network(path: Path, default_config: dict | None = None) -> tuple[EDMPrecond, dict]:
-    """Load an EDMPrecond from a safetensors or weights-only torch file; returns (network, info)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(path, "no such file")
-    if path.suffix not in (".safetensors", *STATE_DICT_SUFFIXES):
-        raise CheckpointError(path, f"unsupported checkpoint type {path.suffix!r}")
-    config = _config_beside(path) or default_config
-    if config is None:
-        raise CheckpointError(path, "no network config: put <name>.json beside the weights or choose an adapter")
-    sd = _strip_prefix(_read_state_dict(path))
-    net = build_from_state_dict(path, sd, dict(config))
-    return net, {"format": "safetensors" if path.suffix == ".safetensors" else "state_dict", "config": dict(config)}
-
-
-def save_network(net: EDMPrecond, path: Path, config: dict) -> None:
-    """Write weights as safetensors and the architecture as ``<stem>.json``, atomically."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sd = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(sd, tmp, metadata={"format": "diffviews-edm", "version": "1"})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    cfg_tmp = path.with_suffix(".json.tmp")
-    cfg_tmp.write_text(json.dumps({"network": config}, indent=2), encoding="utf-8")
-    os.replace(cfg_tmp, path.with_suffix(".json"))
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                return strip_prefix({k: tuple(f.get_slice(k).get_shape()) for k in f.keys()})  # noqa: SIM118
+        except (SafetensorError, OSError) as exc:
+            raise CheckpointError(path, f"unreadable safetensors file: {one_line(exc)}") from None
+    sd = _torch_load(path, mmap=zipfile.is_zipfile(path))
+    return strip_prefix({k: tuple(v.shape) for k, v in sd.items()})

@@ -1,0 +1,49 @@
+"""Write networks as safetensors plus a JSON architecture, so later loads need no pickle at all."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import CheckpointError
+
+
+def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_network(net: Any, path: Path, config: dict) -> None:
+    """Write weights as safetensors and the architecture as ``<stem>.json`` (``{"network": config}``), atomically."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sd = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
+    _atomic_write(path, lambda tmp: save_file(sd, tmp, metadata={"format": "diffviews-edm", "version": "1"}))
+    text = json.dumps({"network": config}, indent=2)
+    _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def convert_checkpoint(source: Path, out: Path, default_config: dict | None = None) -> dict[str, Any]:
+    """Load ``source`` safely and write it as ``out`` (.safetensors) plus ``out``'s .json; returns the load info."""
+    from .loader import load_network
+
+    source, out = Path(source), Path(out)
+    if out.is_dir():
+        out = out / f"{source.stem}.safetensors"
+    if out.suffix != ".safetensors":
+        raise CheckpointError(out, "the converted checkpoint must end in .safetensors")
+    net, info = load_network(source, default_config=default_config)
+    save_network(net, out, info["config"])
+    return {**info, "output": str(out), "config_file": str(out.with_suffix(".json"))}
