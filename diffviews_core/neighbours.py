@@ -1,0 +1,213 @@
+"""Exact nearest neighbours: in activation space (the true neighbours) and in the 2D/3D embedding plane.
+
+Activation search is brute force with BLAS: ||x - q||^2 = ||x||^2 - 2 x.q + ||q||^2 with row norms computed once,
+rows scanned in chunks so a memory-mapped array is never copied whole, and the few best candidates re-measured
+exactly so the reported distances carry no cancellation error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import weakref
+from collections.abc import Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+METRICS = ("euclidean", "cosine")
+_CHUNK_BYTES = 64 << 20  # rows per scan chunk: about this many bytes of data
+_BUFFER_BYTES = 64 << 20  # queries per block: the (N, block) score buffer stays under this
+
+
+_FEW_QUERIES = 4  # up to this many queries the scan is memory-bound: one BLAS thread is as fast and never stalls
+
+
+def _rows_per_chunk(dim: int, itemsize: int) -> int:
+    return max(256, _CHUNK_BYTES // max(1, dim * itemsize))
+
+
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def single_blas_thread(active: bool):
+    """One BLAS thread for a matrix-vector scan: on a busy machine a second thread waits for a core and the scan
+    takes several times longer, while one thread already saturates memory bandwidth."""
+    return _blas_controller().limit(limits=1, user_api="blas") if active else contextlib.nullcontext()
+
+
+class ActivationIndex:
+    """Brute-force exact KNN over the rows of an (N, D) array or memmap, with row norms precomputed once."""
+
+    def __init__(self, data: np.ndarray, metric: str = "euclidean") -> None:
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
+        if data.ndim != 2:
+            raise ValueError(f"activations must be 2-D (rows, features), got shape {data.shape}")
+        self.data = data
+        self.metric = metric
+        self._chunk = _rows_per_chunk(data.shape[1], data.dtype.itemsize)
+        norms = np.empty(data.shape[0], dtype=np.float32)
+        for start, chunk in self._chunks():
+            norms[start : start + len(chunk)] = np.einsum("ij,ij->i", chunk, chunk)
+        if metric == "euclidean":
+            self._sq_norms = norms
+        else:
+            root = np.sqrt(norms)
+            self._inv_norms = np.divide(1.0, root, out=np.zeros_like(root), where=root > 0)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.data.shape[1])
+
+    def _chunks(self):
+        for start in range(0, self.num_rows, self._chunk):
+            yield start, np.asarray(self.data[start : start + self._chunk], dtype=np.float32)
+
+    def query(
+        self, vectors: np.ndarray, k: int, exclude: Sequence[int] | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest rows to each vector (ascending distance), skipping the rows in ``exclude``.
+
+        ``vectors`` is (D,) or (Q, D); the result is (rows, distances) shaped (k,) or (Q, k), int64 and float32.
+        """
+        single = np.ndim(vectors) == 1
+        q = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        excl = None if exclude is None else np.unique(np.asarray(exclude, dtype=np.int64).ravel())
+        rows, dists = self._search(q, k, own=None, exclude=excl)
+        return (rows[0], dists[0]) if single else (rows, dists)
+
+    def query_rows(self, rows: int | Sequence[int] | np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest rows to stored row(s) ``rows``, each query's own row left out."""
+        single = np.ndim(rows) == 0
+        idx = np.atleast_1d(np.asarray(rows, dtype=np.int64))
+        if idx.size and (idx.min() < 0 or idx.max() >= self.num_rows):
+            raise IndexError(f"row out of range 0..{self.num_rows - 1}")
+        q = np.asarray(self.data[np.sort(idx)], dtype=np.float32)[np.argsort(np.argsort(idx))]
+        out_rows, dists = self._search(q, k, own=idx, exclude=None)
+        return (out_rows[0], dists[0]) if single else (out_rows, dists)
+
+    def _search(
+        self, q: np.ndarray, k: int, own: np.ndarray | None, exclude: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if q.shape[1] != self.dim:
+            raise ValueError(f"query has {q.shape[1]} features, the index has {self.dim}")
+        available = self.num_rows - (0 if exclude is None else len(exclude)) - (0 if own is None else 1)
+        k = max(0, min(int(k), available))
+        n_q = len(q)
+        out_rows = np.empty((n_q, k), dtype=np.int64)
+        out_d = np.empty((n_q, k), dtype=np.float32)
+        if k == 0 or n_q == 0:
+            return out_rows, out_d
+        block = max(1, _BUFFER_BYTES // (4 * self.num_rows))
+        for b in range(0, n_q, block):
+            qb = q[b : b + block]
+            scores = self._scores(qb)
+            if exclude is not None and len(exclude):
+                scores[exclude] = np.inf
+            if own is not None:
+                scores[own[b : b + block], np.arange(len(qb))] = np.inf
+            n_cand = min(self.num_rows, k + max(k, 8))
+            if n_cand < self.num_rows:
+                cand = np.argpartition(scores, n_cand - 1, axis=0)[:n_cand].T
+            else:
+                cand = np.broadcast_to(np.arange(self.num_rows), (len(qb), self.num_rows))
+            for j, (vec, rows) in enumerate(zip(qb, cand, strict=True)):
+                rows = rows[np.isfinite(scores[rows, j])]
+                d = self._exact(vec, rows)
+                order = np.lexsort((rows, d))[:k]
+                out_rows[b + j] = rows[order]
+                out_d[b + j] = d[order]
+        return out_rows, out_d
+
+    def _scores(self, qb: np.ndarray) -> np.ndarray:
+        """(N, Q) scores that rank like the distances: ||x||^2 - 2 x.q, or -cos(x, q)."""
+        if self.metric == "cosine":
+            qn = np.linalg.norm(qb, axis=1, keepdims=True)
+            qb = np.divide(qb, qn, out=np.zeros_like(qb), where=qn > 0)
+        scores = np.empty((self.num_rows, len(qb)), dtype=np.float32)
+        qt = np.ascontiguousarray(qb.T)
+        with single_blas_thread(len(qb) <= _FEW_QUERIES):
+            for start, chunk in self._chunks():
+                end = start + len(chunk)
+                if len(qb) == 1:
+                    np.dot(chunk, qt[:, 0], out=scores[start:end, 0])
+                else:
+                    np.matmul(chunk, qt, out=scores[start:end])
+        if self.metric == "euclidean":
+            scores *= -2.0
+            scores += self._sq_norms[:, None]
+        else:
+            scores *= -self._inv_norms[:, None]
+        return scores
+
+    def _exact(self, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        order = np.argsort(rows)  # sorted gathers read a memmap sequentially
+        x = np.empty((len(rows), self.dim), dtype=np.float64)
+        x[order] = self.data[rows[order]]
+        v = vec.astype(np.float64)
+        if self.metric == "euclidean":
+            return np.sqrt(np.einsum("ij,ij->i", x - v, x - v)).astype(np.float32)
+        denom = np.linalg.norm(x, axis=1) * np.linalg.norm(v)
+        cos = np.divide(x @ v, denom, out=np.zeros(len(rows)), where=denom > 0)
+        return (1.0 - cos).astype(np.float32)
+
+
+class PlaneIndex:
+    """KNN among embedding coordinates (N, 2) or (N, 3) with a KD-tree built once."""
+
+    def __init__(self, coords: np.ndarray) -> None:
+        from scipy.spatial import cKDTree
+
+        coords = np.asarray(coords, dtype=np.float64)
+        if coords.ndim != 2 or coords.shape[1] not in (2, 3):
+            raise ValueError(f"coordinates must be (N, 2) or (N, 3), got shape {coords.shape}")
+        if not np.isfinite(coords).all():
+            raise ValueError("coordinates contain NaN or infinite values")
+        self.coords = coords
+        self.tree = cKDTree(coords)
+
+    def query(self, point_or_row: int | np.ndarray | Sequence[float], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest rows to a point, or to row ``point_or_row`` (itself left out); ascending distance."""
+        n = len(self.coords)
+        is_row = isinstance(point_or_row, (int, np.integer))
+        if is_row and not 0 <= point_or_row < n:
+            raise IndexError(f"row {point_or_row} out of range 0..{n - 1}")
+        point = self.coords[point_or_row] if is_row else np.asarray(point_or_row, dtype=np.float64)
+        k = max(0, min(int(k), n - 1 if is_row else n))
+        if k == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        want = min(n, k + 1) if is_row else k
+        d, rows = self.tree.query(point, k=want)
+        d, rows = np.atleast_1d(d), np.atleast_1d(rows).astype(np.int64)
+        if is_row:
+            keep = rows != point_or_row
+            d, rows = d[keep][:k], rows[keep][:k]
+        order = np.lexsort((rows, d))
+        return rows[order], d[order].astype(np.float32)
+
+
+_plane_cache: dict[int, tuple[weakref.ref, PlaneIndex]] = {}
+
+
+def knn_plane(
+    coords: np.ndarray, point_or_row: int | np.ndarray | Sequence[float], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """KNN in the embedding plane; the KD-tree of ``coords`` is built on first use and reused while it lives."""
+    key = id(coords)
+    hit = _plane_cache.get(key)
+    if hit is None or hit[0]() is not coords:
+        index = PlaneIndex(coords)
+        _plane_cache[key] = (weakref.ref(coords, lambda _r, key=key: _plane_cache.pop(key, None)), index)
+        log.debug("built plane KD-tree over %d points", len(index.coords))
+    return _plane_cache[key][1].query(point_or_row, k)
