@@ -1,0 +1,108 @@
+"""Build the application and its window, open the start data, and run it (or take a screenshot and exit)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from .options import LaunchOptions, default_data_dir
+
+log = logging.getLogger(__name__)
+
+ORGANIZATION = "DiffViews"
+APPLICATION = "DiffViews Desktop"
+SCREENSHOT_SETTLE_MS = 400  # after the first full frame: let the docks' images and the GL frame land
+SCREENSHOT_TIMEOUT_MS = 60000
+
+
+def application() -> QApplication:
+    """The QApplication (created once, with the names QSettings uses)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setOrganizationName(ORGANIZATION)
+        app.setApplicationName(APPLICATION)
+        app.setApplicationDisplayName(APPLICATION)
+    return app
+
+
+def create_window(options: LaunchOptions | None = None, settings: QSettings | None = None, canvas=None):
+    """The main window with its state, canvas, worker pool and controller wired (not shown, nothing opened)."""
+    from .canvas import PointCloudCanvas
+    from .controller import ExplorerController
+    from .main_window import MainWindow
+    from .state import ExplorerState
+    from .workers import WorkerPool
+
+    options = options or LaunchOptions()
+    state = ExplorerState()
+    pool = WorkerPool()
+    controller = ExplorerController(state, pool, options)
+    canvas = canvas if canvas is not None else PointCloudCanvas()
+    window = MainWindow(state, canvas, pool, controller, settings or QSettings(ORGANIZATION, APPLICATION))
+    for obj in (state, pool, controller):
+        obj.setParent(window)
+    return window
+
+
+def open_start_data(window, options: LaunchOptions) -> bool:
+    """Open --data-dir, else the demo, else the user data root; without any, say how to get data."""
+    path = options.data_dir or default_data_dir()
+    if path is None:
+        window.show_message("info", "No data yet. Open a data folder (File > Open, Ctrl+O), drop one on the window, "
+                            "or download data with `diffviews download`.")  # fmt: skip
+        return False
+    window.open_folder(path)
+    return True
+
+
+def _screenshot_when_ready(window, path: Path, app: QApplication, started: float) -> None:
+    """Save the window once the first map is drawn (or no data could load), then quit."""
+    state = window.state
+    done = {"saved": False}
+
+    def save() -> None:
+        if done["saved"]:
+            return
+        done["saved"] = True
+        app.processEvents()
+        ok = window.grab().save(str(path), "PNG")
+        log.info("screenshot %s after %.2f s: %s", path, time.perf_counter() - started, "saved" if ok else "failed")
+        if not ok:
+            print(f"diffviews-desktop: could not write {path}", file=sys.stderr)
+        app.exit(0 if ok else 1)
+
+    def settle() -> None:
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, save)
+
+    state.model_changed.connect(settle)
+    window.controller.busy_changed.connect(lambda busy: None if busy or state.model is not None else settle())
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, save)
+    if not window.pool.running():
+        settle()
+
+
+def run_app(options: LaunchOptions) -> int:
+    """Run the explorer until the window closes; in screenshot mode, until the PNG is written."""
+    started = time.perf_counter()
+    app = application()
+    with tempfile.TemporaryDirectory(prefix="diffviews-") as scratch:
+        if options.screenshot is not None:  # a fixed, fresh layout: screenshots do not depend on the user's settings
+            settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
+        else:
+            settings = QSettings(ORGANIZATION, APPLICATION)
+        window = create_window(options, settings)
+        window.show()
+        open_start_data(window, options)
+        if options.screenshot is not None:
+            _screenshot_when_ready(window, options.screenshot, app, started)
+        code = app.exec()
+        if window.isVisible():
+            window.close()
+    return code

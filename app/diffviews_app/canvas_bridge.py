@@ -1,0 +1,71 @@
+"""Wires the explorer state to the point-cloud canvas, both ways, uploading only what changed.
+
+State -> canvas: coordinates once per model/layer/mode, colours once per colouring, and the small hover, selection,
+neighbour and highlight visuals on their own. Canvas -> state: hover, clicks (Ctrl+click selects anew) and lasso.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt
+
+from .colors import point_colors
+from .state import ExplorerState
+
+
+class CanvasBridge(QObject):
+    """The only object that talks to both the state and the canvas."""
+
+    def __init__(self, state: ExplorerState, canvas, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.canvas = canvas
+        self._rgba: np.ndarray | None = None
+        state.model_changed.connect(self._on_model)
+        state.embedding_changed.connect(self._upload_points)
+        state.mode_changed.connect(self._on_mode)
+        state.color_by_changed.connect(lambda _c: self._upload_colors())
+        state.hovered_changed.connect(lambda row: canvas.set_hover(row if row >= 0 else None))
+        state.selected_changed.connect(lambda row: canvas.set_selection(row if row >= 0 else None))
+        state.neighbours_changed.connect(lambda: canvas.set_neighbours(state.neighbour_rows()))
+        state.highlight_changed.connect(lambda: canvas.set_highlight(state.highlight_rows()))
+        canvas.hovered.connect(state.set_hovered)
+        canvas.clicked.connect(self._on_click)
+        canvas.lasso_selected.connect(lambda rows: state.add_manual(np.asarray(rows, dtype=np.int64).tolist()))
+
+    def _on_model(self) -> None:
+        self._rgba = None
+        self.canvas.set_mode(self.state.mode)
+        self._upload_points()
+        self.canvas.reset_view()
+
+    def _on_mode(self, mode: str) -> None:
+        self.canvas.set_mode(mode)
+        self._upload_points()
+
+    def _upload_points(self) -> None:
+        coords = self.state.coords()
+        if coords is None:
+            coords = np.zeros((0, 3 if self.state.mode == "3d" else 2), dtype=np.float32)
+        self.canvas.set_points(np.ascontiguousarray(coords, dtype=np.float32))
+        self._upload_colors(recompute=False)
+        self._refresh_rings()
+
+    def _refresh_rings(self) -> None:
+        s = self.state
+        self.canvas.set_hover(s.hovered if s.hovered >= 0 else None)
+        self.canvas.set_selection(s.selected if s.selected >= 0 else None)
+        self.canvas.set_neighbours(s.neighbour_rows())
+        self.canvas.set_highlight(s.highlight_rows())
+
+    def _upload_colors(self, recompute: bool = True) -> None:
+        model = self.state.model
+        if model is None:
+            return
+        if recompute or self._rgba is None:
+            self._rgba = point_colors(model.samples.columns, self.state.color_by, model.num_samples)
+        self.canvas.set_colors(self._rgba)
+
+    def _on_click(self, row: int, modifiers) -> None:
+        replace = modifiers is not None and bool(modifiers & Qt.KeyboardModifier.ControlModifier)
+        self.state.click(int(row), replace=replace)

@@ -1,0 +1,260 @@
+"""The explorer's actions that touch data: open a folder, switch model or layer, suggest KNN.
+
+Slow steps (opening, reading an embedding, fitting one, building an activation index) run in the worker pool; their
+results are written into the ``ExplorerState`` on the UI thread. Problems become ``message`` signals naming the file
+and the problem, and the app stays usable with whatever did open.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from diffviews_core.errors import DataError
+
+from .options import LaunchOptions
+from .state import ExplorerState
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+SYNC_KNN_VALUES = 4_000_000  # activation KNN over fewer N*D values runs on the UI thread (a few ms)
+ALIGNED_PREFIX = "aligned_3d/"
+LAYER_CACHE_PREFIX = "layer_cache/"
+
+
+@dataclass(frozen=True)
+class LayerChoice:
+    """One entry of the layer menu: ``how`` is "embedding" (stored map) or "activations" (stored, to embed)."""
+
+    key: str
+    label: str
+    how: str
+
+
+def layer_choices(model) -> list[LayerChoice]:
+    """The default embedding first, every other stored embedding, then each stored layer without a map."""
+    names = [n for n in model.embedding_names if not n.startswith(ALIGNED_PREFIX)]
+    out: list[LayerChoice] = []
+    covered: set[str] = set()
+    for i, name in enumerate(names):
+        label = name.removeprefix(LAYER_CACHE_PREFIX)
+        if name.startswith(LAYER_CACHE_PREFIX):
+            covered.add(label)
+        if i == 0:
+            layers = model.embedding(name).layers
+            if layers:
+                label = f"{'+'.join(layers)} (default)"
+                if len(layers) == 1:
+                    covered.add(layers[0])
+        out.append(LayerChoice(name, label, "embedding"))
+    for layer in model.layers:
+        if layer not in covered and layer not in names:
+            out.append(LayerChoice(layer, layer, "activations"))
+    return out
+
+
+def load_embedding(model, name: str):
+    """The named embedding, with 3D coordinates borrowed from its ``aligned_3d`` counterpart when it has none."""
+    from diffviews_core.store import Embedding
+
+    emb = model.embedding(name)
+    if emb.coords3d is not None:
+        return emb
+    names = model.embedding_names
+    short = name.removeprefix(LAYER_CACHE_PREFIX)
+    for candidate in (ALIGNED_PREFIX + short, ALIGNED_PREFIX + "default" if name == names[0] else None):
+        if candidate and candidate in names:
+            aligned = model.embedding(candidate)
+            if aligned.coords3d is not None:
+                return Embedding(emb.name, emb.coords2d, aligned.coords3d, {**emb.params, "coords3d_from": candidate})
+    return emb
+
+
+def embed_layer(model, layer: str, progress=None, cancel=None):
+    """Fit 2D and 3D maps of one stored layer (StandardScaler -> PCA -> UMAP); kept in memory for the session."""
+    from diffviews_core.embedding.fit import fit_embeddings
+    from diffviews_core.store import Embedding
+
+    fitted = fit_embeddings(model.activations([layer]), dims=(2, 3), progress=progress, cancel=cancel)
+    params = {**fitted[2].params, "layers": [layer]}
+    params.pop("n_components", None)
+    return Embedding(layer, fitted[2].coords, fitted[3].coords, params)
+
+
+def _open(path: Path, model_name: str | None, embeddings_csv: Path | None):
+    from diffviews_core.store import open_data
+
+    root = open_data(path)
+    if not root.models:
+        return root, None, "", None
+    name = model_name if model_name in root.models else next(iter(root.models))
+    model = root.models[name]
+    if embeddings_csv is not None:
+        from diffviews_core.store.embedding import read_embedding_csv
+
+        return root, name, embeddings_csv.stem, read_embedding_csv(embeddings_csv.stem, embeddings_csv, model.samples)
+    key = layer_choices(model)[0].key if model.embedding_names else ""
+    return root, name, key, load_embedding(model, key) if key else None
+
+
+class ExplorerController(QObject):
+    """Owns no widgets; the window connects ``message`` to its banner and status bar."""
+
+    message = Signal(str, str)  # level ("info", "warning", "error"), text
+    busy_changed = Signal(bool)  # a data folder is being opened
+
+    def __init__(self, state: ExplorerState, pool: WorkerPool, options: LaunchOptions | None = None,
+                 parent: QObject | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.state = state
+        self.pool = pool
+        self.options = options or LaunchOptions()
+        self._computed: dict[tuple[str, str], object] = {}  # (model path, layer) -> Embedding fitted this session
+        self._indexes: dict[tuple[str, tuple[str, ...]], object] = {}  # activation KNN indexes
+        self._choices: dict[str, LayerChoice] = {}
+
+    # ---- opening ----------------------------------------------------------------------------------------------
+    def open_folder(self, path: Path | str, model: str | None = None) -> None:
+        """Open a data root or model folder in the background; the current data stays until it succeeds."""
+        path = Path(path)
+        self.busy_changed.emit(True)
+        first = model or self.options.model
+        csv = self.options.embeddings if self.state.root is None else None
+        self.pool.submit(f"Opening {path.name or path}", _open, path, first, csv, key="open",
+                         on_result=self._opened, on_error=self._open_failed)  # fmt: skip
+
+    def _open_failed(self, text: str) -> None:
+        self.busy_changed.emit(False)
+        self.message.emit("error", f"Could not open the data folder: {text}")
+
+    def _opened(self, result) -> None:
+        root, name, key, embedding = result
+        self.busy_changed.emit(False)
+        self._computed.clear()
+        self._indexes.clear()
+        self.state.set_root(root)
+        problems = [f"{model}: {text}" for model, text in root.problems.items()]
+        for model in root.models.values():
+            problems += [f"{model.name}: {w}" for w in getattr(model, "warnings", [])]
+        if problems:
+            self.message.emit("warning", "Some data did not open:\n" + "\n".join(problems))
+        if name is None:
+            self.message.emit("error", f"No model in {root.path} could be opened.")
+            return
+        if self.options.model and self.options.model != name:
+            self.message.emit("warning", f"No model {self.options.model!r} in {root.path}; showing {name}.")
+        self._show_model(root.models[name], key, embedding)
+
+    def _show_model(self, model, key: str, embedding) -> None:
+        self._choices = {c.key: c for c in layer_choices(model)}
+        if key and key not in self._choices:  # an --embeddings CSV from outside the model folder
+            self._choices = {key: LayerChoice(key, key, "embedding"), **self._choices}
+        from .colors import color_options
+
+        if self.state.color_by not in color_options(model.samples.columns):
+            self.state.set_color_by("class")
+        self.state.set_model(model, key, embedding)
+        self.state.set_layer_choices({k: (c.label, c.how) for k, c in self._choices.items()})
+        if embedding is None:
+            self.message.emit("warning", f"{model.path}: no embedding yet; pick a layer to embed it.")
+
+    # ---- model and layer ----------------------------------------------------------------------------------------
+    def switch_model(self, name: str) -> None:
+        root = self.state.root
+        if root is None or name not in root.models or name == self.state.model_name:
+            return
+        model = root.models[name]
+        choices = layer_choices(model)
+        if not choices or choices[0].how != "embedding":
+            self._show_model(model, "", None)
+            return
+        self.pool.submit(f"Loading {name}", load_embedding, model, choices[0].key, key="view",
+                         on_result=lambda emb: self._show_model(model, choices[0].key, emb),
+                         on_error=lambda text: self.message.emit("error", text))  # fmt: skip
+
+    def switch_layer(self, key: str) -> None:
+        """Show another layer: a stored map is read, a stored layer is embedded first (progress, cancel)."""
+        model = self.state.model
+        choice = self._choices.get(key)
+        if model is None or choice is None or key == self.state.layer:
+            return
+        done = self._computed.get((str(model.path), key))
+        if done is not None:
+            self.state.set_embedding(key, done)
+            return
+
+        def show(emb, model=model) -> None:
+            if self.state.model is model:
+                self.state.set_embedding(key, emb)
+                self.state.set_layer_choices({**self.state.layer_choices, key: (choice.label, "embedding")})
+
+        if choice.how == "embedding":
+            self.pool.submit(f"Loading {choice.label}", load_embedding, model, key, key="view", on_result=show,
+                             on_error=lambda text: self.message.emit("error", text))  # fmt: skip
+            return
+
+        def fitted(emb, model=model) -> None:
+            self._computed[(str(model.path), key)] = emb
+            show(emb)
+            self.message.emit("info", f"Embedded layer {key} ({model.num_samples:,} samples).")
+
+        self.pool.submit(f"Embedding {key}", embed_layer, model, key, key="view", on_result=fitted,
+                         on_error=lambda text: self.message.emit("error", f"Embedding {key} failed: {text}"))
+
+    # ---- neighbours -----------------------------------------------------------------------------------------------
+    def knn_layers(self) -> list[str]:
+        """Layers whose activations define the true neighbours: those of the map shown, else the default pair."""
+        model = self.state.model
+        emb_layers = self.state.embedding.layers if self.state.embedding is not None else []
+        if emb_layers and all(x in model.layers for x in emb_layers):
+            return emb_layers
+        return list(model.default_layers) or list(model.layers)
+
+    def suggest_knn(self) -> None:
+        """K nearest neighbours of the selected sample in the chosen space; big activation searches run in a job."""
+        s = self.state
+        if s.model is None or s.selected < 0:
+            return
+        row, k = s.selected, s.k
+        if s.knn_space == "map":
+            from diffviews_core.neighbours import knn_plane
+
+            rows, dists = knn_plane(s.coords(), row, k)
+            s.set_knn(rows.tolist(), dists.tolist())
+            return
+        try:
+            layers = self.knn_layers()
+            if not layers:
+                raise DataError(s.model.path / "activations", "no stored activations: use the map space")
+            acts = s.model.activations(layers)
+        except (DataError, KeyError) as exc:
+            self.message.emit("error", f"Activation KNN unavailable: {exc}")
+            return
+        cache_key = (str(s.model.path), tuple(layers))
+        model = s.model
+
+        def apply(result) -> None:
+            index, rows, dists = result
+            self._indexes[cache_key] = index
+            if s.model is model and s.selected == row:
+                s.set_knn(rows.tolist(), dists.tolist())
+
+        index = self._indexes.get(cache_key)
+        if acts.shape[0] * acts.shape[1] <= SYNC_KNN_VALUES:
+            apply(_knn_activation(index, acts, row, k))
+            return
+        self.pool.submit("Nearest neighbours", _knn_activation, index, acts, row, k, key="knn", on_result=apply,
+                         on_error=lambda text: self.message.emit("error", f"KNN failed: {text}"))
+
+
+def _knn_activation(index, acts: np.ndarray, row: int, k: int, cancel=None):
+    from diffviews_core.neighbours import ActivationIndex
+
+    index = index or ActivationIndex(acts)
+    rows, dists = index.query_rows(row, k)
+    return index, rows, dists

@@ -1,0 +1,1 @@
+"""Dock widgets: each reads and writes the explorer state, never another dock."""

@@ -1,0 +1,160 @@
+"""Selection and neighbours dock: the selected sample, K and the search space, Suggest KNN, and the neighbour
+gallery captioned ``(d=0.12)`` for KNN results or ``(manual)`` for clicked ones."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..images import ImageCache, scaled
+from ..state import K_MAX, K_MIN, KNN_SPACES, ExplorerState
+from .preview_dock import class_text
+
+THUMB = 84
+SPACE_LABELS = {"activation": "Activation space", "map": "Map (2D/3D)"}
+HINT = "Click a point to select it; click others to add or remove neighbours. Shift+drag draws a lasso."
+
+
+def distance_caption(distance: float | None) -> str:
+    """``(d=0.12)`` for a KNN neighbour, ``(manual)`` for one picked by hand."""
+    if distance is None:
+        return "(manual)"
+    return f"(d={distance:.2f})" if distance < 100 else f"(d={distance:.4g})"
+
+
+def _short(text: str, width: int = 14) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class NeighboursDock(QDockWidget):
+    """Reads selection/neighbours from the state; asks for KNN through ``knn_requested``."""
+
+    knn_requested = Signal()
+
+    def __init__(self, state: ExplorerState, images: ImageCache, parent: QWidget | None = None) -> None:
+        super().__init__("Selection && neighbours", parent)
+        self.setObjectName("NeighboursDock")
+        self.state = state
+        self.images = images
+        body = QWidget()
+        layout = QVBoxLayout(body)
+
+        head = QHBoxLayout()
+        self.selected_image = QLabel()
+        self.selected_image.setFixedSize(56, 56)
+        self.selected_label = QLabel()
+        self.selected_label.setWordWrap(True)
+        head.addWidget(self.selected_image)
+        head.addWidget(self.selected_label, 1)
+        layout.addLayout(head)
+
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("K"))
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(K_MIN, K_MAX)
+        self.k_spin.setValue(state.k)
+        self.k_spin.setToolTip("number of nearest neighbours to suggest")
+        controls.addWidget(self.k_spin)
+        self.space_combo = QComboBox()
+        for space in KNN_SPACES:
+            self.space_combo.addItem(SPACE_LABELS[space], space)
+        self.space_combo.setToolTip("activation space: the true neighbours; map: nearest on the 2D/3D projection")
+        controls.addWidget(self.space_combo, 1)
+        layout.addLayout(controls)
+        self.knn_button = QPushButton("Suggest KNN")
+        self.knn_button.setToolTip("find the K nearest neighbours of the selected sample (K)")
+        layout.addWidget(self.knn_button)
+
+        self.gallery = QListWidget()
+        self.gallery.setViewMode(QListView.ViewMode.IconMode)
+        self.gallery.setIconSize(QSize(THUMB, THUMB))
+        self.gallery.setGridSize(QSize(THUMB + 20, THUMB + 44))
+        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
+        self.gallery.setMovement(QListView.Movement.Static)
+        self.gallery.setWordWrap(True)
+        self.gallery.setUniformItemSizes(True)
+        self.gallery.setMinimumHeight(2 * (THUMB + 44) + 8)
+        layout.addWidget(self.gallery, 1)
+        self.summary = QLabel()
+        layout.addWidget(self.summary)
+
+        buttons = QHBoxLayout()
+        self.clear_button = QPushButton("Clear neighbours")
+        self.deselect_button = QPushButton("Clear selection")
+        buttons.addWidget(self.clear_button)
+        buttons.addWidget(self.deselect_button)
+        layout.addLayout(buttons)
+        self.setWidget(body)
+
+        self.k_spin.valueChanged.connect(state.set_k)
+        self.space_combo.currentIndexChanged.connect(lambda _i: state.set_knn_space(self.space_combo.currentData()))
+        self.knn_button.clicked.connect(self.knn_requested)
+        self.clear_button.clicked.connect(state.clear_neighbours)
+        self.deselect_button.clicked.connect(state.clear_selection)
+        self.gallery.itemClicked.connect(lambda item: state.set_hovered(int(item.data(Qt.ItemDataRole.UserRole))))
+        state.k_changed.connect(self.k_spin.setValue)
+        state.knn_space_changed.connect(
+            lambda space: self.space_combo.setCurrentIndex(self.space_combo.findData(space))
+        )
+        state.selected_changed.connect(self._refresh_selected)
+        state.model_changed.connect(self._refresh_all)
+        state.neighbours_changed.connect(self._refresh_gallery)
+        self._refresh_all()
+
+    def captions(self) -> list[str]:
+        """The gallery captions in order (what a user reads under each thumbnail)."""
+        return [self.gallery.item(i).text() for i in range(self.gallery.count())]
+
+    def _refresh_all(self) -> None:
+        self._refresh_selected()
+        self._refresh_gallery()
+
+    def _refresh_selected(self, *_args) -> None:
+        s = self.state
+        has = s.model is not None and s.selected >= 0
+        self.knn_button.setEnabled(has)
+        self.clear_button.setEnabled(has)
+        self.deselect_button.setEnabled(has)
+        if not has:
+            self.selected_image.clear()
+            self.selected_label.setText(HINT)
+            return
+        pixmap = self.images.get(s.model, s.selected)
+        if pixmap is None:
+            self.selected_image.setText("—")
+        else:
+            self.selected_image.setPixmap(scaled(pixmap, 56))
+        sid = int(s.model.samples.sample_id[s.selected])
+        names = s.root.class_names if s.root is not None else None
+        self.selected_label.setText(f"<b>Selected</b> sample_{sid:06d}<br>Class {class_text(s.model, s.selected, names)}")
+
+    def _refresh_gallery(self) -> None:
+        s = self.state
+        self.gallery.clear()
+        if s.model is None:
+            self.summary.setText("")
+            return
+        names = s.root.class_names if s.root is not None else None
+        for row, dist in s.neighbours:
+            pixmap = self.images.get(s.model, row)
+            icon = QIcon(scaled(pixmap, THUMB)) if pixmap is not None else QIcon(QPixmap(THUMB, THUMB))
+            item = QListWidgetItem(icon, f"{_short(class_text(s.model, row, names))}\n{distance_caption(dist)}")
+            item.setData(Qt.ItemDataRole.UserRole, row)
+            item.setToolTip(f"sample_{int(s.model.samples.sample_id[row]):06d}  {class_text(s.model, row, names)}")
+            self.gallery.addItem(item)
+        n_manual = sum(1 for _, d in s.neighbours if d is None)
+        n = len(s.neighbours)
+        self.summary.setText(f"{n} neighbour{'s' if n != 1 else ''} ({n - n_manual} KNN, {n_manual} manual)")

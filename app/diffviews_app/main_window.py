@@ -1,0 +1,293 @@
+"""The main window: the map in the centre, docks around it, menus, shortcuts, status bar, settings, drag-and-drop.
+
+The window receives its parts (state, canvas, worker pool, controller) instead of creating them, so tests and the
+screenshot mode build exactly the same window and can reach every part.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+
+from . import __version__
+from .canvas_bridge import CanvasBridge
+from .colors import color_options
+from .controller import ExplorerController
+from .docks.classes_dock import ClassesDock
+from .docks.neighbours_dock import NeighboursDock
+from .docks.preview_dock import PreviewDock
+from .docks.view_dock import COLOR_LABELS, ViewDock
+from .images import ImageCache, to_qimage
+from .state import ExplorerState
+from .widgets import JobsIndicator, MessageBanner
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+MAX_RECENT = 8
+TITLE = "DiffViews Desktop"
+
+
+class MainWindow(QMainWindow):
+    """Assembles the explorer; owns no data logic (that is the controller's and the state's)."""
+
+    def __init__(self, state: ExplorerState, canvas, pool: WorkerPool, controller: ExplorerController,
+                 settings: QSettings, parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.state, self.canvas, self.pool, self.controller, self.settings = state, canvas, pool, controller, settings
+        self.setWindowTitle(TITLE)
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.bridge = CanvasBridge(state, canvas, self)
+        self.images = ImageCache()
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.banner = MessageBanner()
+        layout.addWidget(self.banner)
+        layout.addWidget(canvas.native, 1)
+        self.setCentralWidget(central)
+
+        self.view_dock = ViewDock(state, self)
+        self.preview_dock = PreviewDock(state, self.images, self)
+        self.classes_dock = ClassesDock(state, self)
+        self.neighbours_dock = NeighboursDock(state, self.images, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.view_dock)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.preview_dock)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.classes_dock)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.neighbours_dock)
+        self.resizeDocks([self.view_dock, self.neighbours_dock], [270, 300], Qt.Orientation.Horizontal)
+
+        self.view_dock.model_requested.connect(controller.switch_model)
+        self.view_dock.layer_requested.connect(controller.switch_layer)
+        self.neighbours_dock.knn_requested.connect(controller.suggest_knn)
+        controller.message.connect(self.show_message)
+        pool.job_failed.connect(lambda name, text: self.show_message("error", f"{name} failed: {text}"))
+
+        self.points_label = QLabel()
+        self.jobs = JobsIndicator(pool)
+        self.statusBar().addPermanentWidget(self.jobs)
+        self.statusBar().addPermanentWidget(self.points_label)
+        self._build_menus()
+        for signal in (state.model_changed, state.embedding_changed, state.mode_changed, state.root_changed):
+            signal.connect(self._refresh_title)
+        state.model_changed.connect(self._refresh_color_menu)
+        state.mode_changed.connect(self._refresh_mode_actions)
+        state.model_changed.connect(self._refresh_mode_actions)
+        state.embedding_changed.connect(self._refresh_mode_actions)
+        state.color_by_changed.connect(self._refresh_color_menu)
+        state.root_changed.connect(self._remember_root)
+        self._restore_settings()
+        self._refresh_title()
+        self._refresh_mode_actions()
+
+    # ---- menus ----------------------------------------------------------------------------------------------------
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        self._action(file, "&Open data folder…", self.choose_folder, QKeySequence.StandardKey.Open,
+                     "open a data root (one folder per model) or a model folder")  # fmt: skip
+        self.recent_menu = file.addMenu("Open &recent")
+        self.export_action = self._action(file, "&Export view as PNG…", self.choose_export, "Ctrl+E",
+                                          "save the map as it is drawn now")  # fmt: skip
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        view = bar.addMenu("&View")
+        modes = QActionGroup(self)
+        self.action_2d = self._action(view, "&2D map", lambda: self.state.set_mode("2d"), "2")
+        self.action_3d = self._action(view, "&3D map", lambda: self.state.set_mode("3d"), "3")
+        for a in (self.action_2d, self.action_3d):
+            a.setCheckable(True)
+            modes.addAction(a)
+        self._action(view, "Re&set view", self.canvas.reset_view, "Home", "fit all points in the view")
+        self.color_menu = view.addMenu("&Colour by")
+        self.color_group = QActionGroup(self)
+        view.addSeparator()
+        for dock in (self.view_dock, self.preview_dock, self.classes_dock, self.neighbours_dock):
+            view.addAction(dock.toggleViewAction())
+
+        select = bar.addMenu("&Selection")
+        self._action(select, "Suggest &KNN", self.controller.suggest_knn, "K",
+                     "nearest neighbours of the selected sample")  # fmt: skip
+        self._action(select, "Clear &neighbours", self.state.clear_neighbours, "Shift+Esc")
+        self._action(select, "Clear &selection", self.state.clear_selection, "Esc")
+        self._action(select, "&Find class or sample…", self.focus_search, QKeySequence.StandardKey.Find)
+        self._action(select, "Clear &highlight", self.state.clear_highlight, "Ctrl+Shift+H")
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Controls", self.show_controls, QKeySequence.StandardKey.HelpContents)
+        self._action(help_menu, "&About DiffViews Desktop", self.show_about)
+        self._refresh_recent()
+
+    def _refresh_color_menu(self, *_args) -> None:
+        self.color_menu.clear()
+        for action in self.color_group.actions():
+            self.color_group.removeAction(action)
+        model = self.state.model
+        for option in color_options(model.samples.columns) if model is not None else []:
+            action = QAction(COLOR_LABELS.get(option, option), self, checkable=True)
+            action.setChecked(option == self.state.color_by)
+            action.triggered.connect(lambda _c=False, o=option: self.state.set_color_by(o))
+            self.color_group.addAction(action)
+            self.color_menu.addAction(action)
+
+    def _refresh_mode_actions(self, *_args) -> None:
+        self.action_3d.setEnabled(self.state.has_3d())
+        (self.action_3d if self.state.mode == "3d" else self.action_2d).setChecked(True)
+
+    def _refresh_title(self, *_args) -> None:
+        s = self.state
+        if s.model is None:
+            self.setWindowTitle(TITLE)
+            self.points_label.setText("no data")
+            return
+        self.setWindowTitle(f"{s.model_name} · {s.layer_label()} — {TITLE}")
+        self.points_label.setText(f"{s.num_points:,} points · {s.mode.upper()}")
+
+    # ---- actions ----------------------------------------------------------------------------------------------------
+    def show_message(self, level: str, text: str) -> None:
+        """Banner over the map plus the status bar; errors never interrupt with a modal dialog."""
+        (log.warning if level != "info" else log.info)("%s", text)
+        self.banner.show_message(level, text)
+        self.statusBar().showMessage(text.splitlines()[0], 10000)
+
+    def open_folder(self, path: Path | str) -> None:
+        self.controller.open_folder(Path(path))
+
+    def choose_folder(self) -> None:
+        start = self.state.root.path if self.state.root is not None else Path.home()
+        path = QFileDialog.getExistingDirectory(self, "Open data folder", str(start))
+        if path:
+            self.open_folder(path)
+
+    def export_view(self, path: Path | str) -> Path:
+        """Save the map as drawn (vispy render at full detail) as a PNG."""
+        path = Path(path)
+        image = to_qimage(np.asarray(self.canvas.render_image()))
+        if not image.save(str(path), "PNG"):
+            raise OSError(f"{path}: could not write the PNG")
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return path
+
+    def choose_export(self) -> None:
+        name = f"{self.state.model_name or 'view'}-{self.state.layer or 'map'}.png".replace("/", "_")
+        path, _ = QFileDialog.getSaveFileName(self, "Export view as PNG", name, "PNG images (*.png)")
+        if path:
+            try:
+                self.export_view(path)
+            except OSError as exc:
+                self.show_message("error", str(exc))
+
+    def focus_search(self) -> None:
+        self.classes_dock.show()
+        self.classes_dock.raise_()
+        self.classes_dock.search.setFocus()
+        self.classes_dock.search.selectAll()
+
+    def show_controls(self) -> None:
+        QMessageBox.information(self, "Controls", (
+            "Mouse: hover a point to preview it; click to select; click more points to add or remove neighbours; "
+            "Ctrl+click selects another sample; click the selected sample to deselect it.\n"
+            "Shift+drag: lasso, adds every point inside as a neighbour.\n"
+            "2D: drag to pan, wheel to zoom. 3D: drag to rotate, wheel to zoom.\n"
+            "Keys: 2 / 3 switch the map, Home resets the view, K suggests neighbours, Esc clears the selection, "
+            "Ctrl+F finds a class or sample id, Ctrl+O opens a folder, Ctrl+E exports the view."))  # fmt: skip
+
+    def about_text(self) -> str:
+        import PySide6
+        import vispy
+
+        device = self.controller.options.device or "auto (CUDA > MPS > CPU, chosen when a model runs)"
+        lines = [
+            f"DiffViews Desktop {__version__}",
+            "Explore what a diffusion model's layers encode.",
+            "",
+            f"Python {platform.python_version()} · PySide6 {PySide6.__version__} · Qt {PySide6.QtCore.qVersion()}",
+            f"vispy {vispy.__version__} · numpy {np.__version__}",
+            f"Device: {device}",
+        ]
+        if self.state.root is not None:
+            lines.append(f"Data: {self.state.root.path}")
+        return "\n".join(lines)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About DiffViews Desktop", self.about_text())
+
+    # ---- settings, recent folders, drag-and-drop, close ------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+
+    def recent_folders(self) -> list[str]:
+        value = self.settings.value("recent/folders") or []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def _remember_root(self) -> None:
+        if self.state.root is None:
+            return
+        path = str(self.state.root.path)
+        folders = [path] + [p for p in self.recent_folders() if p != path]
+        self.settings.setValue("recent/folders", folders[:MAX_RECENT])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        folders = self.recent_folders()
+        for i, folder in enumerate(folders):
+            action = self.recent_menu.addAction(f"&{i + 1} {folder}")
+            action.triggered.connect(lambda _c=False, f=folder: self.open_folder(f))
+        self.recent_menu.setEnabled(bool(folders))
+
+    @staticmethod
+    def _dropped_folder(mime) -> Path | None:
+        for url in mime.urls() if mime.hasUrls() else []:
+            if url.isLocalFile() and Path(url.toLocalFile()).is_dir():
+                return Path(url.toLocalFile())
+        return None
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self._dropped_folder(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        folder = self._dropped_folder(event.mimeData())
+        if folder is not None:
+            event.acceptProposedAction()
+            self.open_folder(folder)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.save_settings()
+        if not self.pool.shutdown(10000):
+            log.warning("some jobs did not stop within 10 s")
+        self.canvas.close()
+        super().closeEvent(event)

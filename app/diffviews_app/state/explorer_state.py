@@ -1,0 +1,253 @@
+"""What the explorer shows: data, model, layer, view settings, hover, selection, neighbours, highlights.
+
+Plain QObject with signals and no widgets: the canvas adapter and every dock listen to it and write to it, so
+docks never call each other and the whole interaction logic can be tested without a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+if TYPE_CHECKING:
+    from diffviews_core.store import DataRoot, Embedding, ModelData
+
+MODES = ("2d", "3d")
+KNN_SPACES = ("activation", "map")
+K_MIN, K_MAX, K_DEFAULT = 1, 20, 5
+
+Neighbour = tuple[int, "float | None"]  # (row, distance) for KNN, (row, None) for a manual pick
+
+
+class ExplorerState(QObject):
+    """The single source of truth of the explorer window."""
+
+    root_changed = Signal()  # a data folder was opened (or closed)
+    model_changed = Signal()  # another model: samples, layers and embedding all change
+    embedding_changed = Signal()  # another layer/embedding of the same samples: coordinates change
+    mode_changed = Signal(str)
+    color_by_changed = Signal(str)
+    hovered_changed = Signal(int)  # -1 for none
+    selected_changed = Signal(int)  # -1 for none
+    neighbours_changed = Signal()
+    k_changed = Signal(int)
+    knn_space_changed = Signal(str)
+    highlight_changed = Signal()
+    layer_choices_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.root: DataRoot | None = None
+        self.model: ModelData | None = None
+        self.layer: str = ""
+        self.layer_choices: dict[str, tuple[str, str]] = {}  # key -> (label, "embedding" | "activations")
+        self.embedding: Embedding | None = None
+        self.mode: str = "2d"
+        self.color_by: str = "class"
+        self.hovered: int = -1
+        self.selected: int = -1
+        self.neighbours: list[Neighbour] = []
+        self.k: int = K_DEFAULT
+        self.knn_space: str = "activation"
+        self.highlight_classes: frozenset[int] = frozenset()
+        self.search_rows: np.ndarray = np.empty(0, dtype=np.int64)
+
+    # ---- data -------------------------------------------------------------------------------------------------
+    @property
+    def num_points(self) -> int:
+        return 0 if self.model is None else int(self.model.num_samples)
+
+    @property
+    def model_name(self) -> str:
+        return "" if self.model is None else self.model.name
+
+    def set_root(self, root: DataRoot | None) -> None:
+        """A new data folder: the model is chosen afterwards with ``set_model``."""
+        self.root = root
+        self.model = None
+        self.embedding = None
+        self.layer = ""
+        self._reset_interaction()
+        self.root_changed.emit()
+
+    def set_model(self, model: ModelData | None, layer: str, embedding: Embedding | None) -> None:
+        """Switch model (with the layer and embedding to show first); hover, selection and highlights reset."""
+        self.model = model
+        self.layer = layer
+        self.embedding = embedding
+        if embedding is None or embedding.coords3d is None:
+            self.mode = "2d"
+        self._reset_interaction()
+        self.model_changed.emit()
+
+    def set_embedding(self, layer: str, embedding: Embedding) -> None:
+        """Same samples, another layer's map: selection and neighbours stay (rows do not change)."""
+        self.layer = layer
+        self.embedding = embedding
+        if embedding.coords3d is None and self.mode == "3d":
+            self.mode = "2d"
+            self.mode_changed.emit(self.mode)
+        self.embedding_changed.emit()
+
+    def set_layer_choices(self, choices: dict[str, tuple[str, str]]) -> None:
+        """What the layer menu offers: key -> (label, how), ``how`` being "embedding" (a stored map, shown at once)
+        or "activations" (stored activations that are embedded on demand)."""
+        self.layer_choices = dict(choices)
+        self.layer_choices_changed.emit()
+
+    def layer_label(self) -> str:
+        return self.layer_choices.get(self.layer, (self.layer, ""))[0]
+
+    def coords(self) -> np.ndarray | None:
+        """The coordinates shown in the current mode, (N, 2) or (N, 3)."""
+        if self.embedding is None:
+            return None
+        if self.mode == "3d" and self.embedding.coords3d is not None:
+            return self.embedding.coords3d
+        return self.embedding.coords2d
+
+    def has_3d(self) -> bool:
+        return self.embedding is not None and self.embedding.coords3d is not None
+
+    def _reset_interaction(self) -> None:
+        self.hovered = -1
+        self.selected = -1
+        self.neighbours = []
+        self.highlight_classes = frozenset()
+        self.search_rows = np.empty(0, dtype=np.int64)
+
+    # ---- view settings ----------------------------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if mode == "3d" and not self.has_3d():
+            mode = "2d"
+        if mode != self.mode:
+            self.mode = mode
+            self.mode_changed.emit(mode)
+
+    def set_color_by(self, column: str) -> None:
+        if column != self.color_by:
+            self.color_by = column
+            self.color_by_changed.emit(column)
+
+    def set_k(self, k: int) -> None:
+        k = max(K_MIN, min(K_MAX, int(k)))
+        if k != self.k:
+            self.k = k
+            self.k_changed.emit(k)
+
+    def set_knn_space(self, space: str) -> None:
+        if space not in KNN_SPACES:
+            raise ValueError(f"space must be one of {KNN_SPACES}, not {space!r}")
+        if space != self.knn_space:
+            self.knn_space = space
+            self.knn_space_changed.emit(space)
+
+    # ---- hover, selection, neighbours ---------------------------------------------------------------------------
+    def _valid(self, row: int) -> bool:
+        return 0 <= row < self.num_points
+
+    def set_hovered(self, row: int) -> None:
+        row = int(row) if self._valid(int(row)) else -1
+        if row != self.hovered:
+            self.hovered = row
+            self.hovered_changed.emit(row)
+
+    def select(self, row: int) -> None:
+        """Make ``row`` the selected sample (-1 clears); its neighbours from before are dropped."""
+        row = int(row) if self._valid(int(row)) else -1
+        if row == self.selected:
+            return
+        self.selected = row
+        self.selected_changed.emit(row)
+        if self.neighbours:
+            self.neighbours = []
+            self.neighbours_changed.emit()
+
+    def clear_selection(self) -> None:
+        self.select(-1)
+
+    def click(self, row: int, replace: bool = False) -> None:
+        """A click on the map: the first click selects, later clicks toggle manual neighbours.
+
+        ``replace`` (Ctrl+click) selects the clicked sample instead; a click on the selected sample deselects it.
+        """
+        if not self._valid(row):
+            return
+        if self.selected < 0 or replace:
+            self.select(row)
+        elif row == self.selected:
+            self.clear_selection()
+        else:
+            self.toggle_neighbour(row)
+
+    def neighbour_rows(self) -> list[int]:
+        return [row for row, _ in self.neighbours]
+
+    def toggle_neighbour(self, row: int) -> None:
+        """Add ``row`` as a manual neighbour, or remove it if it already is a neighbour (manual or KNN)."""
+        if not self._valid(row) or row == self.selected or self.selected < 0:
+            return
+        rows = self.neighbour_rows()
+        if row in rows:
+            del self.neighbours[rows.index(row)]
+        else:
+            self.neighbours.append((int(row), None))
+        self.neighbours_changed.emit()
+
+    def add_manual(self, rows: Iterable[int]) -> None:
+        """Add many manual neighbours at once (lasso); without a selection the first row becomes the selection."""
+        rows = [int(r) for r in rows if self._valid(int(r))]
+        if not rows:
+            return
+        if self.selected < 0:
+            self.select(rows[0])
+        have = set(self.neighbour_rows()) | {self.selected}
+        added = [(r, None) for r in dict.fromkeys(rows) if r not in have]
+        if added:
+            self.neighbours.extend(added)
+            self.neighbours_changed.emit()
+
+    def set_knn(self, rows: Sequence[int], distances: Sequence[float]) -> None:
+        """Replace the KNN neighbours with a fresh result; manual picks stay, after the KNN ones."""
+        manual = [(r, None) for r, d in self.neighbours if d is None]
+        knn_rows = {int(r) for r in rows}
+        knn = [(int(r), float(d)) for r, d in zip(rows, distances, strict=True) if int(r) != self.selected]
+        self.neighbours = knn + [m for m in manual if m[0] not in knn_rows]
+        self.neighbours_changed.emit()
+
+    def clear_neighbours(self) -> None:
+        if self.neighbours:
+            self.neighbours = []
+            self.neighbours_changed.emit()
+
+    # ---- highlights ---------------------------------------------------------------------------------------------
+    def set_highlight_classes(self, classes: Iterable[int]) -> None:
+        classes = frozenset(int(c) for c in classes)
+        if classes != self.highlight_classes:
+            self.highlight_classes = classes
+            self.highlight_changed.emit()
+
+    def set_search_rows(self, rows: Sequence[int] | np.ndarray) -> None:
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        if not np.array_equal(rows, self.search_rows):
+            self.search_rows = rows
+            self.highlight_changed.emit()
+
+    def clear_highlight(self) -> None:
+        if self.highlight_classes or self.search_rows.size:
+            self.highlight_classes = frozenset()
+            self.search_rows = np.empty(0, dtype=np.int64)
+            self.highlight_changed.emit()
+
+    def highlight_rows(self) -> np.ndarray | None:
+        """Rows ringed on the map: samples of the highlighted classes plus search hits; None when nothing is."""
+        if self.model is None or (not self.highlight_classes and not self.search_rows.size):
+            return None
+        labels = self.model.samples.class_label
+        rows = np.flatnonzero(np.isin(labels, np.fromiter(self.highlight_classes, dtype=np.int64)))
+        return np.union1d(rows, self.search_rows).astype(np.int64)

@@ -1,0 +1,174 @@
+"""Run slow core functions off the UI thread, with progress, cancel and errors relayed as messages.
+
+Every long job is a core function ``fn(*args, progress=cb, cancel=event)`` (``cb(fraction, message)``, ``event`` a
+``threading.Event``; both passed only if ``fn`` takes them); ``WorkerPool.submit`` wraps it once in
+a ``Job`` (a QThread) whose signals arrive on the UI thread. The pool tracks running jobs so the status bar can show
+them and the window can cancel and wait for all of them on close.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from diffviews_core.errors import CancelledError, DiffViewsError
+
+log = logging.getLogger(__name__)
+
+
+def error_message(exc: BaseException) -> str:
+    """A one-line message for people: project errors already name the file and the problem."""
+    if isinstance(exc, DiffViewsError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _accepts(fn: Callable, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+class Job(QThread):
+    """One call of ``fn`` on its own thread. Exactly one of succeeded/failed/cancelled fires, then ``ended``."""
+
+    progressed = Signal(float, str)  # fraction done (0..1, or -1 when unknown), message
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    ended = Signal()
+
+    def __init__(self, name: str, fn: Callable, args: tuple, kwargs: dict, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self._fn, self._args, self._kwargs = fn, args, dict(kwargs)
+        self._cancel = threading.Event()
+        self._last_progress = 0.0
+        if _accepts(fn, "progress"):
+            self._kwargs.setdefault("progress", self._report)
+        if _accepts(fn, "cancel"):
+            self._kwargs.setdefault("cancel", self._cancel)
+        self.fraction = -1.0
+        self.message = ""
+
+    def cancel(self) -> None:
+        """Ask the function to stop at its next check; its result, if it still finishes, is dropped."""
+        self._cancel.set()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _report(self, fraction: float | None = None, message: str = "") -> None:
+        """The core's progress callback ``progress(fraction, message)`` (None: unknown); throttled to ~20 Hz."""
+        value = -1.0 if fraction is None else max(0.0, min(1.0, float(fraction)))
+        now = time.monotonic()
+        if value >= 1.0 or now - self._last_progress > 0.05:
+            self._last_progress = now
+            self.progressed.emit(value, str(message))
+        if self._cancel.is_set():
+            raise CancelledError(f"{self.name} cancelled")
+
+    def run(self) -> None:  # runs on the worker thread
+        try:
+            result = self._fn(*self._args, **self._kwargs)
+        except CancelledError:
+            self.cancelled.emit()
+        except Exception as exc:  # relayed to the UI as a message, never a crash
+            if self._cancel.is_set():
+                self.cancelled.emit()
+            else:
+                log.exception("job %r failed", self.name)
+                self.failed.emit(error_message(exc))
+        else:
+            if self._cancel.is_set():
+                self.cancelled.emit()
+            else:
+                self.succeeded.emit(result)
+        finally:
+            self.ended.emit()
+
+
+class WorkerPool(QObject):
+    """Starts jobs, keeps them alive while they run, and cancels/waits for them all on close."""
+
+    jobs_changed = Signal()
+    job_progressed = Signal(object, float, str)  # job, fraction, message
+    job_failed = Signal(str, str)  # job name, message
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._jobs: list[Job] = []
+        self._by_key: dict[str, Job] = {}
+
+    def submit(
+        self,
+        name: str,
+        fn: Callable,
+        *args: Any,
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        key: str | None = None,
+        **kwargs: Any,
+    ) -> Job:
+        """Run ``fn(*args, **kwargs)`` on a worker thread; ``on_result`` gets the value on the UI thread.
+
+        A job submitted with the ``key`` of a running job supersedes it: the older one is cancelled and its result
+        dropped (a new layer or KNN request replaces the pending one). Errors go to ``on_error`` or ``job_failed``.
+        """
+        if key is not None and key in self._by_key:
+            self._by_key.pop(key).cancel()
+        job = Job(name, fn, args, kwargs, parent=self)
+        if on_result is not None:
+            job.succeeded.connect(lambda value, j=job: None if j.is_cancelled else on_result(value))
+        job.failed.connect(on_error if on_error is not None else (lambda msg, n=name: self.job_failed.emit(n, msg)))
+        job.progressed.connect(lambda f, m, j=job: self._progress(j, f, m))
+        job.ended.connect(lambda j=job, k=key: self._ended(j, k))
+        self._jobs.append(job)
+        if key is not None:
+            self._by_key[key] = job
+        job.start()
+        self.jobs_changed.emit()
+        return job
+
+    def _progress(self, job: Job, fraction: float, message: str) -> None:
+        job.fraction, job.message = fraction, message
+        self.job_progressed.emit(job, fraction, message)
+
+    def _ended(self, job: Job, key: str | None) -> None:
+        job.wait()
+        if job in self._jobs:
+            self._jobs.remove(job)
+        if key is not None and self._by_key.get(key) is job:
+            del self._by_key[key]
+        job.deleteLater()
+        self.jobs_changed.emit()
+
+    def running(self) -> list[Job]:
+        return list(self._jobs)
+
+    def cancel_all(self) -> None:
+        for job in self._jobs:
+            job.cancel()
+
+    def wait_all(self, timeout_ms: int = 30000) -> bool:
+        """Block until every job's thread has finished (True) or the timeout passed (False)."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        for job in list(self._jobs):
+            left = max(0, int((deadline - time.monotonic()) * 1000))
+            if not job.wait(left):
+                return False
+        return True
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel and wait for everything (window close); True when no thread is left running."""
+        self.cancel_all()
+        return self.wait_all(timeout_ms)
