@@ -79,7 +79,7 @@ def evil(tripwire: Path, how: str = "os.system") -> Reduce:
 def evil_storage_tensor(tripwire: Path, shape: tuple[int, ...]) -> Reduce:
     """A tensor whose storage blob is itself a pickle that calls ``os.system``."""
     blob = io.BytesIO()
-    _Pickler(blob, tripwire=tripwire).dump(evil(tripwire))
+    _Pickler(blob, tripwire=tripwire, protocol=2).dump(evil(tripwire))  # protocol 2, as torch.save writes
     strides = tuple(int(np.prod(shape[i + 1 :])) for i in range(len(shape)))
     storage = Reduce(torch.storage._load_from_bytes, (blob.getvalue(),))
     return Reduce(torch._utils._rebuild_tensor_v2, (storage, 0, shape, strides, False, OrderedDict()))
@@ -136,8 +136,9 @@ class _Pickler(pickle._Pickler):
         class_names: dict[str, str] | None = None,
         tensor_overrides: dict[str, Any] | None = None,
         ema_extra: dict[str, Any] | None = None,
+        protocol: int = 4,
     ) -> None:
-        super().__init__(file, protocol=4)
+        super().__init__(file, protocol=protocol)
         self.source = tripwire_source(tripwire)
         self.reconstruct = reconstruct
         self.init_kwargs = init_kwargs or {}
