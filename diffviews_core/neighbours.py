@@ -169,7 +169,7 @@ class PlaneIndex:
     def __init__(self, coords: np.ndarray) -> None:
         from scipy.spatial import cKDTree
 
-        coords = np.asarray(coords, dtype=np.float64)
+        coords = np.array(coords, dtype=np.float64)  # own copy: the cache must not keep the caller's array alive
         if coords.ndim != 2 or coords.shape[1] not in (2, 3):
             raise ValueError(f"coordinates must be (N, 2) or (N, 3), got shape {coords.shape}")
         if not np.isfinite(coords).all():
