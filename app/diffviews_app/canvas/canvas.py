@@ -98,9 +98,9 @@ class PointCloudCanvas(QObject):
         self._press_pos: QPointF | None = None
         self._lasso_path: list[tuple[float, float]] | None = None
         self.lasso_mode = "lasso"  # or "box"
-        self._moving = False
 
-        self._view.scene.events.transform_change.connect(self._on_camera_moved)
+        for cam in self._cameras.values():  # fires on every pan, zoom, orbit and resize
+            cam.transform.changed.connect(self._on_camera_moved)
         self.native.setMouseTracking(True)
         self.native.installEventFilter(self)
 
@@ -151,6 +151,7 @@ class PointCloudCanvas(QObject):
         self._upload_positions()
         if fit or (fit is None and not self._fitted[self._mode] and len(coords)):
             self.reset_view()
+        self._schedule_index()
 
     def set_colors(self, rgba: np.ndarray) -> None:
         """Recolour every point: one attribute buffer upload, nothing else changes."""
@@ -173,8 +174,7 @@ class PointCloudCanvas(QObject):
         self._points.set_depth_test(mode == "3d")
         if self._coords.shape[1] == 3:
             self._upload_positions()  # 2D draws (x, y, 0); 3D restores z
-        else:
-            self._schedule_index()
+        self._schedule_index()
 
     def _upload_positions(self) -> None:
         self._pos = self._mode_positions(self._coords)
@@ -186,7 +186,6 @@ class PointCloudCanvas(QObject):
         self._refresh_rings()
         for ov in self._overlays.values():
             ov.place(self._mode_positions(ov.coords))
-        self._schedule_index()
 
     def _mode_positions(self, coords: np.ndarray) -> np.ndarray:
         """(x, y, 0) in 2D (a pan/zoom camera would clip any z), (x, y, z) in 3D."""
@@ -273,13 +272,11 @@ class PointCloudCanvas(QObject):
             self._fitted["3d"] = True
 
     def _on_camera_moved(self, _event=None) -> None:
-        if not self._moving and self._points.lod_rows is not None:
+        if self._points.lod_rows is not None and not self._points.lod_active:
             self._points.set_lod(True)
-        self._moving = True
         self._rest_timer.start()
 
     def _on_camera_rest(self) -> None:
-        self._moving = False
         if self._points.lod_active:
             self._points.set_lod(False)
         if self._mode == "3d":
@@ -407,15 +404,16 @@ class PointCloudCanvas(QObject):
     def _mouse_release(self, event) -> bool:
         pos, press = event.position(), self._press_pos
         self._press_pos = None
-        is_click = press is not None and (pos - press).manhattanLength() <= CLICK_SLOP_PX
         lasso, self._lasso_path = self._lasso_path, None
         if lasso is not None:
+            lasso.append((pos.x(), pos.y()))
+            path = np.asarray(lasso)
             self._lasso_line.visible = False
             self._canvas.update()
-            if not is_click:
+            if np.ptp(path, axis=0).max() > CLICK_SLOP_PX:
                 self.lasso_selected.emit(self.rows_in_polygon(self._lasso_polygon(lasso)))
                 return True
-        if is_click:
+        if press is not None and (pos - press).manhattanLength() <= CLICK_SLOP_PX:
             self.clicked.emit(self.pick(pos.x(), pos.y()), event.modifiers())
         return lasso is not None
 

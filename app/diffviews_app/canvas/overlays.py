@@ -14,8 +14,15 @@ from vispy.scene.visuals import Markers
 TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
 
 
+class _Markers(Markers):
+    """Markers that report no bounds while empty (vispy's own raise, and cameras ask on first attach)."""
+
+    def _compute_bounds(self, axis, view):
+        return None if self._data is None else super()._compute_bounds(axis, view)
+
+
 def _markers(parent, order: int) -> Markers:
-    m = Markers(parent=parent, scaling="fixed")
+    m = _Markers(parent=parent, scaling="fixed")
     m.order = order
     m.set_gl_state("translucent", depth_test=False)
     m.visible = False

@@ -1,0 +1,199 @@
+"""Generation trajectories drawn on the point-cloud canvas: a line per image, start/end markers, sigma labels.
+
+Each trajectory owns a few small vispy visuals in the canvas's scene (never the N-point buffer), updated as steps
+arrive. The current trajectory is drawn bold with its sigma labels; the others stay as faint context. Hovering a
+step (within a few pixels) reports it, so the Preview dock can show that step's image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QPointF, QTimer, Signal
+from vispy.scene.visuals import Line, Markers, Text
+
+HOVER_RADIUS_PX = 8.0
+HOVER_INTERVAL_MS = 16
+MAX_LABELS = 8
+_PALETTE = [(0.85, 0.33, 0.10), (0.00, 0.45, 0.74), (0.47, 0.67, 0.19), (0.49, 0.18, 0.56), (0.93, 0.69, 0.13),
+            (0.30, 0.75, 0.93), (0.64, 0.08, 0.18)]  # fmt: skip
+UNMASKED_RGB = (0.45, 0.45, 0.45)
+
+
+def trajectory_color(run: int, masked: bool) -> tuple[float, float, float]:
+    """A run's colour (masked); the unmasked comparison of a run is grey."""
+    return _PALETTE[(run - 1) % len(_PALETTE)] if masked else UNMASKED_RGB
+
+
+def label_steps(n: int, limit: int = MAX_LABELS) -> list[int]:
+    """Which steps carry a sigma label: all when few, else evenly spaced ones including the first and last."""
+    if n <= limit:
+        return list(range(n))
+    return sorted({int(round(i)) for i in np.linspace(0, n - 1, limit)})
+
+
+def _drawn(points: np.ndarray, mode: str) -> np.ndarray:
+    pos = np.zeros((len(points), 3), dtype=np.float32)
+    if len(points):
+        pos[:, :2] = points[:, :2]
+        if mode == "3d" and points.shape[1] == 3:
+            pos[:, 2] = points[:, 2]
+    return pos
+
+
+def view_scene(canvas):
+    """The scene node of the canvas's (single) view: where the points, rings and overlays live."""
+    from vispy.scene.widgets import ViewBox
+
+    views = [w for w in canvas.scene_canvas.central_widget.children if isinstance(w, ViewBox)]
+    if not views:
+        raise RuntimeError("the canvas has no view to draw trajectories in")
+    return views[0].scene
+
+
+class _TrajectoryVisuals:
+    """The visuals of one trajectory: line, step dots, start and end markers, sigma labels."""
+
+    def __init__(self, scene, order: int) -> None:
+        self.line = Line(parent=scene, method="gl", antialias=True)
+        self.dots = Markers(parent=scene, scaling="fixed")
+        self.ends = Markers(parent=scene, scaling="fixed")
+        self.labels = Text(parent=scene, font_size=7, anchor_x="left", anchor_y="bottom", color=(0.1, 0.1, 0.1, 1))
+        for i, v in enumerate((self.line, self.dots, self.ends, self.labels)):
+            v.order = order + i
+            v.set_gl_state("translucent", depth_test=False)
+            v.visible = False
+
+    def visuals(self) -> tuple:
+        return self.line, self.dots, self.ends, self.labels
+
+    def draw(self, pos: np.ndarray, sigmas: Sequence[float], rgb, current: bool, finished: bool) -> None:
+        n = len(pos)
+        for v in self.visuals():
+            v.visible = n > 0
+        if n == 0:
+            return
+        alpha = 1.0 if current else 0.45
+        color = (*rgb, alpha)
+        if n >= 2:
+            self.line.set_data(pos, color=color, width=3.0 if current else 1.5, connect="strip")
+        self.line.visible = n >= 2
+        self.dots.set_data(pos, size=6 if current else 4, face_color=color, edge_color=(1, 1, 1, alpha),
+                           edge_width=0.5)  # fmt: skip
+        # Start: a white disc ringed in the run's colour; end: a filled triangle while running, a square when done.
+        ends = pos[[0, -1]] if n > 1 else pos[:1]
+        faces = np.array([[1, 1, 1, alpha], [*rgb, alpha]], dtype=np.float32)[: len(ends)]
+        symbols = ["disc", "square" if finished else "triangle_up"][: len(ends)]
+        self.ends.set_data(ends, size=13 if current else 9, face_color=faces, edge_color=(*rgb, alpha),
+                           edge_width=2.0, symbol=symbols)  # fmt: skip
+        self.labels.visible = current
+        if current:
+            steps = label_steps(n)
+            self.labels.text = [f" σ={sigmas[i]:.3g}" for i in steps]
+            self.labels.pos = pos[steps]
+
+    def remove(self) -> None:
+        for v in self.visuals():
+            v.parent = None
+
+
+class TrajectoryLayer(QObject):
+    """Draws trajectories over a PointCloudCanvas; ``step_hovered`` reports (trajectory id, step) under the mouse."""
+
+    step_hovered = Signal(int, int)  # (-1, -1) when the mouse leaves every step
+
+    def __init__(self, canvas, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = canvas
+        self._scene = view_scene(canvas)
+        self._mode = canvas.mode
+        self._items: dict[int, _TrajectoryVisuals] = {}
+        self._data: dict[int, tuple[np.ndarray, list[float], tuple, bool]] = {}  # id -> points, sigmas, rgb, done
+        self._current = -1
+        self._hover_pos: QPointF | None = None
+        self._last_hover = (-1, -1)
+        self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_INTERVAL_MS)
+        self._hover_timer.timeout.connect(self._emit_hover)
+        canvas.native.installEventFilter(self)
+
+    # ---- content ----------------------------------------------------------------------------------------------
+    def set_trajectory(self, tid: int, points: np.ndarray, sigmas: Sequence[float], rgb, finished: bool) -> None:
+        """Create or update one trajectory from its (steps, 2|3) points."""
+        points = np.asarray(points, dtype=np.float32).reshape(len(sigmas), -1) if len(sigmas) else np.zeros((0, 2))
+        self._data[tid] = (points, list(sigmas), tuple(rgb), finished)
+        if tid not in self._items:
+            self._items[tid] = _TrajectoryVisuals(self._scene, order=40 + 5 * len(self._items))
+        self._draw(tid)
+
+    def remove(self, tid: int) -> None:
+        item = self._items.pop(tid, None)
+        self._data.pop(tid, None)
+        if item is not None:
+            item.remove()
+            self.canvas.scene_canvas.update()
+
+    def clear(self) -> None:
+        for tid in list(self._items):
+            self.remove(tid)
+
+    def ids(self) -> list[int]:
+        return list(self._items)
+
+    def set_current(self, tid: int) -> None:
+        previous, self._current = self._current, tid
+        for t in (previous, tid):
+            if t in self._items:
+                self._draw(t)
+
+    def set_mode(self, mode: str) -> None:
+        """Redraw every trajectory as the 2D (x, y, 0) or 3D (x, y, z) map draws it."""
+        self._mode = mode
+        for tid in self._items:
+            self._draw(tid)
+
+    def drawn_positions(self, tid: int) -> np.ndarray:
+        """(steps, 3) positions as drawn now (for tests and hover)."""
+        points = self._data[tid][0]
+        return _drawn(points, self._mode)
+
+    def _draw(self, tid: int) -> None:
+        points, sigmas, rgb, finished = self._data[tid]
+        self._items[tid].draw(_drawn(points, self._mode), sigmas, rgb, tid == self._current, finished)
+        self.canvas.scene_canvas.update()
+
+    # ---- hover ------------------------------------------------------------------------------------------------
+    def step_at(self, x: float, y: float, radius: float = HOVER_RADIUS_PX) -> tuple[int, int]:
+        """(trajectory id, step) nearest to widget position (x, y) within ``radius`` pixels; the current first."""
+        best, best_d = (-1, -1), radius
+        order = sorted(self._data, key=lambda t: t != self._current)
+        for tid in order:
+            points = self._data[tid][0]
+            if not len(points):
+                continue
+            screen = self.canvas.data_to_screen(self.drawn_positions(tid))
+            d = np.hypot(screen[:, 0] - x, screen[:, 1] - y)
+            i = int(np.argmin(d))
+            if d[i] <= best_d:
+                best, best_d = (tid, i), float(d[i])
+        return best
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        t = event.type()
+        if t == QEvent.Type.MouseMove and self._data:
+            self._hover_pos = event.position()
+            if not self._hover_timer.isActive():
+                self._hover_timer.start()
+        elif t == QEvent.Type.Leave:
+            self._hover_pos = None
+            self._set_hover((-1, -1))
+        return False
+
+    def _emit_hover(self) -> None:
+        if self._hover_pos is not None:
+            self._set_hover(self.step_at(self._hover_pos.x(), self._hover_pos.y()))
+
+    def _set_hover(self, hit: tuple[int, int]) -> None:
+        if hit != self._last_hover:
+            self._last_hover = hit
+            self.step_hovered.emit(*hit)

@@ -1,0 +1,269 @@
+"""The vispy canvas on a real GL context: buffers, rings, picking by mouse, lasso, cameras, level of detail, pixels."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+pytestmark = pytest.mark.gl
+
+RED = np.float32([0.9, 0.1, 0.1, 1.0])
+BLUE = np.float32([0.1, 0.2, 0.9, 1.0])
+
+
+def grid_points(n_side: int = 10, dims: int = 2) -> np.ndarray:
+    """Well-separated points so every pick has one right answer."""
+    g = np.stack(np.meshgrid(np.arange(n_side), np.arange(n_side)), -1).reshape(-1, 2).astype(np.float32)
+    if dims == 3:
+        g = np.c_[g, (g[:, 0] * 7 + g[:, 1] * 3) % 5 - 2.0]
+    return g
+
+
+def blue_with_red(n: int, red_rows) -> np.ndarray:
+    rgba = np.tile(BLUE, (n, 1))
+    rgba[list(red_rows)] = RED
+    return rgba
+
+
+def screen_of(canvas, row: int) -> QPoint:
+    x, y = canvas.data_to_screen(canvas._coords[row])[0]
+    return QPoint(round(float(x)), round(float(y)))
+
+
+def separated_rows(canvas, min_px: float = 6.0) -> list[int]:
+    """Rows whose projected position has no other point within ``min_px`` (unambiguous in 3D)."""
+    s = canvas.data_to_screen(canvas._coords)
+    d = np.linalg.norm(s[:, None] - s[None], axis=-1) + np.eye(len(s)) * 1e9
+    return [int(r) for r in np.flatnonzero(d.min(axis=1) > min_px)]
+
+
+def count_uploads(monkeypatch, buffer) -> list[int]:
+    calls: list[int] = []
+    original = buffer.set_data
+    monkeypatch.setattr(buffer, "set_data", lambda data, *a, **k: (calls.append(len(data)), original(data, *a, **k)))
+    return calls
+
+
+def test_set_points_and_colors_fill_the_node(canvas):
+    pts = grid_points()
+    canvas.set_points(pts)
+    canvas.set_colors(blue_with_red(len(pts), [3]))
+    layer = canvas._points
+    assert canvas.point_count == layer.count == 100
+    np.testing.assert_array_equal(layer._pos[:, :2], pts)
+    assert np.all(layer._pos[:, 2] == 0)
+    with pytest.raises(ValueError, match=r"\(100, 4\)"):
+        canvas.set_colors(np.ones((99, 4), np.float32))
+    with pytest.raises(ValueError, match=r"\(N, 2\) or \(N, 3\)"):
+        canvas.set_points(np.ones((5, 4), np.float32))
+
+
+def test_rings_and_colours_never_reupload_positions(canvas, monkeypatch):
+    pts = grid_points()
+    canvas.set_points(pts)
+    pos_uploads = count_uploads(monkeypatch, canvas._points._pos_vbo)
+    col_uploads = count_uploads(monkeypatch, canvas._points._col_vbo)
+    canvas.set_hover(4)
+    canvas.set_selection(5)
+    canvas.set_neighbours([6, 7, 8])
+    canvas.set_highlight(np.arange(20, 30))
+    canvas.add_overlay_points("gen", pts[:2] + 0.5, (1, 0.5, 0, 1))
+    assert pos_uploads == [] and col_uploads == []
+    canvas.set_colors(blue_with_red(100, [1]))
+    assert pos_uploads == [] and col_uploads == [100]
+    np.testing.assert_array_equal(canvas.ring_rows("neighbours"), [6, 7, 8])
+    ring = canvas._rings["neighbours"].visual
+    assert ring.visible
+    np.testing.assert_array_equal(ring._data["a_position"][:, :2], pts[[6, 7, 8]])
+    canvas.set_neighbours([])
+    canvas.set_selection(None)
+    assert not ring.visible and not canvas._rings["selection"].visual.visible
+
+
+def test_render_shows_points_rings_and_overlays(canvas):
+    pts = grid_points()
+    canvas.set_points(pts)
+    canvas.set_colors(blue_with_red(100, [55]))
+    canvas.set_selection(11)
+    canvas.add_overlay_points("gen", np.array([[4.5, 4.5]], np.float32), (1.0, 0.6, 0.0, 1.0), symbol="disc", size=14)
+    img = canvas.render_image()
+    assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 4
+    scale = img.shape[1] / canvas.native.width()
+
+    def pixel(xy):
+        return img[int(round(xy[1] * scale)), int(round(xy[0] * scale)), :3].astype(int)
+
+    red_px, blue_px = pixel(canvas.data_to_screen(pts[55])[0]), pixel(canvas.data_to_screen(pts[12])[0])
+    assert red_px[0] > 180 and red_px[2] < 80, red_px
+    assert blue_px[2] > 180 and blue_px[0] < 80, blue_px
+    assert np.all(pixel(canvas.data_to_screen([4.5, 0.5])[0]) > 240)  # background between points is white
+    assert pixel(canvas.data_to_screen([4.5, 4.5])[0]).tolist() == pytest.approx([255, 153, 0], abs=30)
+    # The selection ring: red pixels on an annulus around row 11, none at its blue centre.
+    cx, cy = canvas.data_to_screen(pts[11])[0] * scale
+    yy, xx = np.mgrid[: img.shape[0], : img.shape[1]]
+    r = np.hypot(xx - cx, yy - cy)
+    annulus = img[(r > 6 * scale) & (r < 11 * scale), :3].astype(int)
+    assert np.sum((annulus[:, 0] > 180) & (annulus[:, 2] < 90)) > 20
+
+
+def test_hover_and_click_by_mouse_2d(canvas, qtbot):
+    canvas.set_points(grid_points())
+    with qtbot.waitSignal(canvas.hovered, timeout=2000) as hover:
+        QTest.mouseMove(canvas.native, screen_of(canvas, 37))
+    assert hover.args == [37]
+    with qtbot.waitSignal(canvas.clicked, timeout=2000) as click:
+        QTest.mouseClick(
+            canvas.native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, screen_of(canvas, 42)
+        )
+    assert click.args[0] == 42
+    assert Qt.KeyboardModifier(click.args[1]) & Qt.KeyboardModifier.ControlModifier
+    empty = canvas.data_to_screen([4.5, 4.5])[0]
+    with qtbot.waitSignal(canvas.clicked, timeout=2000) as click:
+        QTest.mouseClick(canvas.native, Qt.MouseButton.LeftButton, pos=QPoint(round(empty[0]), round(empty[1])))
+    assert click.args[0] == -1
+
+
+def test_pick_in_3d_matches_projection_and_survives_orbit(canvas, qtbot):
+    pts = grid_points(dims=3)
+    canvas.set_mode("3d")
+    canvas.set_points(pts)
+    assert canvas.index_ready  # small clouds index synchronously
+    rows = separated_rows(canvas)
+    assert len(rows) > 50
+    for row in rows[::7]:
+        p = screen_of(canvas, row)
+        assert canvas.pick(p.x(), p.y()) == row
+    with qtbot.waitSignal(canvas.clicked, timeout=2000) as click:
+        QTest.mouseClick(canvas.native, Qt.MouseButton.LeftButton, pos=screen_of(canvas, rows[3]))
+    assert click.args[0] == rows[3]
+    # Orbit: until the camera rests the stale index is bypassed, and afterwards it is rebuilt for the new pose.
+    with qtbot.waitSignal(canvas.camera_changed, timeout=2000):
+        canvas._cameras["3d"].azimuth += 40
+        assert not canvas.index_ready
+        rows = separated_rows(canvas)
+        p = screen_of(canvas, rows[0])
+        assert canvas.pick(p.x(), p.y()) == rows[0]
+    assert canvas.index_ready
+    p = screen_of(canvas, rows[-1])
+    assert canvas.pick(p.x(), p.y()) == rows[-1]
+
+
+def test_camera_kept_across_actions_and_modes(canvas):
+    pts2, pts3 = grid_points(), grid_points(dims=3)
+    canvas.set_points(pts2)
+    cam2 = canvas._cameras["2d"]
+    cam2.zoom(0.5, center=(2.0, 3.0))
+    canvas._view.camera.pan((1.0, -0.5))
+    before = canvas.camera_state()
+    canvas.set_colors(blue_with_red(100, [0]))
+    canvas.set_selection(3)
+    canvas.set_neighbours([4, 5])
+    canvas.set_highlight(np.arange(10))
+    canvas.set_hover(9)
+    canvas.set_points(pts2 * 1.01)  # new coordinates of the same dataset: the camera stays
+    assert canvas.camera_state() == before
+    canvas.set_mode("3d")
+    canvas.set_points(pts3)
+    canvas._cameras["3d"].elevation = 12.0
+    three = canvas.camera_state()["3d"]
+    canvas.set_mode("2d")
+    canvas.set_points(pts2 * 1.01)
+    assert canvas.camera_state()["2d"] == before["2d"]
+    assert canvas.camera_state()["3d"] == three
+    np.testing.assert_array_equal(canvas.ring_rows("neighbours"), [4, 5])  # rings follow rows across modes
+    assert canvas._rings["neighbours"].visual.visible
+
+
+def test_camera_state_is_json_and_restores(canvas):
+    canvas.set_points(grid_points())
+    canvas._cameras["2d"].zoom(0.25)
+    canvas._cameras["3d"].azimuth = 75.0
+    state = json.loads(json.dumps(canvas.camera_state()))
+    canvas.reset_view()
+    canvas._cameras["3d"].azimuth = 0.0
+    assert canvas.camera_state() != state
+    canvas.set_camera_state(state)
+    restored = canvas.camera_state()
+    np.testing.assert_allclose(restored["2d"]["rect"], state["2d"]["rect"], rtol=1e-6)
+    assert restored["3d"]["azimuth"] == 75.0
+
+
+def test_shift_drag_lasso_selects_without_moving_camera(canvas, qtbot):
+    pts = grid_points()
+    canvas.set_points(pts)
+    before = canvas.camera_state()
+    corners = [canvas.data_to_screen(c)[0] for c in ([1.5, 1.5], [4.5, 1.5], [4.5, 3.5], [1.5, 3.5])]
+    qp = [QPoint(round(float(x)), round(float(y))) for x, y in corners]
+    with qtbot.waitSignal(canvas.lasso_selected, timeout=2000) as lasso:
+        QTest.mousePress(canvas.native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, qp[0])
+        for p in qp[1:]:
+            QTest.mouseMove(canvas.native, p)
+        assert canvas._lasso_line.visible
+        QTest.mouseRelease(canvas.native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, qp[0])
+    x, y = pts[:, 0], pts[:, 1]
+    expected = np.flatnonzero((x > 1.5) & (x < 4.5) & (y > 1.5) & (y < 3.5))
+    np.testing.assert_array_equal(np.sort(lasso.args[0]), expected)
+    assert canvas.camera_state() == before
+    assert not canvas._lasso_line.visible
+
+
+def test_lasso_in_3d_uses_screen_positions(canvas):
+    canvas.set_mode("3d")
+    canvas.set_points(grid_points(dims=3))
+    s = canvas.data_to_screen(canvas._coords)
+    cx, cy = s.mean(axis=0)
+    box = np.array([[cx - 60, cy - 40], [cx + 60, cy - 40], [cx + 60, cy + 40], [cx - 60, cy + 40]])
+    expected = np.flatnonzero((np.abs(s[:, 0] - cx) < 60) & (np.abs(s[:, 1] - cy) < 40))
+    assert len(expected) > 3
+    np.testing.assert_array_equal(canvas.rows_in_polygon(box), expected)
+
+
+def test_level_of_detail_while_moving(qtbot):
+    from diffviews_app.canvas import PointCloudCanvas
+
+    c = PointCloudCanvas(lod_points=500)
+    c.native.resize(400, 300)
+    c.native.show()
+    qtbot.waitExposed(c.native)
+    try:
+        rng = np.random.default_rng(0)
+        c.set_points(rng.uniform(0, 1, size=(5000, 2)).astype(np.float32))
+        c.set_colors(np.tile(BLUE, (5000, 1)))
+        full = c.render_image()
+        with qtbot.waitSignal(c.camera_changed, timeout=2000):
+            c._cameras["2d"].zoom(0.99)
+            assert c._points.lod_active and len(c._points.lod_rows) == 500
+            moving = np.asarray(c.scene_canvas.render())  # what a frame during the drag shows
+        assert not c._points.lod_active
+        inked = lambda img: int(np.sum(img[..., 2].astype(int) - img[..., 0] > 100))  # noqa: E731
+        assert inked(moving) < 0.5 * inked(full)
+    finally:
+        c.close()
+
+
+def test_big_cloud_index_is_built_off_the_ui_thread(canvas, qtbot):
+    rng = np.random.default_rng(5)
+    pts = rng.normal(size=(120_000, 2)).astype(np.float32)
+    canvas.set_points(pts)
+    assert not canvas.index_ready  # handed to the worker
+    p = canvas.data_to_screen(pts[123])[0]
+    brute = canvas.pick(*p)  # meanwhile picking falls back to brute force
+    qtbot.waitUntil(lambda: canvas.index_ready, timeout=5000)
+    assert canvas.pick(*p) == brute
+    d = np.linalg.norm(pts - pts[brute], axis=1)
+    assert np.sum(d < 1e-6) >= 1 and np.linalg.norm(pts[brute] - pts[123]) < 0.05
+
+
+def test_overlays_add_and_remove(canvas):
+    canvas.set_points(grid_points())
+    canvas.add_overlay_points("gen", np.array([[1.5, 1.5, 9.0]], np.float32), (0, 0, 0, 1))
+    assert canvas.overlay_names() == ["gen"]
+    assert canvas._overlays["gen"].visual._data["a_position"][0, 2] == 0  # drawn flat in 2D
+    canvas.remove_overlay("gen")
+    assert canvas.overlay_names() == []
+    with pytest.raises(ValueError, match="overlay coordinates"):
+        canvas.add_overlay_points("bad", np.ones((3, 5)), (0, 0, 0, 1))
