@@ -25,6 +25,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-npz", action="store_true", help="keep the original .npz files after conversion")
     p.set_defaults(func=run_convert)
 
+    p = sub.add_parser("build", help="build a dataset: noised images -> layer activations (resumable)",
+                       description="Feed each clean image at each noise level (x = image + sigma * eps, seeded) "
+                       "through the model and store the chosen layers' activations, the images and the metadata "
+                       "in OUTPUT (the project's format, docs/data-format.md). Interrupted builds resume when the "
+                       "same command is run again.")
+    p.add_argument("output", type=Path, help="new model folder to create (e.g. data/my_model)")
+    p.add_argument("--adapter", required=True, help="adapter name (see `diffviews adapters`)")
+    p.add_argument("--checkpoint", type=Path, required=True, help="model weights (.safetensors or weights-only .pt)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--images", type=Path, help="folder of <class>/*.png, or an .npz with 'images' and 'labels'")
+    src.add_argument("--generate", type=int, metavar="N", help="generate N images per class with the model")
+    p.add_argument("--classes", default=None, help="with --generate: comma-separated class numbers (default: all)")
+    p.add_argument("--generate-steps", type=int, default=None, help="with --generate: denoising steps")
+    p.add_argument("--sigmas", default="80,14,1.9,0.62", help="noise levels in sigma units (default: %(default)s)")
+    p.add_argument("--layers", default="encoder_bottleneck,midblock", help="comma-separated layers "
+                   "(default: %(default)s)")
+    p.add_argument("--label-mode", choices=["true", "null", "both"], default="null",
+                   help="class label given to the model: the true one, the null label, or both as separate rows "
+                   "(default: %(default)s; with true labels activations cluster by label at every noise level)")
+    p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed, recorded in the manifest (default: %(default)s)")
+    p.add_argument("--per-class", type=int, default=None, help="use only the first N images of each class")
+    p.add_argument("--dataset-type", default="custom", help="name of the image subfolder (default: %(default)s)")
+    p.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (default: %(default)s)")
+    p.set_defaults(func=run_build)
+
 
 def _jsonable(value):
     if isinstance(value, Path):
@@ -113,4 +139,50 @@ def run_convert(args: argparse.Namespace) -> int:
         print(f"{model.name}:")
         converted = convert_model(model, keep_npz=args.keep_npz, dataset_type=args.model_type, on_file=report)
         print(f"  {len(converted)} file(s) converted")
+    return 0
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SystemExit(f"diffviews build: error: --sigmas must be comma-separated numbers, got {text!r}") from None
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..adapters import get_adapter
+    from ..device import pick_device, set_torch_threads
+    from ..store.builder import BuildSpec, build_dataset
+    from ..store.sources import GeneratedSource
+
+    device = pick_device(args.device)
+    set_torch_threads()
+    adapter = get_adapter(args.adapter).from_checkpoint(args.checkpoint, device=device)
+    if args.generate is not None:
+        classes = [int(c) for c in args.classes.split(",")] if args.classes else None
+        source = GeneratedSource(per_class=args.generate, classes=classes, num_steps=args.generate_steps,
+                                 seed=args.seed)
+    else:
+        source = args.images
+    spec = BuildSpec(output=args.output, source=source, sigmas=_floats(args.sigmas),
+                     layers=[x.strip() for x in args.layers.split(",") if x.strip()], adapter=args.adapter,
+                     checkpoint=args.checkpoint, batch_size=args.batch_size, label_mode=args.label_mode,
+                     seed=args.seed, per_class=args.per_class, dataset_type=args.dataset_type, device=device)
+    bar = tqdm(unit="batch", desc=f"building {args.output.name}")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        path = build_dataset(spec, adapter=adapter, progress=progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"stopped; run the same command again to resume the build in {args.output}")
+        raise
+    bar.close()
+    print(f"dataset written to {path}")
     return 0
