@@ -1,0 +1,183 @@
+"""``diffviews embed`` and ``diffviews neighbors``: fit UMAP maps of stored activations, list a sample's neighbours."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import DataError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "embed",
+        help="fit a UMAP map (StandardScaler -> PCA -> UMAP) of a model's activations and save it beside the data",
+        description="Fit 2D (and 3D) UMAP maps of the chosen layers' activations and write them as "
+        "embeddings/<name>.csv + .json in the model folder. Fits are cached per (model, layers, parameters), so "
+        "asking again is instant. No pickle is written.",
+    )
+    _common(p)
+    p.add_argument("--layers", help="comma-separated layers (default: those of the model's default embedding)")
+    p.add_argument("--dims", choices=("2", "3", "both"), default="2",
+                   help="map dimensions; 3 also fits the 2D map, which every embedding file holds (default: 2)")
+    p.add_argument("--n-neighbors", type=int, default=15, help="UMAP n_neighbors (default: 15)")
+    p.add_argument("--min-dist", type=float, default=0.1, help="UMAP min_dist (default: 0.1)")
+    p.add_argument("--pca-components", type=int, default=50, help="PCA components before UMAP (default: 50)")
+    p.add_argument("--seed", type=int, default=42, help="random seed; -1 for a faster, multi-threaded, "
+                   "non-reproducible fit (default: 42)")
+    p.add_argument("--name", help="embedding name (default: umap_<layers>_n<n-neighbors>_d<min-dist>)")
+    p.add_argument("--overwrite", action="store_true", help="replace an embedding of the same name")
+    p.add_argument("--cache-dir", type=Path, help="where fitted maps are cached (default: the user cache)")
+    p.set_defaults(func=run_embed)
+
+    p = sub.add_parser(
+        "neighbors",
+        help="nearest neighbours of a sample, in activation space (true neighbours) or on the map",
+        description="Exact k nearest neighbours of one sample. In activation space each neighbour's distance on "
+        "the default 2D map is shown too, so neighbours that the projection tore apart stand out.",
+    )
+    _common(p)
+    p.add_argument("--sample", type=int, required=True, metavar="ID", help="sample_id of the query point")
+    p.add_argument("-k", type=int, default=5, help="number of neighbours (default: 5)")
+    p.add_argument("--space", choices=("activation", "embedding"), default="activation",
+                   help="search activations or map coordinates (default: activation)")
+    p.add_argument("--metric", choices=("euclidean", "cosine"), default="euclidean",
+                   help="activation-space distance (default: euclidean)")
+    p.add_argument("--layers", help="comma-separated layers for activation space (default: the model's default)")
+    p.add_argument("--embedding", metavar="NAME", help="map to use (default: the model's first)")
+    p.add_argument("--dims", type=int, choices=(2, 3), default=2, help="map dimensions for --space embedding")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run_neighbors)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data_dir", type=Path, help="data root or model folder")
+    p.add_argument("--model", "-m", metavar="M", help="model name inside DATA_DIR (default: its only model)")
+
+
+def _model(args: argparse.Namespace):
+    from ..store import open_data
+
+    root = open_data(args.data_dir)
+    if args.model is None and len(root.models) == 1:
+        return next(iter(root.models.values()))
+    if args.model in root.models:
+        return root.models[args.model]
+    if args.model in root.problems:
+        raise DataError(args.data_dir, f"model {args.model!r} did not open: {root.problems[args.model]}")
+    known = ", ".join(root.models) or "none"
+    raise DataError(args.data_dir, f"choose a model with --model (available: {known})")
+
+
+def _layers(model, spec: str | None) -> list[str]:
+    layers = [x.strip() for x in spec.split(",") if x.strip()] if spec else model.default_layers
+    unknown = [x for x in layers if x not in model.layers]
+    if unknown or not layers:
+        raise DataError(model.path / "activations",
+                        f"layer(s) {', '.join(unknown) or '(none)'} not stored; stored: {', '.join(model.layers)}")
+    return sorted(layers)
+
+
+def _progress_bar(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=desc, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+
+    def update(frac: float, message: str) -> None:
+        bar.n = round(frac * 100)
+        bar.set_postfix_str(message, refresh=True)
+
+    return bar, update
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    from ..embedding import EmbeddingCache, cached_embeddings
+
+    model = _model(args)
+    layers = _layers(model, args.layers)
+    dims = (2,) if args.dims == "2" else (2, 3)
+    seed = None if args.seed < 0 else args.seed
+    name = args.name or f"umap_{'+'.join(layers)}_n{args.n_neighbors}_d{args.min_dist:g}"
+    csv_path = model.path / "embeddings" / f"{name}.csv"
+    if csv_path.exists() and not args.overwrite:
+        raise DataError(csv_path, "already exists; pass --overwrite or choose another --name")
+    X = model.activations(layers)
+    bar, update = _progress_bar(f"embed {model.name}")
+    try:
+        fitted = cached_embeddings(
+            X,
+            model_id=f"{model.name}@{model.path.resolve()}",
+            layers=layers,
+            dims=dims,
+            n_neighbors=args.n_neighbors,
+            min_dist=args.min_dist,
+            pca_components=args.pca_components,
+            seed=seed,
+            cache=EmbeddingCache(args.cache_dir) if args.cache_dir else None,
+            progress=update,
+        )
+    finally:
+        bar.close()
+    params = {k: v for k, v in fitted[2].params.items() if k != "n_components"}
+    params.update(layers=layers, model=model.config.get("dataset_type", model.name), dims=list(dims))
+    written = model.write_embedding(name, fitted[2].coords, fitted[3].coords if 3 in fitted else None, params,
+                                    overwrite=args.overwrite)
+    print(f"wrote {written} ({model.num_samples} points, layers {', '.join(layers)}, {'+'.join(map(str, dims))}D)")
+    return 0
+
+
+def run_neighbors(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..neighbours import ActivationIndex, knn_plane
+
+    model = _model(args)
+    table = model.samples
+    try:
+        row = table.row_of(args.sample)
+    except KeyError:
+        raise DataError(model.path, f"no sample with id {args.sample}") from None
+    emb = model.embedding(args.embedding) if model.embedding_names else None
+    report: dict = {"model": model.name, "sample_id": args.sample, "space": args.space, "k": args.k}
+    plane = None if emb is None else emb.coords2d
+    if args.space == "activation":
+        layers = _layers(model, args.layers)
+        rows, dists = ActivationIndex(model.activations(layers), args.metric).query_rows(row, args.k)
+        report.update(metric=args.metric, layers=layers)
+    else:
+        if emb is None:
+            raise DataError(model.path / "embeddings", "no embeddings yet: run `diffviews embed`")
+        plane = emb.coords3d if args.dims == 3 else emb.coords2d
+        if plane is None:
+            raise DataError(model.path / "embeddings", f"embedding {emb.name!r} has no 3D coordinates")
+        rows, dists = knn_plane(plane, row, args.k)
+        report.update(embedding=emb.name, dims=args.dims)
+    hits = []
+    for rank, (r, d) in enumerate(zip(rows.tolist(), dists.tolist(), strict=True), start=1):
+        hit = {
+            "rank": rank,
+            "sample_id": int(table.sample_id[r]),
+            "row": r,
+            "class_label": int(table.class_label[r]),
+            "class_name": str(table.class_name[r]),
+            "conditioning_sigma": float(table.conditioning_sigma[r]),
+            "distance": float(d),
+        }
+        if args.space == "activation" and plane is not None:
+            hit["map_distance"] = float(np.linalg.norm(plane[r] - plane[row]))
+        hits.append(hit)
+    report["neighbors"] = hits
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    where = f"{args.metric} over {', '.join(report['layers'])}" if args.space == "activation" else (
+        f"{args.dims}D map {report['embedding']}")
+    print(f"{model.name}: {len(hits)} nearest neighbours of sample {args.sample} ({where})")
+    extra = "  map_dist" if hits and "map_distance" in hits[0] else ""
+    print(f"{'#':>3} {'sample_id':>9} {'sigma':>8} {'distance':>11}{extra}  class")
+    for h in hits:
+        md = f"  {h['map_distance']:8.3f}" if extra else ""
+        print(f"{h['rank']:>3} {h['sample_id']:>9} {h['conditioning_sigma']:>8g} {h['distance']:>11.5g}{md}  "
+              f"{h['class_label']} {h['class_name']}")
+    return 0
