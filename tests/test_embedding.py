@@ -207,3 +207,23 @@ def test_umap_seed_is_reproducible():
     import os
 
     assert os.environ.get("NUMBA_CACHE_DIR")
+
+
+@pytest.mark.slow
+def test_embed_cli_writes_a_map_the_store_reads(tmp_path, capsys):
+    from data_fixtures import make_original_layout
+
+    from diffviews_core.cli.main import main
+    from diffviews_core.store import open_data
+
+    root = make_original_layout(tmp_path / "data", n_per_model=60, models=("dmd2",), broken=False)
+    args = ["embed", str(root), "-m", "dmd2", "--dims", "both", "--name", "mine", "--cache-dir", str(tmp_path / "c")]
+    assert main(args) == 0
+    model = open_data(root).models["dmd2"]
+    emb = model.embedding("mine")
+    assert emb.coords2d.shape == (60, 2) and emb.coords3d.shape == (60, 3)
+    assert emb.params["layers"] == ["encoder_bottleneck", "midblock"] and emb.params["n_neighbors"] == 15
+    assert main(args) == 4  # refuses to overwrite without --overwrite
+    assert "already exists" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0  # second fit comes from the cache
+    np.testing.assert_array_equal(open_data(root).models["dmd2"].embedding("mine").coords2d, emb.coords2d)

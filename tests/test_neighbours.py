@@ -123,3 +123,33 @@ def test_plane_rejects_nan_and_bad_rows():
         PlaneIndex(np.array([[0.0, np.nan], [1.0, 1.0]]))
     with pytest.raises(IndexError):
         PlaneIndex(np.zeros((3, 2))).query(5, 1)
+
+
+def test_neighbors_cli_on_an_original_layout(tmp_path, capsys):
+    import json
+
+    from data_fixtures import expected_activations, make_original_layout, tree_checksums
+
+    from diffviews_core.cli.main import main
+
+    root = make_original_layout(tmp_path / "data", n_per_model=40)
+    before = tree_checksums(root)
+    assert main(["neighbors", str(root), "-m", "edm", "--sample", "10002", "-k", "4", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    X = expected_activations(root, "edm")
+    ids = [h["sample_id"] for h in report["neighbors"]]
+    table_ids = [int(r["sample_id"]) for r in json.loads(
+        (root / "edm" / "metadata" / "imagenet_real" / "dataset_info.json").read_text())["samples"]]
+    q = table_ids.index(10002)
+    order, ref = _reference(X, X[q], "euclidean", skip=[q])
+    assert ids == [table_ids[i] for i in order[:4]]
+    np.testing.assert_allclose([h["distance"] for h in report["neighbors"]], ref[order[:4]], rtol=1e-5)
+    assert all("map_distance" in h for h in report["neighbors"])
+
+    assert main(["neighbors", str(root), "-m", "dmd2", "--sample", "3", "--space", "embedding", "-k", "2"]) == 0
+    assert "2 nearest neighbours of sample 3 (2D map demo_embeddings)" in capsys.readouterr().out
+    assert main(["neighbors", str(root), "-m", "broken", "--sample", "3"]) == 4
+    assert "broken" in capsys.readouterr().err
+    assert main(["neighbors", str(root), "-m", "dmd2", "--sample", "424242"]) == 4
+    assert "no sample with id 424242" in capsys.readouterr().err
+    assert tree_checksums(root) == before  # nothing the user made is modified
