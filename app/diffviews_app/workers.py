@@ -86,7 +86,10 @@ class Job(QThread):
             if self._cancel.is_set():
                 self.cancelled.emit()
             else:
-                log.exception("job %r failed", self.name)
+                if isinstance(exc, DiffViewsError):
+                    log.warning("job %r: %s", self.name, exc)
+                else:
+                    log.exception("job %r failed", self.name)
                 self.failed.emit(error_message(exc))
         else:
             if self._cancel.is_set():

@@ -1,0 +1,123 @@
+"""Window fixtures: the real main window (real vispy canvas) on a generated original-layout data folder.
+
+The canvas needs GL, so these tests run on Qt's xcb platform on the X display pytest-xvfb starts. The window factory
+fails a test at teardown if a worker thread still runs or a top-level widget outlived the window.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/data_fixtures.py
+
+from data_fixtures import make_original_layout  # noqa: E402
+
+WINDOW_SIZE = (1280, 800)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xvfb has started its display and set DISPLAY
+def pytest_configure(config) -> None:
+    if os.environ.get("DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+
+
+@pytest.fixture(scope="session")
+def fixture_root(tmp_path_factory) -> Path:
+    """dmd2 (npy, layer_cache, aligned 3D), edm (npz) and a broken model, 60 samples each."""
+    return make_original_layout(tmp_path_factory.mktemp("data"), n_per_model=60)
+
+
+@pytest.fixture
+def needs_gl():
+    from PySide6.QtWidgets import QApplication
+
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no X display: install Xvfb (pytest-xvfb starts it) to run the window tests")
+    app = QApplication.instance()
+    if app is not None and app.platformName() != "xcb":
+        pytest.skip(f"QApplication already runs on the {app.platformName()!r} platform, which has no GL for vispy")
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, needs_gl):
+    """Factory: ``make_window(data_dir=None, **options)`` -> a shown MainWindow (data opened when given)."""
+    from PySide6.QtCore import QCoreApplication, QEvent, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from diffviews_app.app import create_window
+    from diffviews_app.options import LaunchOptions
+
+    before_widgets = set(QApplication.topLevelWidgets())
+    before_threads = set(threading.enumerate())
+    windows, jobs = [], []
+
+    def factory(data_dir: Path | None = None, settings_file: Path | None = None, **options):
+        settings = QSettings(str(settings_file or tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        window = create_window(LaunchOptions(data_dir=data_dir, **options), settings)
+        window.pool.jobs_changed.connect(lambda: jobs.extend(j for j in window.pool.running() if j not in jobs))
+        # Inside the X screen: pointer events beyond its edge are clamped (pytest-xvfb's default screen is 800x600).
+        screen = window.screen().availableGeometry()
+        window.setGeometry(screen.x(), screen.y(), min(WINDOW_SIZE[0], screen.width()),
+                           min(WINDOW_SIZE[1], screen.height()))
+        window.show()
+        qtbot.waitExposed(window)
+        window.activateWindow()  # menu shortcuts need the active window
+        qtbot.waitActive(window)
+        windows.append(window)
+        if data_dir is not None:
+            window.open_folder(data_dir)
+            qtbot.waitUntil(lambda: window.state.model is not None, timeout=10000)
+            wait_drawn(qtbot, window)
+        return window
+
+    yield factory
+
+    for window in windows:
+        window.close()
+        window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
+    for job in jobs:
+        try:
+            running = job.isRunning()
+        except RuntimeError:  # deleted after it finished and was waited for
+            running = False
+        assert not running, f"worker {job.name!r} still running after the window closed"
+    leaked_threads = [t for t in set(threading.enumerate()) - before_threads
+                      if t.is_alive() and not isinstance(t, threading._DummyThread)]  # QThreads: checked above
+    assert not leaked_threads, f"threads left running: {leaked_threads}"
+    leaked = [w for w in set(QApplication.topLevelWidgets()) - before_widgets if w.isVisible()]
+    assert not leaked, f"top-level widgets leaked: {leaked}"
+
+
+def wait_drawn(qtbot, window) -> None:
+    """Until the canvas holds the state's points and its picking index is ready."""
+    n = window.state.num_points
+    qtbot.waitUntil(lambda: window.canvas.point_count == n and window.canvas.index_ready, timeout=10000)
+    qtbot.wait(30)
+
+
+def screen_pos(window, row: int):
+    """Widget position (QPoint) of a row's point on the canvas."""
+    from PySide6.QtCore import QPoint
+
+    x, y = window.canvas.data_to_screen(window.state.coords()[row])[0]
+    return QPoint(int(round(x)), int(round(y)))
+
+
+def isolated_rows(window, count: int, min_px: float = 14.0) -> list[int]:
+    """Rows whose points are at least ``min_px`` from every other point on screen (unambiguous to point at)."""
+    xy = window.canvas.data_to_screen(window.state.coords())
+    w, h = window.canvas.native.width(), window.canvas.native.height()
+    d = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
+    np.fill_diagonal(d, np.inf)
+    inside = (xy[:, 0] > 20) & (xy[:, 0] < w - 20) & (xy[:, 1] > 20) & (xy[:, 1] < h - 20)
+    rows = [int(r) for r in np.flatnonzero((d.min(axis=1) >= min_px) & inside)]
+    assert len(rows) >= count, f"only {len(rows)} isolated points on screen"
+    return rows[:count]
