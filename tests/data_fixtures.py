@@ -71,8 +71,19 @@ def _activations(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def _write_embedding_csv(path: Path, rows: list[dict], coords: np.ndarray, extra_cols=()) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    cols = ["sample_id", "class_label", "class_name", "image_path", "conditioning_sigma", "activation_path",
-            "batch_index", "umap_x", "umap_y", *(["umap_z"] if coords.shape[1] == 3 else []), *extra_cols]
+    cols = [
+        "sample_id",
+        "class_label",
+        "class_name",
+        "image_path",
+        "conditioning_sigma",
+        "activation_path",
+        "batch_index",
+        "umap_x",
+        "umap_y",
+        *(["umap_z"] if coords.shape[1] == 3 else []),
+        *extra_cols,
+    ]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(cols)
@@ -101,30 +112,61 @@ def _model(root: Path, model: str, n: int, seed: int, variant: str) -> dict[str,
             for i in range(lo, hi):
                 rows[i]["activation_path"] = f"activations/imagenet_real/batch_{b:06d}"
                 rows[i]["batch_index"] = i - lo
-        _write_json(d / "config.json", {"adapter": "edm-imagenet-64", "checkpoint": "checkpoints/edm.pkl",
-                                        "noise_max": 90.0, "noise_min": 1.0, "default_steps": 50})
+        _write_json(
+            d / "config.json",
+            {
+                "adapter": "edm-imagenet-64",
+                "checkpoint": "checkpoints/edm.pkl",
+                "noise_max": 90.0,
+                "noise_min": 1.0,
+                "default_steps": 50,
+            },
+        )
     else:
         combined = np.concatenate([acts[k] for k in sorted(acts)], axis=1)
         np.save(act_dir / "batch_000000.npy", combined)
-        _write_json(act_dir / "batch_000000.npy.json", {
-            "layers": sorted(acts), "shapes": {k: list(LAYERS[k]) for k in sorted(acts)},
-            "total_features": combined.shape[1], "num_samples": n, "dtype": "float32"})
+        _write_json(
+            act_dir / "batch_000000.npy.json",
+            {
+                "layers": sorted(acts),
+                "shapes": {k: list(LAYERS[k]) for k in sorted(acts)},
+                "total_features": combined.shape[1],
+                "num_samples": n,
+                "dtype": "float32",
+            },
+        )
         for i, r in enumerate(rows):
             r["activation_path"] = "activations/imagenet_real/batch_000000"
             r["batch_index"] = i
-        _write_json(d / "config.json", {"adapter": "dmd2-imagenet-64", "sigma_max": 80.0, "sigma_min": 0.5,
-                                        "default_steps": 5, "checkpoint": "checkpoints/dmd2.pkl"})
+        _write_json(
+            d / "config.json",
+            {
+                "adapter": "dmd2-imagenet-64",
+                "sigma_max": 80.0,
+                "sigma_min": 0.5,
+                "default_steps": 5,
+                "checkpoint": "checkpoints/dmd2.pkl",
+            },
+        )
         (d / "checkpoints").mkdir(parents=True, exist_ok=True)
         (d / "checkpoints" / "dmd2.pkl").write_bytes(EVIL_PKL)
-    _write_json(d / "metadata" / "imagenet_real" / "dataset_info.json", {
-        "samples": [{**r, "synset_id": f"n{r['class_label']:08d}", "seed": 7, "split": "val"} for r in rows],
-        "layer_shapes": {k: [int(np.prod(s))] for k, s in LAYERS.items()},
-        "num_samples": n, "source": "fixture", "checkpoint": "unknown"})
+    _write_json(
+        d / "metadata" / "imagenet_real" / "dataset_info.json",
+        {
+            "samples": [{**r, "synset_id": f"n{r['class_label']:08d}", "seed": 7, "split": "val"} for r in rows],
+            "layer_shapes": {k: [int(np.prod(s))] for k, s in LAYERS.items()},
+            "num_samples": n,
+            "source": "fixture",
+            "checkpoint": "unknown",
+        },
+    )
     coords = rng.standard_normal((n, 2)).astype(np.float32)
     emb = d / "embeddings"
     _write_embedding_csv(emb / "demo_embeddings.csv", rows, coords)
-    _write_json(emb / "demo_embeddings.json", {"n_neighbors": 15, "min_dist": 0.1,
-                                               "layers": ["midblock", "encoder_bottleneck"], "model": "imagenet_real"})
+    _write_json(
+        emb / "demo_embeddings.json",
+        {"n_neighbors": 15, "min_dist": 0.1, "layers": ["midblock", "encoder_bottleneck"], "model": "imagenet_real"},
+    )
     (emb / "demo_embeddings.pkl").write_bytes(EVIL_PKL)
     _write_images(d, rows, rng)
     if variant == "npy":
@@ -141,8 +183,16 @@ def _model(root: Path, model: str, n: int, seed: int, variant: str) -> dict[str,
             w.writerow(["sigma", "umap_x", "umap_y", "original_idx", "sample_id", "class_name"])
             for i in order:
                 r = rows[i]
-                w.writerow([r["conditioning_sigma"], float(coords[i, 0]), float(coords[i, 1]), int(i),
-                            r["sample_id"], r["class_name"]])
+                w.writerow(
+                    [
+                        r["conditioning_sigma"],
+                        float(coords[i, 0]),
+                        float(coords[i, 1]),
+                        int(i),
+                        r["sample_id"],
+                        r["class_name"],
+                    ]
+                )
         _write_json(al / "embeddings.json", {"n_neighbors": 15, "type": "aligned_3d", "sigma_levels": SIGMAS[model]})
     return acts
 
@@ -157,8 +207,7 @@ def make_original_layout(
     """Write an original-layout data root under ``root`` and return it; ``broken`` adds a model whose .npy is cut."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    _write_json(root / "imagenet_standard_class_index.json",
-                {str(k): [f"n{k:08d}", v] for k, v in CLASS_NAMES.items()})
+    _write_json(root / "imagenet_standard_class_index.json", {str(k): [f"n{k:08d}", v] for k, v in CLASS_NAMES.items()})
     for j, model in enumerate(models):
         _model(root, model, n_per_model, seed + j, "npz" if model == "edm" else "npy")
     if broken:
@@ -180,5 +229,8 @@ def expected_activations(root: Path | str, model: str) -> np.ndarray:
 def tree_checksums(root: Path | str) -> dict[str, str]:
     """Relative path -> SHA-256 of every file under ``root`` (to prove nothing was modified)."""
     root = Path(root)
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

@@ -37,8 +37,15 @@ def images():
 
 def _spec(out, images, **kw):
     imgs, labels = images
-    base = dict(output=out, source=ArraySource(imgs, labels, NAMES), sigmas=[20.0, 0.5], layers=LAYERS,
-                batch_size=3, label_mode="both", seed=5)
+    base = dict(
+        output=out,
+        source=ArraySource(imgs, labels, NAMES),
+        sigmas=[20.0, 0.5],
+        layers=LAYERS,
+        batch_size=3,
+        label_mode="both",
+        seed=5,
+    )
     return BuildSpec(**{**base, **kw})
 
 
@@ -105,8 +112,10 @@ def test_folder_source_grayscale_resized(tmp_path):
             Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(src / cls / f"{k}.png")
     net = build_edm({**TINY, "img_channels": 1, "label_dim": 2}).eval()
     adapter = EDMAdapter(net)
-    path = build_dataset(BuildSpec(tmp_path / "gray", src, [1.0], ["midblock"], per_class=2, label_mode="true",
-                                   batch_size=4), adapter=adapter)
+    path = build_dataset(
+        BuildSpec(tmp_path / "gray", src, [1.0], ["midblock"], per_class=2, label_mode="true", batch_size=4),
+        adapter=adapter,
+    )
     m = open_data(path).models["gray"]
     assert m.num_samples == 4 and list(m.samples.class_name) == ["boot", "boot", "coat", "coat"]
     assert list(m.samples.class_label) == [0, 0, 1, 1]

@@ -80,7 +80,7 @@ def _missing_sample_id(root):
 def _bad_number(root):
     p = root / CSV
     lines = p.read_text().splitlines()
-    lines[2] = "abc" + lines[2][lines[2].index(","):]
+    lines[2] = "abc" + lines[2][lines[2].index(",") :]
     p.write_text("\n".join(lines) + "\n")
 
 

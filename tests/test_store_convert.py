@@ -26,8 +26,14 @@ def test_convert_keep_npz_then_memory_mapped(root):
     folder = root / "edm/activations/imagenet_real"
     out = convert_model(root / "edm", keep_npz=True)
     assert [p.name for p in out] == ["batch_000000.npy", "batch_000001.npy"]
-    assert _files(folder) == ["batch_000000.npy", "batch_000000.npy.json", "batch_000000.npz",
-                              "batch_000001.npy", "batch_000001.npy.json", "batch_000001.npz"]
+    assert _files(folder) == [
+        "batch_000000.npy",
+        "batch_000000.npy.json",
+        "batch_000000.npz",
+        "batch_000001.npy",
+        "batch_000001.npy.json",
+        "batch_000001.npz",
+    ]
     mm = np.load(folder / "batch_000000.npy", mmap_mode="r")
     np.testing.assert_array_equal(mm, expected[:8])
     m = open_data(root).models["edm"]

@@ -8,28 +8,40 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="list the models of a data folder: points, layers, shapes, problems",
-                       description="Open a data root (one folder per model) or one model folder and report what "
-                       "it holds. Exit status 4 when a model could not be opened.")
+    p = sub.add_parser(
+        "info",
+        help="list the models of a data folder: points, layers, shapes, problems",
+        description="Open a data root (one folder per model) or one model folder and report what "
+        "it holds. Exit status 4 when a model could not be opened.",
+    )
     p.add_argument("data_dir", type=Path, help="data root or model folder")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--verify", action="store_true", help="also check SHA-256 checksums of project-format datasets")
     p.set_defaults(func=run_info)
 
-    p = sub.add_parser("convert", help="convert .npz activations to memory-mapped .npy (much faster to open)",
-                       description="Convert each activations/<type>/*.npz into .npy + .npy.json (layers "
-                       "concatenated in sorted name order). The .npz is deleted afterwards unless --keep-npz.")
+    p = sub.add_parser(
+        "convert",
+        help="convert .npz activations to memory-mapped .npy (much faster to open)",
+        description="Convert each activations/<type>/*.npz into .npy + .npy.json (layers "
+        "concatenated in sorted name order). The .npz is deleted afterwards unless --keep-npz.",
+    )
     p.add_argument("data_dir", type=Path, help="model folder (e.g. data/dmd2) or data root (converts every model)")
-    p.add_argument("--model-type", default=None, help="activation subfolder (default: the model's dataset_type, "
-                   "else imagenet_real)")
+    p.add_argument(
+        "--model-type",
+        default=None,
+        help="activation subfolder (default: the model's dataset_type, else imagenet_real)",
+    )
     p.add_argument("--keep-npz", action="store_true", help="keep the original .npz files after conversion")
     p.set_defaults(func=run_convert)
 
-    p = sub.add_parser("build", help="build a dataset: noised images -> layer activations (resumable)",
-                       description="Feed each clean image at each noise level (x = image + sigma * eps, seeded) "
-                       "through the model and store the chosen layers' activations, the images and the metadata "
-                       "in OUTPUT (the project's format, docs/data-format.md). Interrupted builds resume when the "
-                       "same command is run again.")
+    p = sub.add_parser(
+        "build",
+        help="build a dataset: noised images -> layer activations (resumable)",
+        description="Feed each clean image at each noise level (x = image + sigma * eps, seeded) "
+        "through the model and store the chosen layers' activations, the images and the metadata "
+        "in OUTPUT (the project's format, docs/data-format.md). Interrupted builds resume when the "
+        "same command is run again.",
+    )
     p.add_argument("output", type=Path, help="new model folder to create (e.g. data/my_model)")
     p.add_argument("--adapter", required=True, help="adapter name (see `diffviews adapters`)")
     p.add_argument("--checkpoint", type=Path, required=True, help="model weights (.safetensors or weights-only .pt)")
@@ -39,11 +51,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--classes", default=None, help="with --generate: comma-separated class numbers (default: all)")
     p.add_argument("--generate-steps", type=int, default=None, help="with --generate: denoising steps")
     p.add_argument("--sigmas", default="80,14,1.9,0.62", help="noise levels in sigma units (default: %(default)s)")
-    p.add_argument("--layers", default="encoder_bottleneck,midblock", help="comma-separated layers "
-                   "(default: %(default)s)")
-    p.add_argument("--label-mode", choices=["true", "null", "both"], default="null",
-                   help="class label given to the model: the true one, the null label, or both as separate rows "
-                   "(default: %(default)s; with true labels activations cluster by label at every noise level)")
+    p.add_argument(
+        "--layers", default="encoder_bottleneck,midblock", help="comma-separated layers (default: %(default)s)"
+    )
+    p.add_argument(
+        "--label-mode",
+        choices=["true", "null", "both"],
+        default="null",
+        help="class label given to the model: the true one, the null label, or both as separate rows "
+        "(default: %(default)s; with true labels activations cluster by label at every noise level)",
+    )
     p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="noise seed, recorded in the manifest (default: %(default)s)")
     p.add_argument("--per-class", type=int, default=None, help="use only the first N images of each class")
@@ -78,8 +95,12 @@ def describe(root) -> dict:
             "config": _jsonable({k: v for k, v in m.config.items()}),
             "warnings": list(m.warnings),
         }
-    return {"path": str(root.path), "models": models, "problems": dict(root.problems),
-            "num_class_names": len(root.class_names or {})}
+    return {
+        "path": str(root.path),
+        "models": models,
+        "problems": dict(root.problems),
+        "num_class_names": len(root.class_names or {}),
+    }
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -96,8 +117,10 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"{report['path']}: {len(root.models)} model(s), {len(root.problems)} problem(s)")
         for name, r in report["models"].items():
             cfg = r["config"]
-            print(f"\n{name}  [{r['format']}]  {r['num_samples']} points, {r['num_classes']} classes, "
-                  f"adapter {cfg['adapter']}, checkpoint {cfg['checkpoint'] or 'none'}")
+            print(
+                f"\n{name}  [{r['format']}]  {r['num_samples']} points, {r['num_classes']} classes, "
+                f"adapter {cfg['adapter']}, checkpoint {cfg['checkpoint'] or 'none'}"
+            )
             levels = ", ".join(f"{s:g}" for s in r["noise_levels"])
             print(f"  noise levels: {levels or '-'}")
             mapped = "memory-mapped" if r["activations_memory_mapped"] else "read into memory"
@@ -162,14 +185,25 @@ def run_build(args: argparse.Namespace) -> int:
     adapter = get_adapter(args.adapter).from_checkpoint(args.checkpoint, device=device)
     if args.generate is not None:
         classes = [int(c) for c in args.classes.split(",")] if args.classes else None
-        source = GeneratedSource(per_class=args.generate, classes=classes, num_steps=args.generate_steps,
-                                 seed=args.seed)
+        source = GeneratedSource(
+            per_class=args.generate, classes=classes, num_steps=args.generate_steps, seed=args.seed
+        )
     else:
         source = args.images
-    spec = BuildSpec(output=args.output, source=source, sigmas=_floats(args.sigmas),
-                     layers=[x.strip() for x in args.layers.split(",") if x.strip()], adapter=args.adapter,
-                     checkpoint=args.checkpoint, batch_size=args.batch_size, label_mode=args.label_mode,
-                     seed=args.seed, per_class=args.per_class, dataset_type=args.dataset_type, device=device)
+    spec = BuildSpec(
+        output=args.output,
+        source=source,
+        sigmas=_floats(args.sigmas),
+        layers=[x.strip() for x in args.layers.split(",") if x.strip()],
+        adapter=args.adapter,
+        checkpoint=args.checkpoint,
+        batch_size=args.batch_size,
+        label_mode=args.label_mode,
+        seed=args.seed,
+        per_class=args.per_class,
+        dataset_type=args.dataset_type,
+        device=device,
+    )
     bar = tqdm(unit="batch", desc=f"building {args.output.name}")
 
     def progress(done: int, total: int) -> None:

@@ -160,8 +160,9 @@ class PerLayerNpy(LayerMatrix):
             rows[name] = shape[0]
             self.sizes[name] = shape[1]
             if shapes and name in shapes and _size(shapes[name]) != shape[1]:
-                raise DataError(path, f"{shape[1]} features, but the declared shape {list(shapes[name])} has "
-                                f"{_size(shapes[name])}")
+                raise DataError(
+                    path, f"{shape[1]} features, but the declared shape {list(shapes[name])} has {_size(shapes[name])}"
+                )
         if len(set(rows.values())) > 1:
             raise DataError(self.files[0].parent, f"layer files have different sample counts {rows}")
         self.num_rows = next(iter(rows.values()))
@@ -228,8 +229,9 @@ def open_batch_dir(folder: Path, columns: Mapping[str, np.ndarray], num_rows: in
     first = stems[names[0]]
     for s in names[1:]:
         if stems[s].sizes != first.sizes:
-            raise DataError(stems[s].files[0], f"layers {stems[s].sizes} differ from {first.files[0].name}'s "
-                            f"{first.sizes}")
+            raise DataError(
+                stems[s].files[0], f"layers {stems[s].sizes} differ from {first.files[0].name}'s {first.sizes}"
+            )
     mapped = "activation_path" in columns and "batch_index" in columns
     if mapped:
         paths = columns["activation_path"]
@@ -244,8 +246,10 @@ def open_batch_dir(folder: Path, columns: Mapping[str, np.ndarray], num_rows: in
         for j, s in enumerate(names):
             sel = index[file_idx == j]
             if sel.size and (sel.min() < 0 or sel.max() >= stems[s].num_rows):
-                raise DataError(stems[s].files[0], f"{stems[s].num_rows} activation rows, but samples refer to "
-                                f"batch_index {int(sel.max())}")
+                raise DataError(
+                    stems[s].files[0],
+                    f"{stems[s].num_rows} activation rows, but samples refer to batch_index {int(sel.max())}",
+                )
         if len(names) == 1 and np.array_equal(index, np.arange(stems[names[0]].num_rows)):
             return first
         return RowMapped([stems[s] for s in names], file_idx, index)

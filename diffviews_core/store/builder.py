@@ -123,8 +123,9 @@ class _Plan:
         if adapter.num_classes and "true" in self.modes:
             bad = self.labels[(self.labels < 0) | (self.labels >= adapter.num_classes)]
             if bad.size:
-                raise DataError(str(spec.output), f"class label {int(bad[0])} is outside the model's "
-                                f"0..{adapter.num_classes - 1}")
+                raise DataError(
+                    str(spec.output), f"class label {int(bad[0])} is outside the model's 0..{adapter.num_classes - 1}"
+                )
         self.sigmas = [float(s) for s in spec.sigmas]
         self.bs = int(spec.batch_size)
         self.chunks = [(a, min(a + self.bs, self.n)) for a in range(0, self.n, self.bs)]
@@ -181,8 +182,11 @@ class _Builder:
         if p.is_file():
             state = read_json_object(p)
             if state.get("fingerprint") != self.fp:
-                raise DataError(self.work, "an unfinished build with different settings is here: use the same "
-                                "settings to resume, or delete this folder to start over")
+                raise DataError(
+                    self.work,
+                    "an unfinished build with different settings is here: use the same "
+                    "settings to resume, or delete this folder to start over",
+                )
             return int(state.get("done", 0))
         if self.out.exists() and any(x.name != WORK_DIR for x in self.out.iterdir()):
             raise DataError(self.out, "folder is not empty: choose a new folder for the dataset")
@@ -191,8 +195,7 @@ class _Builder:
         npf.open_memmap(str(self.work / "source.npy"), mode="w+", dtype=np.uint8, shape=(self.plan.n, res, res, ch))
         for name in self.layers:
             size = int(np.prod(self.shapes[name]))
-            npf.open_memmap(str(self.work / f"{name}.npy"), mode="w+", dtype=np.float32,
-                            shape=(self.plan.rows, size))
+            npf.open_memmap(str(self.work / f"{name}.npy"), mode="w+", dtype=np.float32, shape=(self.plan.rows, size))
         self._save_progress(0)
         return 0
 
@@ -230,9 +233,12 @@ class _Builder:
         src = npf.open_memmap(str(self.work / "source.npy"), mode="r")
         clean = np.asarray(src[a:z], dtype=np.float32).transpose(0, 3, 1, 2) / 127.5 - 1.0
         del src
-        eps = np.stack([np.random.default_rng([int(self.spec.seed), li, i]).standard_normal(clean.shape[1:],
-                                                                                          dtype=np.float32)
-                        for i in range(a, z)])
+        eps = np.stack(
+            [
+                np.random.default_rng([int(self.spec.seed), li, i]).standard_normal(clean.shape[1:], dtype=np.float32)
+                for i in range(a, z)
+            ]
+        )
         x = torch.from_numpy(clean + np.float32(sigma) * eps)
         labels = [int(v) for v in self.plan.labels[a:z]] if mode == "true" else [None] * (z - a)
         device = self.adapter.device
@@ -251,8 +257,19 @@ class _Builder:
     # --- finish ----------------------------------------------------------------------------------
     def _sample_columns(self) -> dict[str, np.ndarray]:
         p = self.plan
-        cols: dict[str, list] = {k: [] for k in ("sample_id", "class_label", "class_name", "image_path",
-                                                 "conditioning_sigma", "label_mode", "image_index", "level_index")}
+        cols: dict[str, list] = {
+            k: []
+            for k in (
+                "sample_id",
+                "class_label",
+                "class_name",
+                "image_path",
+                "conditioning_sigma",
+                "label_mode",
+                "image_index",
+                "level_index",
+            )
+        }
         for b, (li, mode) in enumerate(p.blocks):
             for i in range(p.n):
                 cols["sample_id"].append(b * p.id_offset + i)
@@ -263,8 +280,10 @@ class _Builder:
                 cols["label_mode"].append(mode)
                 cols["image_index"].append(i)
                 cols["level_index"].append(li)
-        return {k: np.array(v, dtype=object if k in ("class_name", "image_path", "label_mode") else None)
-                for k, v in cols.items()}
+        return {
+            k: np.array(v, dtype=object if k in ("class_name", "image_path", "label_mode") else None)
+            for k, v in cols.items()
+        }
 
     def finish(self) -> Path:
         act_dir = self.out / "activations"
@@ -277,15 +296,25 @@ class _Builder:
                 os.replace(part, act_dir / f"{name}.npy")
         write_csv(self.out / native.SAMPLES, self._sample_columns())
         adapter_name = self.spec.adapter or self.adapter.model_type
-        cfg = {"adapter": adapter_name, "checkpoint": _checkpoint_record(self.spec, self.adapter),
-               "dataset_type": self.spec.dataset_type, "conditioning_type": "class", **self.spec.config}
+        cfg = {
+            "adapter": adapter_name,
+            "checkpoint": _checkpoint_record(self.spec, self.adapter),
+            "dataset_type": self.spec.dataset_type,
+            "conditioning_type": "class",
+            **self.spec.config,
+        }
         atomic_write_json(self.out / "config.json", cfg)
         layers = {k: {"file": f"activations/{k}.npy", "shape": list(self.shapes[k])} for k in self.layers}
         files = [f"activations/{k}.npy" for k in self.layers] + [native.SAMPLES, "config.json"]
-        build = {**self.fp, "noise": "x = image + sigma * eps, eps ~ N(0, I) from numpy default_rng([seed, level, "
-                 "image_index]); image scaled to [-1, 1]", "row_order": "level, label_mode, image"}
-        native.write_manifest(self.out, self.plan.rows, layers, files, {"dataset_type": self.spec.dataset_type,
-                                                                         "build": build})
+        build = {
+            **self.fp,
+            "noise": "x = image + sigma * eps, eps ~ N(0, I) from numpy default_rng([seed, level, "
+            "image_index]); image scaled to [-1, 1]",
+            "row_order": "level, label_mode, image",
+        }
+        native.write_manifest(
+            self.out, self.plan.rows, layers, files, {"dataset_type": self.spec.dataset_type, "build": build}
+        )
         shutil.rmtree(self.work)
         return self.out
 
@@ -332,8 +361,10 @@ def build_dataset(
         progress(done, plan.total)
     for step in range(done, plan.total):
         if cancel is not None and cancel.is_set():
-            raise CancelledError(f"build of {out} cancelled after {step} of {plan.total} steps; run it again with "
-                                 "the same settings to resume")
+            raise CancelledError(
+                f"build of {out} cancelled after {step} of {plan.total} steps; run it again with "
+                "the same settings to resume"
+            )
         builder.run_step(step)
         builder._save_progress(step + 1)
         if progress:

@@ -48,13 +48,17 @@ def convert_npz(npz: Path, keep_npz: bool = False, shape_hints: dict[str, list[i
     layers = sorted(headers)
     rows = {headers[k][0][0] for k in layers}
     if len(rows) != 1 or any(len(headers[k][0]) < 2 for k in layers):
-        raise DataError(npz, f"layers must be (samples, features) arrays with one sample count, found "
-                        f"{ {k: headers[k][0] for k in layers} }")
+        raise DataError(
+            npz,
+            f"layers must be (samples, features) arrays with one sample count, found "
+            f"{ {k: headers[k][0] for k in layers} }",
+        )
     n = rows.pop()
     sizes = {k: int(np.prod(headers[k][0][1:])) for k in layers}
     hints = shape_hints or {}
-    shapes = {k: hints[k] if k in hints and int(np.prod(hints[k])) == sizes[k] else list(headers[k][0][1:])
-              for k in layers}
+    shapes = {
+        k: hints[k] if k in hints and int(np.prod(hints[k])) == sizes[k] else list(headers[k][0][1:]) for k in layers
+    }
     total = sum(sizes.values())
     with atomic_path(npy) as tmp:
         mm = npf.open_memmap(str(tmp), mode="w+", dtype=np.float32, shape=(n, total))
@@ -65,8 +69,10 @@ def convert_npz(npz: Path, keep_npz: bool = False, shape_hints: dict[str, list[i
             offset += sizes[k]
         mm.flush()
         del mm
-        atomic_write_json(npy.with_name(npy.name + ".json"), {
-            "layers": layers, "shapes": shapes, "total_features": total, "num_samples": n, "dtype": "float32"})
+        atomic_write_json(
+            npy.with_name(npy.name + ".json"),
+            {"layers": layers, "shapes": shapes, "total_features": total, "num_samples": n, "dtype": "float32"},
+        )
     if not keep_npz:
         os.unlink(npz)
     return npy

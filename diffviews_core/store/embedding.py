@@ -74,14 +74,21 @@ def _check_rows(path: Path, cols: Mapping[str, np.ndarray], table: SampleTable) 
         raise DataError(path, f"{n} rows, but the model has {len(table)} samples (from {table.source.name})")
     if "sample_id" in cols and not np.array_equal(cols["sample_id"], table.sample_id):
         i = int(np.flatnonzero(cols["sample_id"] != table.sample_id)[0])
-        raise DataError(path, f"row order differs from {table.source.name}: data row {i + 1} has sample_id "
-                        f"{int(cols['sample_id'][i])}, expected {int(table.sample_id[i])}")
+        raise DataError(
+            path,
+            f"row order differs from {table.source.name}: data row {i + 1} has sample_id "
+            f"{int(cols['sample_id'][i])}, expected {int(table.sample_id[i])}",
+        )
 
 
 def read_embedding_csv(name: str, csv_path: Path, table: SampleTable) -> Embedding:
     """An embedding from ``<name>.csv`` + ``<name>.json``, checked against the model's sample table."""
     _header, raw = read_csv(csv_path)
-    cols = typed_columns(csv_path, raw)
+    return embedding_from_columns(name, csv_path, typed_columns(csv_path, raw), table)
+
+
+def embedding_from_columns(name: str, csv_path: Path, cols: Mapping[str, np.ndarray], table: SampleTable):
+    """The embedding of already parsed CSV columns (the default CSV is also the sample table: parse it once)."""
     _check_rows(csv_path, cols, table)
     xy, xyz = coords_from_columns(csv_path, cols)
     return Embedding(name, xy, xyz, read_params(csv_path.with_suffix(".json")))

@@ -7,6 +7,7 @@ activation data), so a broken file is reported when the folder is opened, not wh
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,7 +17,14 @@ import numpy as np
 from ..errors import DataError
 from . import native
 from .activations import LayerMatrix, PerLayerNpy, open_batch_dir
-from .embedding import COORD_COLUMNS, Embedding, read_aligned_3d, read_embedding_csv, write_embedding_files
+from .embedding import (
+    COORD_COLUMNS,
+    Embedding,
+    embedding_from_columns,
+    read_aligned_3d,
+    read_embedding_csv,
+    write_embedding_files,
+)
 from .files import read_json_object
 from .table import SampleTable, read_sample_table
 
@@ -61,11 +69,14 @@ class ModelData:
             self.embedding(self.embedding_names[0])  # validate the default embedding now
         self._check_images()
         if self._main is not None and self._main.needs_convert:
-            self.warnings.append(f"activations are read into memory from .npz files: run `diffviews convert "
-                                 f"{self.path}` for memory-mapped .npy")
+            self.warnings.append(
+                f"activations are read into memory from .npz files: run `diffviews convert "
+                f"{self.path}` for memory-mapped .npy"
+            )
         elif self._main is not None and not self._main.memory_mapped:
-            self.warnings.append(f"activations span {len(self._main.files) // 2} .npy files: rows are gathered "
-                                 "into memory when read")
+            self.warnings.append(
+                f"activations span {len(self._main.files) // 2} .npy files: rows are gathered into memory when read"
+            )
 
     # --- opening ---------------------------------------------------------------------------------
     def _find_embeddings(self) -> None:
@@ -94,15 +105,19 @@ class ModelData:
 
     def _open_original(self) -> tuple[SampleTable, LayerMatrix | None]:
         info = self._dataset_info()
-        default_csv = next((p for kind, p in self._embedding_files.values() if kind == "csv"
-                            and p.parent.name == "embeddings"), None)
+        default_csv = next(
+            (p for kind, p in self._embedding_files.values() if kind == "csv" and p.parent.name == "embeddings"), None
+        )
         if default_csv is not None:
-            table = _strip_coords(read_sample_table(default_csv)[0])
+            full, cols = read_sample_table(default_csv)
+            table = _strip_coords(full)
+            self._embeddings[default_csv.stem] = embedding_from_columns(default_csv.stem, default_csv, cols, table)
             if info is not None:
                 info_path, data = info
                 if len(data["samples"]) != len(table):
-                    raise DataError(info_path, f"lists {len(data['samples'])} samples, but {default_csv.name} has "
-                                    f"{len(table)} rows")
+                    raise DataError(
+                        info_path, f"lists {len(data['samples'])} samples, but {default_csv.name} has {len(table)} rows"
+                    )
                 info_table = SampleTable.from_records(data["samples"], info_path)
                 for col in ("activation_path", "batch_index"):
                     if col not in table.columns and col in info_table.columns:
@@ -110,8 +125,11 @@ class ModelData:
         elif info is not None:
             table = SampleTable.from_records(info[1]["samples"], info[0])
         else:
-            raise DataError(self.path, "no sample table: expected embeddings/*.csv or metadata/"
-                            f"{self.config['dataset_type']}/dataset_info.json")
+            raise DataError(
+                self.path,
+                "no sample table: expected embeddings/*.csv or metadata/"
+                f"{self.config['dataset_type']}/dataset_info.json",
+            )
         acts = open_batch_dir(self.path / "activations" / self.config["dataset_type"], table.columns, len(table))
         return table, acts
 
@@ -119,8 +137,9 @@ class ModelData:
         m = self.manifest
         table = read_sample_table(self.path / native.SAMPLES)[0]
         if len(table) != m["num_samples"]:
-            raise DataError(self.path / native.SAMPLES, f"{len(table)} rows, but {native.MANIFEST} says "
-                            f"{m['num_samples']} samples")
+            raise DataError(
+                self.path / native.SAMPLES, f"{len(table)} rows, but {native.MANIFEST} says {m['num_samples']} samples"
+            )
         if not m["layers"]:
             return table, None
         paths = {k: self.path / v["file"] for k, v in m["layers"].items()}
@@ -143,14 +162,28 @@ class ModelData:
                 self.warnings.append(str(exc))
                 continue
             if part.num_rows != len(self.samples):
-                self.warnings.append(f"{p}: {part.num_rows} rows, but the model has {len(self.samples)} samples; "
-                                     "ignored")
+                self.warnings.append(
+                    f"{p}: {part.num_rows} rows, but the model has {len(self.samples)} samples; ignored"
+                )
                 continue
             usable[name] = p
         return PerLayerNpy(usable) if usable else None
 
     def _check_images(self) -> None:
-        missing = [p for p in dict.fromkeys(self.samples.image_path) if p and not (self.path / p).is_file()]
+        """Note missing images, listing each image folder once (a stat per image is too slow at 100k points)."""
+        listed: dict[str, set[str]] = {}
+        missing = []
+        for rel in dict.fromkeys(self.samples.image_path):
+            if not rel:
+                continue
+            folder, _, name = str(rel).replace("\\", "/").rpartition("/")
+            if folder not in listed:
+                try:
+                    listed[folder] = {e.name for e in os.scandir(self.path / folder) if e.is_file()}
+                except OSError:
+                    listed[folder] = set()
+            if name not in listed[folder]:
+                missing.append(rel)
         if missing:
             more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
             self.warnings.append(f"{self.path / missing[0]}: missing image{more}")

@@ -51,11 +51,12 @@ def read_manifest(folder: Path) -> dict:
     if not isinstance(version, int) or version < 1:
         raise DataError(path, f"invalid format_version {version!r}")
     if version > FORMAT_VERSION:
-        raise DataError(path, f"format_version {version} is newer than this DiffViews reads ({FORMAT_VERSION}); "
-                        "update DiffViews")
+        raise DataError(
+            path, f"format_version {version} is newer than this DiffViews reads ({FORMAT_VERSION}); update DiffViews"
+        )
     layers = m.get("layers")
     if not isinstance(layers, dict) or not all(isinstance(v, dict) and "file" in v for v in layers.values()):
-        raise DataError(path, "'layers' must map each layer name to {\"file\": ..., \"shape\": [...]}")
+        raise DataError(path, '\'layers\' must map each layer name to {"file": ..., "shape": [...]}')
     if not isinstance(m.get("num_samples"), int):
         raise DataError(path, "'num_samples' must be an integer")
     files = m.get("files", {})
@@ -66,8 +67,10 @@ def read_manifest(folder: Path) -> dict:
         if not target.is_file():
             raise DataError(target, f"missing file listed in {MANIFEST}")
         if isinstance(rec, dict) and "bytes" in rec and target.stat().st_size != rec["bytes"]:
-            raise DataError(target, f"{target.stat().st_size:,} bytes, but {MANIFEST} records {rec['bytes']:,} "
-                            "(truncated or replaced)")
+            raise DataError(
+                target,
+                f"{target.stat().st_size:,} bytes, but {MANIFEST} records {rec['bytes']:,} (truncated or replaced)",
+            )
     return m
 
 

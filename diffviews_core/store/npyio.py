@@ -118,7 +118,9 @@ def iter_npz_rows(path: Path, name: str, chunk_bytes: int = READ_CHUNK_BYTES) ->
                 except (zipfile.BadZipFile, OSError, EOFError) as exc:
                     raise DataError(path, f"member {name!r} unreadable ({exc})") from None
                 if len(raw) != count * d * dtype.itemsize:
-                    raise DataError(path, f"member {name!r} is truncated at row {start + len(raw) // (d * dtype.itemsize)}")
+                    raise DataError(
+                        path, f"member {name!r} is truncated at row {start + len(raw) // (d * dtype.itemsize)}"
+                    )
                 yield start, np.frombuffer(raw, dtype=dtype).reshape(count, d)
 
 

@@ -79,8 +79,10 @@ class ArraySource(ImageSource):
             raise DataError(self.origin, f"{len(self.images)} images but {len(labels)} labels")
         self._picked = _pick_per_class(labels, per_class)
         labels = labels[self._picked]
-        names = [self.class_names[c] if self.class_names is not None and 0 <= c < len(self.class_names) else str(c)
-                 for c in labels.tolist()]
+        names = [
+            self.class_names[c] if self.class_names is not None and 0 <= c < len(self.class_names) else str(c)
+            for c in labels.tolist()
+        ]
         return labels, names
 
     def load(self, indices, adapter, chunk):
@@ -137,7 +139,12 @@ class FolderSource(ImageSource):
         for f in files:
             st = f.stat()
             h.update(f"{f.relative_to(self.folder)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-        return {"kind": "folder", "path": str(Path(self.folder).resolve()), "count": len(files), "sha256": h.hexdigest()}
+        return {
+            "kind": "folder",
+            "path": str(Path(self.folder).resolve()),
+            "count": len(files),
+            "sha256": h.hexdigest(),
+        }
 
     def catalogue(self, per_class):
         files, labels, names = self._scan()
@@ -173,15 +180,23 @@ class GeneratedSource(ImageSource):
     _labels: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def describe(self) -> dict:
-        return {"kind": "generated", "per_class": self.per_class, "classes": list(self.classes or []),
-                "num_steps": self.num_steps, "guidance_scale": self.guidance_scale, "seed": self.seed}
+        return {
+            "kind": "generated",
+            "per_class": self.per_class,
+            "classes": list(self.classes or []),
+            "num_steps": self.num_steps,
+            "guidance_scale": self.guidance_scale,
+            "seed": self.seed,
+        }
 
     def catalogue(self, per_class):
         if self.classes is None:
             raise DataError("generated images", "set the classes to generate (the adapter knows how many exist)")
         self._labels = np.repeat(np.asarray(list(self.classes), dtype=np.int64), int(self.per_class))
-        names = [self.class_names[c] if self.class_names is not None and 0 <= c < len(self.class_names) else str(c)
-                 for c in self._labels.tolist()]
+        names = [
+            self.class_names[c] if self.class_names is not None and 0 <= c < len(self.class_names) else str(c)
+            for c in self._labels.tolist()
+        ]
         return self._labels, names
 
     def load(self, indices, adapter, chunk):
@@ -189,8 +204,14 @@ class GeneratedSource(ImageSource):
 
         chunk_seed = int(np.random.SeedSequence([self.seed, chunk]).generate_state(1)[0] % (2**31))
         res = generate_with_mask_multistep(
-            adapter, None, class_label=[int(c) for c in self._labels[indices]], num_steps=self.num_steps,
-            guidance_scale=self.guidance_scale, seed=chunk_seed, num_samples=len(indices))
+            adapter,
+            None,
+            class_label=[int(c) for c in self._labels[indices]],
+            num_steps=self.num_steps,
+            guidance_scale=self.guidance_scale,
+            seed=chunk_seed,
+            num_samples=len(indices),
+        )
         return np.stack([fit_image(im, adapter.resolution, adapter.img_channels) for im in res.images])
 
 

@@ -57,27 +57,30 @@ def read_csv(path: Path) -> tuple[list[str], dict[str, list[str]]]:
     if len(set(header)) != len(header):
         dup = sorted({h for h in header if header.count(h) > 1})
         raise DataError(path, f"duplicate column(s) {', '.join(dup)}")
-    cols: dict[str, list[str]] = {h: [] for h in header}
     try:
-        for lineno, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise DataError(path, f"line {lineno} has {len(row)} fields, the header has {len(header)}")
-            for h, v in zip(header, row):
-                cols[h].append(v)
+        rows = [row for row in reader if row]
     except csv.Error as exc:
         raise DataError(path, f"malformed CSV: {exc}") from None
-    return header, cols
+    bad = next((i for i, row in enumerate(rows) if len(row) != len(header)), None)
+    if bad is not None:
+        raise DataError(path, f"data row {bad + 1} has {len(rows[bad])} fields, the header has {len(header)}")
+    columns = list(zip(*rows)) if rows else [()] * len(header)
+    return header, {h: list(c) for h, c in zip(header, columns)}
 
 
 def _convert(path: Path, name: str, cells: Sequence[str], kind: str) -> np.ndarray:
     if kind == "str":
         return np.array(list(cells), dtype=object)
+    try:  # fast path: numpy parses the whole column at once
+        return np.array(cells, dtype=np.int64 if kind == "int" else np.float64)
+    except (ValueError, OverflowError):
+        pass
     out = np.empty(len(cells), dtype=np.int64 if kind == "int" else np.float64)
     for i, cell in enumerate(cells):
         try:
-            out[i] = int(float(cell)) if kind == "int" and "." in cell else (int(cell) if kind == "int" else float(cell))
+            out[i] = (
+                int(float(cell)) if kind == "int" and "." in cell else (int(cell) if kind == "int" else float(cell))
+            )
         except ValueError:
             raise DataError(path, f"column {name!r}, data row {i + 1}: {cell!r} is not a number") from None
     return out
@@ -169,7 +172,9 @@ class SampleTable:
         if len(uniq) != len(ids):
             dup = int(uniq[counts > 1][0])
             rows = np.flatnonzero(ids == dup)[:2].tolist()
-            raise DataError(self.source, f"sample_id {dup} appears more than once (data rows {rows[0] + 1}, {rows[1] + 1})")
+            raise DataError(
+                self.source, f"sample_id {dup} appears more than once (data rows {rows[0] + 1}, {rows[1] + 1})"
+            )
 
     def fill_class_names(self, names: Mapping[int, str] | None) -> None:
         """Give rows without a class name the name from a class index (labels without one keep '')."""
