@@ -59,7 +59,7 @@ class PointCloudCanvas(QObject):
         "hover": ((0.00, 0.80, 0.90, 1.0), 8.0, 2.0),
     }
 
-    def __init__(self, parent: QWidget | None = None, *, lod_points: int = 100_000, bgcolor="white") -> None:
+    def __init__(self, parent: QWidget | None = None, *, lod_points: int = 50_000, bgcolor="white") -> None:
         super().__init__(parent)
         self._canvas = scene.SceneCanvas(keys=None, show=False, parent=parent, bgcolor=bgcolor, size=(800, 600))
         self._view = self._canvas.central_widget.add_view(border_width=0)
@@ -87,6 +87,7 @@ class PointCloudCanvas(QObject):
         self._data_index: PointIndex | None = None
         self._screen_index: PointIndex | None = None
         self._screen_matrix: np.ndarray | None = None
+        self._matrix_cache: np.ndarray | None = None
         self._index_built.connect(self._on_index_built)
 
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_INTERVAL_MS)
@@ -171,6 +172,7 @@ class PointCloudCanvas(QObject):
             return
         self._mode = mode
         self._view.camera = self._cameras[mode]
+        self._matrix_cache = None
         self._points.set_depth_test(mode == "3d")
         if self._coords.shape[1] == 3:
             self._upload_positions()  # 2D draws (x, y, 0); 3D restores z
@@ -272,6 +274,7 @@ class PointCloudCanvas(QObject):
             self._fitted["3d"] = True
 
     def _on_camera_moved(self, _event=None) -> None:
+        self._matrix_cache = None
         if self._points.lod_rows is not None and not self._points.lod_active:
             self._points.set_lod(True)
         self._rest_timer.start()
@@ -298,24 +301,30 @@ class PointCloudCanvas(QObject):
         return project_to_screen(self._mode_positions(np.atleast_2d(np.asarray(coords, np.float32))), self._matrix())
 
     def _matrix(self) -> np.ndarray:
-        # Every transform from the view's scene to canvas pixels is linear in homogeneous coordinates, so mapping
-        # the identity gives the 4x4 row-vector matrix of the whole chain.
-        tr = self._view.scene.node_transform(self._canvas.scene)
-        return np.asarray(tr.map(np.eye(4)), dtype=np.float64)
+        """The 4x4 row-vector matrix from drawn positions to widget pixels, cached until the camera moves."""
+        if self._matrix_cache is None:
+            # Every transform from the view's scene to canvas pixels is linear in homogeneous coordinates, so
+            # mapping the identity gives the matrix of the whole chain.
+            tr = self._view.scene.node_transform(self._canvas.scene)
+            self._matrix_cache = np.asarray(tr.map(np.eye(4)), dtype=np.float64)
+        return self._matrix_cache
 
-    # ---- picking ------------------------------------------------------------------------------------------------
+    def _pixels_to_data_2d(self, px: np.ndarray) -> tuple[np.ndarray, float]:
+        """Data (x, y) of widget pixels in 2D, and the data length of one pixel (the 2D camera is affine, aspect 1)."""
+        m = self._matrix()
+        a, t = m[:2, :2], m[3, :2]
+        return (np.asarray(px, dtype=np.float64) - t) @ np.linalg.inv(a), 1.0 / np.sqrt(abs(np.linalg.det(a)))
+
     def pick(self, x: float, y: float) -> int:
         """Row of the point under widget position (x, y) in logical pixels, or -1."""
         if len(self._pos) == 0:
             return -1
         radius_px = max(6.0, 0.5 * self._points.size + 3.0)
         if self._mode == "2d":
-            data = self._canvas.scene.node_transform(self._view.scene).map([x, y])[:2]
-            px = self._canvas.scene.node_transform(self._view.scene).map([[x, y], [x + radius_px, y]])
-            radius = float(abs(px[1, 0] - px[0, 0]))
+            data, unit = self._pixels_to_data_2d(np.array([x, y]))
             if self._data_index is not None:
-                return self._data_index.nearest(data, radius)
-            return nearest_brute(self._pos[:, :2], data, radius)
+                return self._data_index.nearest(data, radius_px * unit)
+            return nearest_brute(self._pos[:, :2], data, radius_px * unit)
         if self._screen_index is not None and self._screen_matrix_current():
             return self._screen_index.nearest((x, y), radius_px)
         return nearest_brute(project_to_screen(self._pos, self._matrix()), (x, y), radius_px)
@@ -324,7 +333,7 @@ class PointCloudCanvas(QObject):
         """Rows whose drawn position lies inside a polygon given in widget pixels."""
         polygon_px = np.asarray(polygon_px, dtype=np.float64)
         if self._mode == "2d":
-            poly = self._canvas.scene.node_transform(self._view.scene).map(polygon_px)[:, :2]
+            poly, _unit = self._pixels_to_data_2d(polygon_px)
             return points_in_polygon(self._pos[:, :2], poly)
         if self._screen_index is not None and self._screen_matrix_current():
             screen = self._screen_index.xy
@@ -333,7 +342,7 @@ class PointCloudCanvas(QObject):
         return points_in_polygon(screen, polygon_px)
 
     def _screen_matrix_current(self) -> bool:
-        return self._screen_matrix is not None and np.allclose(self._screen_matrix, self._matrix())
+        return self._screen_matrix is not None and np.array_equal(self._screen_matrix, self._matrix())
 
     def _schedule_index(self) -> None:
         gen, pos = self._generation, self._pos

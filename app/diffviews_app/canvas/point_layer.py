@@ -26,12 +26,13 @@ void main() {
 
 _FRAG = """
 uniform float u_size;
+uniform float u_cutoff;  // with depth test on, faint edge pixels would hide points behind them: drop those
 varying vec4 v_color;
 void main() {
     float r = length(gl_PointCoord - vec2(0.5)) * u_size;  // distance from the centre in pixels
-    float edge = 0.5 * u_size;
-    if (r > edge) discard;
-    gl_FragColor = vec4(v_color.rgb, v_color.a * clamp(edge - r, 0.0, 1.0));
+    float coverage = clamp(0.5 * u_size - r, 0.0, 1.0);
+    if (coverage <= u_cutoff) discard;
+    gl_FragColor = vec4(v_color.rgb, v_color.a * coverage);
 }
 """
 
@@ -52,6 +53,7 @@ class PointLayerVisual(Visual):
         self._lod_ibo: gloo.IndexBuffer | None = None
         self.lod_rows: np.ndarray | None = None
         self.lod_active = False
+        self._cutoff = 0.0
         self.shared_program["a_position"] = self._pos_vbo
         self.shared_program["a_color"] = self._col_vbo
         self.set_gl_state("translucent", depth_test=False)
@@ -106,6 +108,8 @@ class PointLayerVisual(Visual):
         self.update()
 
     def set_depth_test(self, enabled: bool) -> None:
+        """Depth-test for 3D (points occlude those behind); antialiased edges then become hard to keep it clean."""
+        self._cutoff = 0.5 if enabled else 0.0
         self.set_gl_state("translucent", depth_test=bool(enabled))
         self.update()
 
@@ -116,6 +120,7 @@ class PointLayerVisual(Visual):
         if self._n == 0:
             return False
         view.view_program["u_size"] = self._size * view.transforms.pixel_scale
+        view.view_program["u_cutoff"] = self._cutoff
         return True
 
     def _compute_bounds(self, axis: int, view):

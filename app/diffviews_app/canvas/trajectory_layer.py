@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
 from vispy.scene.visuals import Line, Markers, Text
 
 HOVER_RADIUS_PX = 8.0
 HOVER_INTERVAL_MS = 16
+CLICK_SLOP_PX = 4.0
 MAX_LABELS = 8
 _PALETTE = [(0.85, 0.33, 0.10), (0.00, 0.45, 0.74), (0.47, 0.67, 0.19), (0.49, 0.18, 0.56), (0.93, 0.69, 0.13),
             (0.30, 0.75, 0.93), (0.64, 0.08, 0.18)]  # fmt: skip
@@ -102,6 +103,7 @@ class TrajectoryLayer(QObject):
     """Draws trajectories over a PointCloudCanvas; ``step_hovered`` reports (trajectory id, step) under the mouse."""
 
     step_hovered = Signal(int, int)  # (-1, -1) when the mouse leaves every step
+    end_clicked = Signal(int)  # a click on the last step of a finished trajectory (a generated image)
 
     def __init__(self, canvas, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -109,19 +111,22 @@ class TrajectoryLayer(QObject):
         self._scene = view_scene(canvas)
         self._mode = canvas.mode
         self._items: dict[int, _TrajectoryVisuals] = {}
-        self._data: dict[int, tuple[np.ndarray, list[float], tuple, bool]] = {}  # id -> points, sigmas, rgb, done
+        self._data: dict[int, tuple] = {}  # id -> (points2d, points3d or None, sigmas, rgb, finished)
         self._current = -1
         self._hover_pos: QPointF | None = None
         self._last_hover = (-1, -1)
+        self._press: QPointF | None = None
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_INTERVAL_MS)
         self._hover_timer.timeout.connect(self._emit_hover)
         canvas.native.installEventFilter(self)
 
     # ---- content ----------------------------------------------------------------------------------------------
-    def set_trajectory(self, tid: int, points: np.ndarray, sigmas: Sequence[float], rgb, finished: bool) -> None:
-        """Create or update one trajectory from its (steps, 2|3) points."""
-        points = np.asarray(points, dtype=np.float32).reshape(len(sigmas), -1) if len(sigmas) else np.zeros((0, 2))
-        self._data[tid] = (points, list(sigmas), tuple(rgb), finished)
+    def set_trajectory(self, tid: int, points2d: np.ndarray, points3d: np.ndarray | None, sigmas: Sequence[float],
+                       rgb, finished: bool) -> None:  # fmt: skip
+        """Create or update one trajectory from its (steps, 2) map points and, where the map has 3D, (steps, 3)."""
+        p2 = np.asarray(points2d, dtype=np.float32).reshape(-1, 2)
+        p3 = None if points3d is None or len(points3d) != len(p2) else np.asarray(points3d, np.float32).reshape(-1, 3)
+        self._data[tid] = (p2, p3, list(sigmas), tuple(rgb), finished)
         if tid not in self._items:
             self._items[tid] = _TrajectoryVisuals(self._scene, order=40 + 5 * len(self._items))
         self._draw(tid)
@@ -154,12 +159,12 @@ class TrajectoryLayer(QObject):
 
     def drawn_positions(self, tid: int) -> np.ndarray:
         """(steps, 3) positions as drawn now (for tests and hover)."""
-        points = self._data[tid][0]
-        return _drawn(points, self._mode)
+        p2, p3 = self._data[tid][:2]
+        return _drawn(p3 if self._mode == "3d" and p3 is not None else p2, self._mode)
 
     def _draw(self, tid: int) -> None:
-        points, sigmas, rgb, finished = self._data[tid]
-        self._items[tid].draw(_drawn(points, self._mode), sigmas, rgb, tid == self._current, finished)
+        _p2, _p3, sigmas, rgb, finished = self._data[tid]
+        self._items[tid].draw(self.drawn_positions(tid), sigmas, rgb, tid == self._current, finished)
         self.canvas.scene_canvas.update()
 
     # ---- hover ------------------------------------------------------------------------------------------------
@@ -168,8 +173,7 @@ class TrajectoryLayer(QObject):
         best, best_d = (-1, -1), radius
         order = sorted(self._data, key=lambda t: t != self._current)
         for tid in order:
-            points = self._data[tid][0]
-            if not len(points):
+            if not len(self._data[tid][0]):
                 continue
             screen = self.canvas.data_to_screen(self.drawn_positions(tid))
             d = np.hypot(screen[:, 0] - x, screen[:, 1] - y)
@@ -187,7 +191,25 @@ class TrajectoryLayer(QObject):
         elif t == QEvent.Type.Leave:
             self._hover_pos = None
             self._set_hover((-1, -1))
+        elif t == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
+            plain = not event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            self._press = event.position() if plain else None
+        elif t == QEvent.Type.MouseButtonRelease and event.button() == Qt.MouseButton.LeftButton and self._press:
+            pos, press, self._press = event.position(), self._press, None
+            if (pos - press).manhattanLength() <= CLICK_SLOP_PX:
+                tid = self.generated_at(pos.x(), pos.y())
+                if tid >= 0:
+                    self.end_clicked.emit(tid)
+                    return True  # the click picked a generated image, not the sample under it
         return False
+
+    def generated_at(self, x: float, y: float) -> int:
+        """Id of the finished trajectory whose final point is at widget position (x, y), or -1."""
+        tid, step = self.step_at(x, y)
+        if tid < 0:
+            return -1
+        points, _p3, _sigmas, _rgb, finished = self._data[tid]
+        return tid if finished and step == len(points) - 1 else -1
 
     def _emit_hover(self) -> None:
         if self._hover_pos is not None:
