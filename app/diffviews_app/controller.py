@@ -194,8 +194,12 @@ class ExplorerController(QObject):
                 self.state.set_layer_choices({**self.state.layer_choices, key: (choice.label, "embedding")})
 
         if choice.how == "embedding":
+            def not_loaded(text: str) -> None:
+                self._revert_layer_menu()
+                self.message.emit("error", text)
+
             self.pool.submit(f"Loading {choice.label}", load_embedding, model, key, key="view", on_result=show,
-                             on_error=lambda text: self.message.emit("error", text))  # fmt: skip
+                             on_error=not_loaded)
             return
 
         def fitted(emb, model=model) -> None:
@@ -203,8 +207,17 @@ class ExplorerController(QObject):
             show(emb)
             self.message.emit("info", f"Embedded layer {key} ({model.num_samples:,} samples).")
 
-        self.pool.submit(f"Embedding {key}", embed_layer, model, key, key="view", on_result=fitted,
-                         on_error=lambda text: self.message.emit("error", f"Embedding {key} failed: {text}"))
+        def failed(text: str) -> None:
+            self._revert_layer_menu()
+            self.message.emit("error", f"Embedding {key} failed: {text}")
+
+        job = self.pool.submit(f"Embedding {key}", embed_layer, model, key, key="view", on_result=fitted,
+                               on_error=failed)
+        job.cancelled.connect(self._revert_layer_menu)
+
+    def _revert_layer_menu(self) -> None:
+        """The layer menu shows the layer on screen again (after a cancelled or failed switch)."""
+        self.state.set_layer_choices(self.state.layer_choices)
 
     # ---- neighbours -----------------------------------------------------------------------------------------------
     def knn_layers(self) -> list[str]:
