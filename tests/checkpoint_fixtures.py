@@ -54,6 +54,10 @@ class Inert:
     state: dict = field(default_factory=dict)
 
 
+class EasyDict(dict):
+    """Pickles as ``dnnlib.util.EasyDict`` (the type of EDM's ``dataset_kwargs``)."""
+
+
 class PersistentIdMarker:
     """Pickles as a persistent id, which a safe loader must refuse."""
 
@@ -90,7 +94,7 @@ def edm_snapshot(net: EDMPrecond, layout: str = "full") -> dict[str, Any]:
     if layout == "ema":
         return {"ema": net}
     loss = Inert("EDMLoss", {"P_mean": -1.2, "P_std": 1.2, "sigma_data": 0.5, "_init_args": (), "_init_kwargs": {}})
-    dataset = {"class_name": "training.dataset.ImageFolderDataset", "path": "imagenet-64x64.zip", "use_labels": True}
+    dataset = EasyDict(class_name="training.dataset.ImageFolderDataset", path="imagenet-64x64.zip", use_labels=True)
     return {"ema": net, "loss_fn": loss, "augment_pipe": None, "dataset_kwargs": dataset}
 
 
@@ -164,6 +168,8 @@ class _Pickler(pickle._Pickler):
             return obj.func, obj.args
         if isinstance(obj, Inert):
             return self._persistent(obj.class_name, obj.state)
+        if isinstance(obj, EasyDict):
+            return GlobalName("dnnlib.util", "EasyDict"), (), None, None, iter(obj.items())
         if isinstance(obj, PERSISTENT_CLASSES):
             prefix = self.prefixes.get(id(obj), "")
             return self._persistent(self.class_names.get(prefix, type(obj).__name__), self._module_state(obj, prefix))

@@ -54,6 +54,8 @@ def test_pickle_holds_none_weights_and_stays_inert(tiny_net, tmp_path, tripwire)
     path = write_edm_pickle(tmp_path / "net.pkl", edm_snapshot(tiny_net), TINY, tripwire=tripwire, ordered=True)
     top = read_persistence_pickle(path)
     assert top["loss_fn"].class_name == "EDMLoss" and top["augment_pipe"] is None
+    assert type(top["dataset_kwargs"]) is dict and top["dataset_kwargs"]["use_labels"] is True  # EasyDict -> dict
+    assert b"dnnlib.util\nEasyDict\n" in path.read_bytes()
     unet = top["ema"].state["_modules"]["model"]
     assert unet.class_name == "DhariwalUNet"
     assert unet.state["map_augment"] is None and unet.state["_modules"]["map_label"].state["bias"] is None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pytest
 import torch
 from checkpoint_fixtures import (
+    GlobalName,
     Inert,
     PersistentIdMarker,
+    Reduce,
     edm_snapshot,
     evil,
     evil_storage_tensor,
@@ -59,6 +63,25 @@ def test_dangerous_globals_are_refused(tiny_net, tmp_path, tripwire, how, where,
             tmp_path / "evil.pkl", top, TINY, tripwire=tripwire, ema_extra={"payload": evil(tripwire, how)}
         )
     refused(path, reason)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (Reduce(GlobalName("numpy", "dtype"), ("O", False, True)), "numpy dtype 'O' (only numeric dtypes"),
+        (
+            Reduce(GlobalName("torch._utils", "_rebuild_parameter_with_state"), (torch.ones(1), True, {}, {"x": 1})),
+            "parameter with extra Python state",
+        ),
+        (
+            Reduce(GlobalName("torch._utils", "_rebuild_parameter"), (torch.ones(1), True, OrderedDict(h=print))),
+            "refused global builtins.print",
+        ),
+    ],
+)
+def test_allowed_globals_with_dangerous_arguments_are_refused(tiny_net, tmp_path, tripwire, payload, reason):
+    top = {"payload": payload, **edm_snapshot(tiny_net)}
+    refused(write_edm_pickle(tmp_path / "args.pkl", top, TINY, tripwire=tripwire), reason)
 
 
 def test_malicious_storage_blob_is_refused(tiny_net, tmp_path, tripwire):
