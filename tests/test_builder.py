@@ -150,3 +150,31 @@ def test_bad_specs(tmp_path, tiny_adapter, images):
     with pytest.raises(DataError, match="not empty"):
         build_dataset(_spec(tmp_path / "full", images), adapter=tiny_adapter)
     assert (tmp_path / "full" / "mine.txt").read_text() == "user file"
+
+
+def test_damaged_project_dataset_is_reported(tmp_path, tiny_adapter, images):
+    path = build_dataset(_spec(tmp_path / "ds", images, sigmas=[1.0]), adapter=tiny_adapter)
+    csv_path = path / "samples.csv"
+    csv_path.write_bytes(csv_path.read_bytes().replace(b"shoe", b"shoo", 1))  # same size, different content
+    m = open_data(path).models["ds"]
+    assert any("samples.csv" in p and "SHA-256" in p for p in m.verify())
+    layer = path / "activations" / "midblock.npy"
+    layer.write_bytes(layer.read_bytes()[:-4])
+    opened = open_data(path)
+    assert "midblock.npy" in opened.problems["ds"] and "truncated or replaced" in opened.problems["ds"]
+
+
+def test_large_multi_layer_reads_stay_memory_mapped(tmp_path, tiny_adapter, images, monkeypatch):
+    from diffviews_core.store import activations
+
+    path = build_dataset(_spec(tmp_path / "ds", images, sigmas=[1.0]), adapter=tiny_adapter)
+    m = open_data(path).models["ds"]
+    small = m.activations(LAYERS)
+    assert not isinstance(small, np.memmap)
+    monkeypatch.setattr(activations, "CONCAT_IN_MEMORY_BYTES", 0)
+    monkeypatch.setenv("DIFFVIEWS_CACHE_DIR", str(tmp_path / "cache"))
+    big = m.activations(LAYERS)
+    assert isinstance(big, np.memmap) and str(tmp_path / "cache") in big.filename
+    np.testing.assert_array_equal(big, small)
+    assert isinstance(m.activations(LAYERS), np.memmap)  # second read maps the same cache file
+    assert len(list((tmp_path / "cache" / "activations").iterdir())) == 1

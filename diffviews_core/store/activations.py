@@ -7,17 +7,22 @@ Columns are the requested layers flattened and concatenated in sorted layer-name
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npf
 
 from ..errors import DataError
-from .files import read_json_object
-from .npyio import npy_header, npz_headers, open_npy, read_npz_member
+from .files import atomic_path, read_json_object
+from .npyio import READ_CHUNK_BYTES, npy_header, npz_headers, open_npy, read_npz_member
 
 log = logging.getLogger(__name__)
+
+CONCAT_IN_MEMORY_BYTES = 64 << 20  # multi-layer reads above this are joined into a memory-mapped cache file
 
 
 def _size(shape: Sequence[int]) -> int:
@@ -174,8 +179,30 @@ class PerLayerNpy(LayerMatrix):
         parts = [open_npy(self.paths[x]) for x in layers]
         if len(parts) == 1:
             return parts[0]
-        log.debug("concatenating %d layer files in memory", len(parts))
-        return np.concatenate(parts, axis=1)
+        if sum(p.nbytes for p in parts) <= CONCAT_IN_MEMORY_BYTES:
+            return np.concatenate(parts, axis=1)
+        return combined_cache_file([self.paths[x] for x in layers], parts)
+
+
+def combined_cache_file(paths: Sequence[Path], parts: Sequence[np.ndarray]) -> np.memmap:
+    """Large multi-layer reads stay memory-mapped: the layers are joined once into a cache file, keyed by the
+    source files' paths, sizes and modification times, and that file is mapped."""
+    from ..paths import cache_dir
+
+    stamp = [[str(Path(p).resolve()), Path(p).stat().st_size, Path(p).stat().st_mtime_ns] for p in paths]
+    key = hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:32]
+    target = cache_dir() / "activations" / f"{key}.npy"
+    if not target.is_file():
+        n, d = parts[0].shape[0], sum(p.shape[1] for p in parts)
+        log.info("joining %d layer files into %s", len(parts), target)
+        rows = max(1, READ_CHUNK_BYTES // (4 * d))
+        with atomic_path(target) as tmp:
+            mm = npf.open_memmap(str(tmp), mode="w+", dtype=np.float32, shape=(n, d))
+            for a in range(0, n, rows):
+                mm[a : a + rows] = np.concatenate([p[a : a + rows] for p in parts], axis=1)
+            mm.flush()
+            del mm
+    return open_npy(target)
 
 
 class RowMapped(LayerMatrix):

@@ -119,8 +119,11 @@ class ModelData:
                         info_path, f"lists {len(data['samples'])} samples, but {default_csv.name} has {len(table)} rows"
                     )
                 info_table = SampleTable.from_records(data["samples"], info_path)
-                for col in ("activation_path", "batch_index"):
-                    if col not in table.columns and col in info_table.columns:
+                borrow = [c for c in ("activation_path", "batch_index") if c not in table.columns]
+                if borrow and all(c in info_table.columns for c in borrow):
+                    if not np.array_equal(info_table.sample_id, table.sample_id):
+                        raise DataError(info_path, f"samples are not in the row order of {default_csv.name}")
+                    for col in borrow:
                         table.columns[col] = info_table.columns[col]
         elif info is not None:
             table = SampleTable.from_records(info[1]["samples"], info[0])
