@@ -168,7 +168,9 @@ class MainWindow(QMainWindow):
         """Banner over the map plus the status bar; errors never interrupt with a modal dialog."""
         (log.warning if level != "info" else log.info)("%s", text)
         self.banner.show_message(level, text)
-        self.statusBar().showMessage(text.splitlines()[0], 10000)
+        lines = text.splitlines()
+        more = f" ({len(lines) - 1} more lines above the map)" if len(lines) > 1 else ""
+        self.statusBar().showMessage(lines[0].rstrip(":") + more, 10000)
 
     def open_folder(self, path: Path | str) -> None:
         self.controller.open_folder(Path(path))

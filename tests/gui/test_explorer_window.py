@@ -42,7 +42,7 @@ def test_opens_the_data_and_reports_the_broken_model(make_window, fixture_root):
     legend = w.classes_dock.class_rows()
     counts = np.bincount(s.model.samples.class_label, minlength=4)
     assert sorted(legend) == [c for c in range(4) if counts[c]]
-    assert f"({counts[1]})" in legend[1].text() and "goldfish, Carassius auratus" in legend[1].text()
+    assert legend[1].text(0) == "1: goldfish, Carassius auratus" and legend[1].text(1) == str(counts[1])
     assert "60 samples (dmd2)" in w.view_dock.summary.text()
 
 
@@ -96,12 +96,14 @@ def test_suggest_knn_in_activation_and_map_space(qtbot, make_window, fixture_roo
     assert [r for r, _ in w.state.neighbours] == want.tolist()
     np.testing.assert_allclose([d for _, d in w.state.neighbours], dist[want], rtol=1e-5)
     assert [cap.splitlines()[-1] for cap in dock.captions()] == [f"(d={v:.2f})" for v in dist[want]]
+    xy = w.state.coords()
+    dmap = np.linalg.norm(xy - xy[row], axis=1)
+    spread = np.median(dmap[want]) / np.median(np.sort(dmap)[1:4])
+    assert f"they lie {spread:.1f}× as far as the map's own nearest" in dock.summary.text()
 
     dock.space_combo.setCurrentIndex(dock.space_combo.findData("map"))
     assert w.state.knn_space == "map"
     QTest.keyClick(w, Qt.Key.Key_K)  # the shortcut
-    xy = w.state.coords()
-    dmap = np.linalg.norm(xy - xy[row], axis=1)
     dmap[row] = np.inf
     want = np.argsort(dmap)[:3]
     assert [r for r, _ in w.state.neighbours] == want.tolist()
@@ -123,8 +125,7 @@ def test_class_highlight_and_search(qtbot, make_window, fixture_root):
     assert w.state.highlight_classes == frozenset() and w.canvas.ring_rows("highlight").size == 0
 
     dock.search.setText("goldfish")
-    visible = [i for i in range(dock.legend.count()) if not dock.legend.item(i).isHidden()]
-    assert [dock.legend.item(i).data(Qt.ItemDataRole.UserRole) for i in visible] == [1]
+    assert [label for label, item in dock.class_rows().items() if not item.isHidden()] == [1]
     QTest.keyClick(dock.search, Qt.Key.Key_Return)
     assert w.state.highlight_classes == {1}
 
@@ -166,7 +167,7 @@ def test_model_switch_resets_the_view_and_keeps_the_window_usable(qtbot, make_wi
     assert w.state.selected == -1 and w.state.neighbours == []
     assert w.canvas.point_count == 60
     assert "edm" in w.windowTitle()
-    assert w.classes_dock.legend.count() == len(np.unique(w.state.model.samples.class_label))
+    assert len(w.classes_dock.class_rows()) == len(np.unique(w.state.model.samples.class_label))
     hover(qtbot, w, isolated_rows(w, 1)[0])
 
 

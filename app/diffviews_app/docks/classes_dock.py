@@ -9,11 +9,12 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
+    QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +43,14 @@ class ClassesDock(QDockWidget):
         self.search.setPlaceholderText("Search class name or sample id")
         self.search.setClearButtonEnabled(True)
         layout.addWidget(self.search)
-        self.legend = QListWidget()
+        self.legend = QTreeWidget()
+        self.legend.setColumnCount(2)
+        self.legend.setHeaderLabels(["Class", "Samples"])
+        self.legend.setRootIsDecorated(False)
+        self.legend.setUniformRowHeights(True)
+        self.legend.header().setStretchLastSection(False)
+        self.legend.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.legend.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.legend.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.legend.setToolTip("select one or several classes to highlight them (Ctrl/Shift+click)")
         layout.addWidget(self.legend, 1)
@@ -61,9 +69,12 @@ class ClassesDock(QDockWidget):
         state.highlight_changed.connect(self._refresh_status)
         self._rebuild()
 
-    def class_rows(self) -> dict[int, QListWidgetItem]:
-        return {int(self.legend.item(i).data(Qt.ItemDataRole.UserRole)): self.legend.item(i)
-                for i in range(self.legend.count())}  # fmt: skip
+    def items(self) -> list[QTreeWidgetItem]:
+        return [self.legend.topLevelItem(i) for i in range(self.legend.topLevelItemCount())]
+
+    def class_rows(self) -> dict[int, QTreeWidgetItem]:
+        """Legend entries by class label."""
+        return {int(item.data(0, Qt.ItemDataRole.UserRole)): item for item in self.items()}
 
     def highlight(self, classes: list[int]) -> None:
         """Select these classes in the legend (and so highlight them on the map)."""
@@ -91,18 +102,21 @@ class ClassesDock(QDockWidget):
                 name = str(names[row]) if names is not None and str(names[row]) else ""
                 if not name and root_names:
                     name = root_names.get(int(label), "")
-                item = QListWidgetItem(_swatch(legend[int(label)]), f"{label}: {name}   ({count})")
-                item.setData(Qt.ItemDataRole.UserRole, int(label))
-                item.setData(Qt.ItemDataRole.UserRole + 1, name.lower())
-                item.setData(Qt.ItemDataRole.UserRole + 2, int(count))
-                self.legend.addItem(item)
+                item = QTreeWidgetItem([f"{label}: {name}" if name else str(label), f"{count:,}"])
+                item.setIcon(0, _swatch(legend[int(label)]))
+                item.setToolTip(0, item.text(0))
+                item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.setData(0, Qt.ItemDataRole.UserRole, int(label))
+                item.setData(0, Qt.ItemDataRole.UserRole + 1, name.lower())
+                item.setData(0, Qt.ItemDataRole.UserRole + 2, int(count))
+                self.legend.addTopLevelItem(item)
         self._updating = False
         self._refresh_status()
 
     def _on_selection(self) -> None:
         if self._updating:
             return
-        classes = [int(i.data(Qt.ItemDataRole.UserRole)) for i in self.legend.selectedItems()]
+        classes = [int(i.data(0, Qt.ItemDataRole.UserRole)) for i in self.legend.selectedItems()]
         self.state.set_highlight_classes(classes)
 
     def _sample_row(self, text: str) -> int:
@@ -117,12 +131,9 @@ class ClassesDock(QDockWidget):
 
     def _on_search(self, text: str) -> None:
         needle = text.strip().lower()
-        for i in range(self.legend.count()):
-            item = self.legend.item(i)
-            hit = not needle or needle in item.data(Qt.ItemDataRole.UserRole + 1) or needle == str(
-                item.data(Qt.ItemDataRole.UserRole)
-            )
-            item.setHidden(not hit)
+        for item in self.items():
+            label, name = item.data(0, Qt.ItemDataRole.UserRole), item.data(0, Qt.ItemDataRole.UserRole + 1)
+            item.setHidden(bool(needle) and needle not in name and needle != str(label))
         row = self._sample_row(text)
         self.state.set_search_rows([row] if row >= 0 else [])
 
@@ -132,8 +143,7 @@ class ClassesDock(QDockWidget):
         if row >= 0:
             self.state.select(row)
             return
-        visible = [int(self.legend.item(i).data(Qt.ItemDataRole.UserRole))
-                   for i in range(self.legend.count()) if not self.legend.item(i).isHidden()]  # fmt: skip
+        visible = [int(item.data(0, Qt.ItemDataRole.UserRole)) for item in self.items() if not item.isHidden()]
         if visible and self.search.text().strip():
             self.highlight(visible)
 
@@ -146,8 +156,7 @@ class ClassesDock(QDockWidget):
 
     def _refresh_status(self) -> None:
         s = self.state
-        counts = {int(self.legend.item(i).data(Qt.ItemDataRole.UserRole)): int(
-            self.legend.item(i).data(Qt.ItemDataRole.UserRole + 2)) for i in range(self.legend.count())}  # fmt: skip
+        counts = {label: int(item.data(0, Qt.ItemDataRole.UserRole + 2)) for label, item in self.class_rows().items()}
         parts = []
         if s.highlight_classes:
             n = sum(counts.get(c, 0) for c in s.highlight_classes)

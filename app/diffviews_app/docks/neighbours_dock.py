@@ -3,6 +3,7 @@ gallery captioned ``(d=0.12)`` for KNN results or ``(manual)`` for clicked ones.
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -24,6 +25,7 @@ from ..state import K_MAX, K_MIN, KNN_SPACES, ExplorerState
 from .preview_dock import class_text
 
 THUMB = 84
+CELL_WIDTH = THUMB + 28
 SPACE_LABELS = {"activation": "Activation space", "map": "Map (2D/3D)"}
 HINT = "Click a point to select it; click others to add or remove neighbours. Shift+drag draws a lasso."
 
@@ -35,8 +37,15 @@ def distance_caption(distance: float | None) -> str:
     return f"(d={distance:.2f})" if distance < 100 else f"(d={distance:.4g})"
 
 
-def _short(text: str, width: int = 14) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def map_spread(coords: np.ndarray | None, selected: int, rows: list[int]) -> float | None:
+    """Median map distance of ``rows`` from the selected point over that of the map's own nearest as many points:
+    about 1 when the projection keeps these neighbours together, much more when it tears them apart."""
+    if coords is None or selected < 0 or not rows:
+        return None
+    d = np.linalg.norm(coords - coords[selected], axis=1)
+    nearest = np.partition(d, len(rows))[1 : len(rows) + 1]  # index 0 is the selected point itself
+    base = float(np.median(nearest))
+    return float(np.median(d[rows])) / base if base > 0 else None
 
 
 class NeighboursDock(QDockWidget):
@@ -81,7 +90,7 @@ class NeighboursDock(QDockWidget):
         self.gallery = QListWidget()
         self.gallery.setViewMode(QListView.ViewMode.IconMode)
         self.gallery.setIconSize(QSize(THUMB, THUMB))
-        self.gallery.setGridSize(QSize(THUMB + 20, THUMB + 44))
+        self.gallery.setGridSize(QSize(CELL_WIDTH, THUMB + 44))
         self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
         self.gallery.setMovement(QListView.Movement.Static)
         self.gallery.setWordWrap(True)
@@ -89,6 +98,7 @@ class NeighboursDock(QDockWidget):
         self.gallery.setMinimumHeight(2 * (THUMB + 44) + 8)
         layout.addWidget(self.gallery, 1)
         self.summary = QLabel()
+        self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
 
         buttons = QHBoxLayout()
@@ -148,13 +158,19 @@ class NeighboursDock(QDockWidget):
             self.summary.setText("")
             return
         names = s.root.class_names if s.root is not None else None
+        metrics = self.gallery.fontMetrics()
         for row, dist in s.neighbours:
             pixmap = self.images.get(s.model, row)
             icon = QIcon(scaled(pixmap, THUMB)) if pixmap is not None else QIcon(QPixmap(THUMB, THUMB))
-            item = QListWidgetItem(icon, f"{_short(class_text(s.model, row, names))}\n{distance_caption(dist)}")
+            name = metrics.elidedText(class_text(s.model, row, names), Qt.TextElideMode.ElideRight, CELL_WIDTH - 8)
+            item = QListWidgetItem(icon, f"{name}\n{distance_caption(dist)}")
             item.setData(Qt.ItemDataRole.UserRole, row)
             item.setToolTip(f"sample_{int(s.model.samples.sample_id[row]):06d}  {class_text(s.model, row, names)}")
             self.gallery.addItem(item)
         n_manual = sum(1 for _, d in s.neighbours if d is None)
         n = len(s.neighbours)
-        self.summary.setText(f"{n} neighbour{'s' if n != 1 else ''} ({n - n_manual} KNN, {n_manual} manual)")
+        text = f"{n} neighbour{'s' if n != 1 else ''} ({n - n_manual} KNN, {n_manual} manual)"
+        spread = map_spread(s.coords(), s.selected, [r for r, d in s.neighbours if d is not None])
+        if spread is not None and s.knn_space == "activation":
+            text += f"\nOn the map they lie {spread:.1f}× as far as the map's own nearest (projection distortion)"
+        self.summary.setText(text)

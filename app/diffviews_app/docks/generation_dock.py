@@ -1,0 +1,229 @@
+"""Generation dock: every control of a masked generation, "Generate from neighbours", the unmasked comparison, and
+the run's progress with a cancel button. The controls write ``GenerationState.settings``; nothing else is kept here."""
+
+from __future__ import annotations
+
+import secrets
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from diffviews_core.lineage import GenerationSettings
+
+from ..state import ExplorerState
+from ..state.generation_state import GenerationState
+
+NOISE_MODES = {"stochastic": "stochastic noise", "fixed": "fixed noise (seeded)", "zero": "no noise"}
+CFG_PASSES = {"both": "both passes", "cond": "conditional pass", "uncond": "unconditional pass"}
+MASK_WHEN = {"first": "first N steps", "range": "step range"}
+MAX_STEPS = 256
+MAX_SEED = 2**31 - 1
+
+
+def _spin(low: int, high: int, tip: str) -> QSpinBox:
+    w = QSpinBox()
+    w.setRange(low, high)
+    w.setToolTip(tip)
+    return w
+
+
+def _dspin(low: float, high: float, step: float, decimals: int, tip: str, suffix: str = "") -> QDoubleSpinBox:
+    w = QDoubleSpinBox()
+    w.setRange(low, high)
+    w.setSingleStep(step)
+    w.setDecimals(decimals)
+    w.setSuffix(suffix)
+    w.setToolTip(tip)
+    return w
+
+
+def _combo(items: dict[str, str], tip: str) -> QComboBox:
+    w = QComboBox()
+    for key, label in items.items():
+        w.addItem(label, key)
+    w.setToolTip(tip)
+    return w
+
+
+class GenerationDock(QDockWidget):
+    """Controls -> settings; ``generate_requested(compare)`` asks the controller to run (compare: also unmasked)."""
+
+    generate_requested = Signal(bool)
+    cancel_requested = Signal()
+
+    def __init__(self, state: ExplorerState, gen: GenerationState, parent: QWidget | None = None) -> None:
+        super().__init__("Generation", parent)
+        self.setObjectName("GenerationDock")
+        self.state, self.gen = state, gen
+        self._updating = False
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        self.steps = _spin(1, MAX_STEPS, "number of denoising steps")
+        form.addRow("Steps", self.steps)
+        self.mask_when = _combo(MASK_WHEN, "mask the first N steps, or an explicit range of steps")
+        self.mask_steps = _spin(0, MAX_STEPS, "how many of the first steps use the mask (0: none)")
+        self.range_first = _spin(1, MAX_STEPS, "first masked step (1-based)")
+        self.range_last = _spin(1, MAX_STEPS, "last masked step (inclusive)")
+        mask_row = QHBoxLayout()
+        mask_row.addWidget(self.mask_when, 1)
+        mask_row.addWidget(self.mask_steps)
+        mask_row.addWidget(self.range_first)
+        mask_row.addWidget(self.range_last)
+        form.addRow("Mask", mask_row)
+        self.guidance = _dspin(0.0, 20.0, 0.1, 2, "classifier-free guidance: 0 unconditional, 1 conditional, "
+                               ">1 amplified")  # fmt: skip
+        form.addRow("Guidance (CFG)", self.guidance)
+        self.noise_max = _dspin(0.0, 100.0, 1.0, 1, "noise level of the first step (percent of the sigma range)", " %")
+        self.noise_min = _dspin(0.0, 100.0, 1.0, 1, "noise level of the last step", " %")
+        noise_row = QHBoxLayout()
+        noise_row.addWidget(QLabel("max"))
+        noise_row.addWidget(self.noise_max, 1)
+        noise_row.addWidget(QLabel("min"))
+        noise_row.addWidget(self.noise_min, 1)
+        form.addRow("Noise", noise_row)
+        self.noise_mode = _combo(NOISE_MODES, "re-noising between steps: fresh noise, one seeded draw reused, or none")
+        form.addRow("Noise mode", self.noise_mode)
+        self.seed = _spin(0, MAX_SEED, "random seed: the same seed and settings give the same image")
+        self.new_seed = QPushButton("New seed")
+        self.new_seed.setToolTip("draw a random seed")
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.new_seed)
+        form.addRow("Seed", seed_row)
+        self.batch = _spin(1, 64, "how many images to generate at once")
+        form.addRow("Batch size", self.batch)
+        self.cfg_pass = _combo(CFG_PASSES, "which classifier-free-guidance pass the mask replaces activations in")
+        form.addRow("Mask CFG pass", self.cfg_pass)
+        self.blend = _dspin(0.0, 1.0, 0.05, 2, "0: the model's own activation, 1: the mask, between: a blend")
+        form.addRow("Blend", self.blend)
+        layout.addLayout(form)
+
+        self.generate_button = QPushButton("Generate from neighbours")
+        self.generate_button.setToolTip("mask the current layers with the mean activation of the selected sample "
+                                        "and its neighbours, conditioned on the selected sample's class (Ctrl+G)")
+        self.generate_button.setStyleSheet("font-weight: bold; padding: 6px;")
+        self.compare_button = QPushButton("Compare unmasked")
+        self.compare_button.setToolTip("generate masked and unmasked from the same seed, side by side")
+        layout.addWidget(self.generate_button)
+        layout.addWidget(self.compare_button)
+        run_row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        run_row.addWidget(self.progress, 1)
+        run_row.addWidget(self.cancel_button)
+        layout.addLayout(run_row)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self.setWidget(body)
+
+        for w in (self.steps, self.mask_steps, self.range_first, self.range_last, self.seed, self.batch):
+            w.valueChanged.connect(self._write)
+        for w in (self.guidance, self.noise_max, self.noise_min, self.blend):
+            w.valueChanged.connect(self._write)
+        for w in (self.mask_when, self.noise_mode, self.cfg_pass):
+            w.currentIndexChanged.connect(self._write)
+        self.new_seed.clicked.connect(lambda: self.seed.setValue(secrets.randbelow(MAX_SEED)))
+        self.generate_button.clicked.connect(lambda: self.generate_requested.emit(False))
+        self.compare_button.clicked.connect(lambda: self.generate_requested.emit(True))
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        gen.settings_changed.connect(self._read)
+        gen.running_changed.connect(self._refresh_enabled)
+        gen.progressed.connect(self._progress)
+        state.selected_changed.connect(self._refresh_enabled)
+        state.neighbours_changed.connect(self._refresh_enabled)
+        state.model_changed.connect(self._refresh_enabled)
+        self._read()
+        self._refresh_enabled()
+
+    # ---- settings <-> widgets -------------------------------------------------------------------------------------
+    def _read(self) -> None:
+        s = self.gen.settings
+        self._updating = True
+        try:
+            self.steps.setValue(s.num_steps)
+            ranged = s.step_range is not None
+            self.mask_when.setCurrentIndex(self.mask_when.findData("range" if ranged else "first"))
+            self.mask_steps.setValue(s.mask_steps or 0)
+            first, last = s.step_range if ranged else (1, max(1, s.mask_steps or 1))
+            self.range_first.setValue(first)
+            self.range_last.setValue(last)
+            self.guidance.setValue(s.guidance_scale)
+            self.noise_max.setValue(s.noise_max)
+            self.noise_min.setValue(s.noise_min)
+            self.noise_mode.setCurrentIndex(self.noise_mode.findData(s.noise_mode))
+            self.seed.setValue(s.seed)
+            self.batch.setValue(s.num_samples)
+            self.cfg_pass.setCurrentIndex(self.cfg_pass.findData(s.cfg_pass))
+            self.blend.setValue(s.blend)
+        finally:
+            self._updating = False
+        self._refresh_mask_widgets()
+
+    def settings_from_widgets(self) -> GenerationSettings:
+        ranged = self.mask_when.currentData() == "range"
+        first, last = sorted((self.range_first.value(), self.range_last.value()))
+        return GenerationSettings(
+            num_steps=self.steps.value(),
+            mask_steps=self.mask_steps.value(),
+            step_range=[first, last] if ranged else None,
+            guidance_scale=round(self.guidance.value(), 4),
+            noise_max=round(self.noise_max.value(), 4),
+            noise_min=round(self.noise_min.value(), 4),
+            noise_mode=self.noise_mode.currentData(),
+            seed=self.seed.value(),
+            num_samples=self.batch.value(),
+            cfg_pass=self.cfg_pass.currentData(),
+            blend=round(self.blend.value(), 4),
+            sampler=self.gen.settings.sampler,
+        )
+
+    def _write(self, *_args) -> None:
+        self._refresh_mask_widgets()
+        if not self._updating:
+            self.gen.set_settings(self.settings_from_widgets())
+
+    def _refresh_mask_widgets(self) -> None:
+        ranged = self.mask_when.currentData() == "range"
+        self.mask_steps.setVisible(not ranged)
+        self.range_first.setVisible(ranged)
+        self.range_last.setVisible(ranged)
+
+    # ---- run state --------------------------------------------------------------------------------------------------
+    def _refresh_enabled(self, *_args) -> None:
+        ready = self.state.model is not None and self.state.selected >= 0
+        running = self.gen.running
+        self.generate_button.setEnabled(ready and not running)
+        self.compare_button.setEnabled(ready and not running)
+        self.cancel_button.setEnabled(running)
+        if running:
+            return
+        if not ready:
+            self.status.setText("Select a sample (and neighbours) on the map to generate from them.")
+        else:
+            n = 1 + len(self.state.neighbours)
+            self.status.setText(f"Mask: mean activation of {n} sample{'s' if n != 1 else ''}.")
+
+    def _progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+        self.progress.setFormat(message or "%p%")
+        if message:
+            self.status.setText(message)

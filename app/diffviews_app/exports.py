@@ -1,0 +1,143 @@
+"""Exports: the map as PNG, generated images and step strips as PNG, selection + neighbours as CSV, trajectory
+activations as NPZ. Every file is written to a temporary name beside the target and renamed, so a failed export never
+leaves half a file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .state import ExplorerState
+from .state.generation_state import Trajectory
+
+
+def _atomic_bytes(path: Path | str, data: bytes) -> Path:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """PNG of an H x W (x 1/3/4) uint8 array."""
+    from PIL import Image
+
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(a.astype(np.uint8))).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def save_png(image: np.ndarray, path: Path | str) -> Path:
+    return _atomic_bytes(path, png_bytes(image))
+
+
+def export_view(canvas, path: Path | str) -> Path:
+    """The map as drawn now, full detail, with trajectories and generated points (vispy render)."""
+    return save_png(canvas.render_image(), path)
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a[:, :, :3]
+
+
+def step_strip(traj: Trajectory, gap: int = 2) -> np.ndarray:
+    """One image of a trajectory's steps: x0 estimates on top, the noised inputs below, left to right by step."""
+    if not traj.frames:
+        raise ValueError(f"trajectory {traj.label} has no step images (restored sessions keep only the final image)")
+    top = [_rgb(f.x0) for f in traj.frames]
+    bottom = [_rgb(f.noised) for f in traj.frames]
+    h, w = top[0].shape[:2]
+    n = len(top)
+    out = np.full((2 * h + gap, n * w + (n - 1) * gap, 3), 255, dtype=np.uint8)
+    for i, (a, b) in enumerate(zip(top, bottom)):
+        x = i * (w + gap)
+        out[:h, x : x + w] = a
+        out[h + gap :, x : x + w] = b
+    return out
+
+
+def export_images(trajectories: Sequence[Trajectory], folder: Path | str, strips: bool = True) -> list[Path]:
+    """Each generated image as ``generated_<run>_<i>_<masked|unmasked>.png`` (+ ``..._steps.png`` strips)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for t in trajectories:
+        if t.image is None:
+            continue
+        stem = f"generated_{t.run:03d}_{t.sample + 1}_{'masked' if t.masked else 'unmasked'}"
+        written.append(save_png(t.image, folder / f"{stem}.png"))
+        if strips and t.frames:
+            written.append(save_png(step_strip(t), folder / f"{stem}_steps.png"))
+    return written
+
+
+SELECTION_COLUMNS = ["role", "row", "sample_id", "class_label", "class_name", "distance", "x", "y", "z"]
+
+
+def selection_rows(state: ExplorerState) -> list[dict]:
+    """The selected sample and its neighbours as records (role: selected / knn / manual)."""
+    if state.model is None or state.selected < 0:
+        return []
+    samples = state.model.samples
+    coords = state.coords()
+    out = []
+    for role, row, dist in [("selected", state.selected, None)] + [
+        ("knn" if d is not None else "manual", r, d) for r, d in state.neighbours
+    ]:  # fmt: skip
+        xyz = [float(v) for v in coords[row]] if coords is not None else []
+        name = str(samples.class_name[row]) if samples.class_name is not None else ""
+        out.append({
+            "role": role, "row": int(row), "sample_id": int(samples.sample_id[row]),
+            "class_label": int(samples.class_label[row]), "class_name": name,
+            "distance": "" if dist is None else f"{dist:.6g}",
+            "x": xyz[0] if xyz else "", "y": xyz[1] if xyz else "", "z": xyz[2] if len(xyz) > 2 else "",
+        })  # fmt: skip
+    return out
+
+
+def export_selection_csv(state: ExplorerState, path: Path | str) -> Path:
+    """CSV of the selected sample and its neighbours (ids, classes, KNN distances, map coordinates)."""
+    rows = selection_rows(state)
+    if not rows:
+        raise ValueError("nothing is selected")
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=SELECTION_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return _atomic_bytes(path, buf.getvalue().encode("utf-8"))
+
+
+def export_trajectory_npz(traj: Trajectory, path: Path | str) -> Path:
+    """NPZ of one trajectory: per-step activations (steps x D), sigmas, map coordinates, distances, lineage JSON."""
+    if not traj.activations:
+        raise ValueError(f"trajectory {traj.label} holds no activations (restored from a session?)")
+    arrays = {
+        "activations": np.stack(traj.activations).astype(np.float32),
+        "sigmas": np.asarray(traj.sigmas, dtype=np.float64),
+        "coords2d": np.asarray(traj.coords2d, dtype=np.float32),
+        "distances": np.asarray(traj.distances, dtype=np.float64),
+        "lineage": np.asarray(json.dumps(traj.lineage.to_dict() if traj.lineage else None)),
+    }
+    if traj.coords3d:
+        arrays["coords3d"] = np.asarray(traj.coords3d, dtype=np.float32)
+    if traj.image is not None:
+        arrays["image"] = np.asarray(traj.image)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return _atomic_bytes(path, buf.getvalue())
