@@ -87,7 +87,7 @@ def read_embedding_csv(name: str, csv_path: Path, table: SampleTable) -> Embeddi
     return embedding_from_columns(name, csv_path, typed_columns(csv_path, raw), table)
 
 
-def embedding_from_columns(name: str, csv_path: Path, cols: Mapping[str, np.ndarray], table: SampleTable):
+def embedding_from_columns(name: str, csv_path: Path, cols: Mapping[str, np.ndarray], table: SampleTable) -> Embedding:
     """The embedding of already parsed CSV columns (the default CSV is also the sample table: parse it once)."""
     _check_rows(csv_path, cols, table)
     xy, xyz = coords_from_columns(csv_path, cols)
