@@ -45,7 +45,7 @@ DEMO_NETWORK: dict = dict(
 class TrainSettings:
     """Hyper-parameters of a run; stored in its checkpoint so a resume continues the same run."""
 
-    steps: int = 1800
+    steps: int = 1000
     batch_size: int = 64
     lr: float = 1e-3
     warmup_steps: int = 100
