@@ -125,6 +125,19 @@ def test_persistent_ids_are_refused(tmp_path, tripwire):
     refused(path, "refused persistent id")
 
 
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\x80\x02ctorch._utils\n_rebuild_parameter\n}b.", "BUILD applied to a global"),
+        (b"\x80\x02ctorch.nn.modules.container\nModuleDict\n}b.", "not a valid EDM persistence pickle (TypeError"),
+    ],
+)
+def test_build_cannot_modify_the_allowed_globals(tmp_path, data, reason):
+    path = tmp_path / "build.pkl"
+    path.write_bytes(data)
+    refused(path, reason)
+
+
 def test_truncated_pickle_is_refused(tiny_net, tmp_path, tripwire):
     path = write_edm_pickle(tmp_path / "cut.pkl", edm_snapshot(tiny_net), TINY, tripwire=tripwire)
     data = path.read_bytes()

@@ -33,6 +33,9 @@ class PersistentRecord:
     class_name: str
     state: dict
 
+    def __setstate__(self, state: Any) -> None:
+        raise Refused("BUILD applied to a persistent object")
+
 
 class ModuleDictRecord:
     """Inert stand-in for ``torch.nn.ModuleDict``: keeps the pickled ``__dict__``, never becomes a module."""
@@ -163,21 +166,40 @@ def _numpy_scalar(dtype: Any, data: Any = None):
     return np.frombuffer(data, dtype=dtype)[0].item()
 
 
+class _StandIn:
+    """A callable global that the BUILD opcode cannot modify (no ``__dict__``, ``__setstate__`` refuses)."""
+
+    __slots__ = ("_func",)
+
+    def __init__(self, func: Any) -> None:
+        self._func = func
+
+    def __call__(self, *args: Any) -> Any:
+        return self._func(*args)
+
+    def __setstate__(self, state: Any) -> None:
+        raise Refused("BUILD applied to a global")
+
+
 def _allowed_globals(decode_storages: bool) -> dict[tuple[str, str], Any]:
-    return {
+    """Stand-ins for every global a legitimate EDM pickle references; classes only where NEWOBJ needs one."""
+    standin = {
         ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
-        ("torch.nn.modules.container", "ModuleDict"): ModuleDictRecord,
         ("torch.storage", "_load_from_bytes"): _storage_from_bytes if decode_storages else _undecoded_storage,
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
-        ("collections", "OrderedDict"): OrderedDict,
-        ("builtins", "set"): set,
-        ("dnnlib.util", "EasyDict"): dict,
         ("numpy", "dtype"): _numpy_dtype,
         ("numpy.core.multiarray", "scalar"): _numpy_scalar,
         ("numpy._core.multiarray", "scalar"): _numpy_scalar,
     }
+    classes = {  # immutable built-in types, and a record class whose __setstate__ only works on instances
+        ("torch.nn.modules.container", "ModuleDict"): ModuleDictRecord,
+        ("collections", "OrderedDict"): OrderedDict,
+        ("builtins", "set"): set,
+        ("dnnlib.util", "EasyDict"): dict,
+    }
+    return {**{k: _StandIn(f) for k, f in standin.items()}, **classes}
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
