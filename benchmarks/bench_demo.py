@@ -38,13 +38,17 @@ def main() -> None:
         base = None
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            t = measure(lambda s=settings: generate_with_mask_multistep(adapter, None, class_label=3, seed=0, **s),
-                        repeat=5)
+            t = measure(
+                lambda s=settings: generate_with_mask_multistep(adapter, None, class_label=3, seed=0, **s), repeat=5
+            )
             base = base or t
             rows.append((f"{label}, {threads} thread(s)", t, base))
     s = DEMO_GENERATION
-    print_table(f"One 32x32 demo image ({source}; {s['sampler']} {s['num_steps']} steps, guidance "
-                f"{s['guidance_scale']}); goal < 1000 ms", rows)
+    print_table(
+        f"One 32x32 demo image ({source}; {s['sampler']} {s['num_steps']} steps, guidance "
+        f"{s['guidance_scale']}); goal < 1000 ms",
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,18 @@ def test_same_seed_same_png_bytes(tmp_path):
 
 def test_checkpoint_and_data_dir_routes_match_demo(tmp_path):
     demo = generate(tmp_path, "demo.png", "--demo", "--guidance", "2", "--sampler", "heun")
-    ckpt = generate(tmp_path, "ckpt.png", "--checkpoint", str(PATHS.model), "--adapter", "edm", "--guidance", "2",
-                    "--sampler", "heun")
+    ckpt = generate(
+        tmp_path,
+        "ckpt.png",
+        "--checkpoint",
+        str(PATHS.model),
+        "--adapter",
+        "edm",
+        "--guidance",
+        "2",
+        "--sampler",
+        "heun",
+    )
     data = generate(tmp_path, "data.png", "--data-dir", str(PATHS.data_dir), "--model", DEMO_MODEL_NAME)
     assert demo == ckpt == data
 
@@ -55,8 +65,9 @@ def test_shipped_weights_load_and_generate():
     adapter = EDMAdapter.from_checkpoint(PATHS.model)
     assert adapter.checkpoint_info["config"] == DEMO_NETWORK
     assert PATHS.model.stat().st_size < 10e6
-    images, labels = generate_with_mask_multistep(adapter, None, class_label=[1, 9], num_steps=6, seed=0,
-                                                  num_samples=2, guidance_scale=2.0, sampler="heun")
+    images, labels = generate_with_mask_multistep(
+        adapter, None, class_label=[1, 9], num_steps=6, seed=0, num_samples=2, guidance_scale=2.0, sampler="heun"
+    )
     assert images.shape == (2, 32, 32, 1) and list(labels) == [1, 9]
     # a trouser is a tall narrow shape, an ankle boot is wide: the classes must show in the pixels
     ink = images[..., 0] > 60

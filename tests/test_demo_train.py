@@ -82,8 +82,9 @@ def test_training_is_seeded_and_resumes_exactly(tmp_path, idx_dir):
     _folder, images, labels = idx_dir
     seen: list[Progress] = []
     full = TrainSettings(steps=4, batch_size=8, checkpoint_every=2, warmup_steps=2)
-    out_a = train_demo(tmp_path / "a" / "m.safetensors", full, TINY_NET, images=images, labels=labels,
-                       callback=seen.append)
+    out_a = train_demo(
+        tmp_path / "a" / "m.safetensors", full, TINY_NET, images=images, labels=labels, callback=seen.append
+    )
     assert [p.step for p in seen] == [1, 2, 3, 4] and all(np.isfinite(p.loss) for p in seen)
 
     half = TrainSettings(steps=2, batch_size=8, checkpoint_every=2, warmup_steps=2)

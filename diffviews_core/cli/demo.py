@@ -58,9 +58,7 @@ def _train(args: argparse.Namespace, out: Path) -> Path:
             bar.set_postfix(loss=f"{p.loss:.4f}", refresh=False)
             bar.refresh()
 
-        train_demo(
-            out, settings, resume=args.resume, state_path=state, images=images, labels=labels, callback=progress
-        )
+        train_demo(out, settings, resume=args.resume, state_path=state, images=images, labels=labels, callback=progress)
     print(f"wrote {out} and {out.with_suffix('.json').name} (resumable state: {state})")
     return out
 
@@ -83,8 +81,9 @@ def run_rebuild(args: argparse.Namespace) -> int:
         _train(args, model)
     else:
         print(f"reusing {model} (--retrain to train again)")
-    report = build_demo_data(model, out_dir / paths.data_dir.name, per_class=args.per_class,
-                             fashion_mnist=args.fashion_mnist, progress=True)
+    report = build_demo_data(
+        model, out_dir / paths.data_dir.name, per_class=args.per_class, fashion_mnist=args.fashion_mnist, progress=True
+    )
     for line in report.lines():
         print(line)
     return 0
@@ -102,6 +101,8 @@ def run_grid(args: argparse.Namespace) -> int:
     adapter = get_adapter(DEMO_ADAPTER).from_checkpoint(demo_model_path())
     write_png(args.out, class_grid(adapter, per_class=args.per_class, seed=args.seed))
     s = DEMO_GENERATION
-    print(f"wrote {args.out}: rows = classes 0-9, {args.per_class} samples each ({s['sampler']} {s['num_steps']} "
-          f"steps, guidance {s['guidance_scale']})")
+    print(
+        f"wrote {args.out}: rows = classes 0-9, {args.per_class} samples each ({s['sampler']} {s['num_steps']} "
+        f"steps, guidance {s['guidance_scale']})"
+    )
     return 0

@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
     )
     write_png(args.out, upscale(result.images[0], max(1, args.scale)))
     s = result.settings
-    print(f"wrote {args.out} (class {args.class_label}, {s['sampler']} {s['num_steps']} steps, "
-          f"guidance {s['guidance_scale']}, seed {s['seed']})")
+    print(
+        f"wrote {args.out} (class {args.class_label}, {s['sampler']} {s['num_steps']} steps, "
+        f"guidance {s['guidance_scale']}, seed {s['seed']})"
+    )
     return 0

@@ -35,9 +35,11 @@ class DemoBuildReport:
 
     def lines(self) -> list[str]:
         """Human-readable summary: size, then kNN label agreement per noise level and label pass."""
-        out = [f"built {self.model_dir} ({self.rows} rows, {self.bytes / 1e6:.1f} MB)",
-               f"kNN label agreement (k={KNN_K}, within each noise level and label pass; chance 0.10):",
-               f"{'sigma':>7s} {'labels':>6s} {'PCA-50 acts':>11s} {'UMAP 2D':>8s}"]
+        out = [
+            f"built {self.model_dir} ({self.rows} rows, {self.bytes / 1e6:.1f} MB)",
+            f"kNN label agreement (k={KNN_K}, within each noise level and label pass; chance 0.10):",
+            f"{'sigma':>7s} {'labels':>6s} {'PCA-50 acts':>11s} {'UMAP 2D':>8s}",
+        ]
         for (sigma, mode), v in sorted(self.knn.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
             out.append(f"{sigma:7.2f} {mode:>6s} {v['activations']:11.3f} {v['umap2d']:8.3f}")
         return out
@@ -57,8 +59,9 @@ def demo_images(per_class: int, fashion_mnist: Path | None = None, resolution: i
     images, labels = load_fashion_mnist("test", fashion_mnist)
     idx = balanced_subset(labels, per_class, seed=0)
     pad = (resolution - images.shape[1]) // 2
-    padded = np.pad(images[idx], ((0, 0), (pad, resolution - images.shape[1] - pad),
-                                  (pad, resolution - images.shape[2] - pad)))
+    padded = np.pad(
+        images[idx], ((0, 0), (pad, resolution - images.shape[1] - pad), (pad, resolution - images.shape[2] - pad))
+    )
     return padded, labels[idx]
 
 
@@ -70,10 +73,16 @@ def _fit_embedding(model_dir: Path) -> dict[tuple[float, str], dict[str, float]]
     model = open_data(model_dir).models[model_dir.name]
     acts = np.asarray(model.activations(list(DEMO_LAYERS)))
     fitted = fit_embeddings(acts, dims=(2, 3), n_neighbors=15, min_dist=0.1)
-    params = {**fitted[2].params, "layers": sorted(DEMO_LAYERS), "model": DEMO_MODEL_NAME, "n_components": 2,
-              "params_3d": fitted[3].params}
-    write_embedding_files(model_dir / "embeddings" / f"{EMBEDDING_NAME}.csv", model.samples, fitted[2].coords,
-                          fitted[3].coords, params)
+    params = {
+        **fitted[2].params,
+        "layers": sorted(DEMO_LAYERS),
+        "model": DEMO_MODEL_NAME,
+        "n_components": 2,
+        "params_3d": fitted[3].params,
+    }
+    write_embedding_files(
+        model_dir / "embeddings" / f"{EMBEDDING_NAME}.csv", model.samples, fitted[2].coords, fitted[3].coords, params
+    )
     table = model.samples
     modes = table.columns["label_mode"]
     knn = {}

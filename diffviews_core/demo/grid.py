@@ -14,8 +14,9 @@ def class_grid(adapter, per_class: int = 10, seed: int = 0, scale: int = 2, **se
 
     settings = {**DEMO_GENERATION, **settings}
     rows = [
-        generate_with_mask_multistep(adapter, None, class_label=c, seed=seed + c, num_samples=per_class,
-                                     **settings).images
+        generate_with_mask_multistep(
+            adapter, None, class_label=c, seed=seed + c, num_samples=per_class, **settings
+        ).images
         for c in range(adapter.num_classes)
     ]
     return upscale(image_grid(np.concatenate(rows), per_class), scale)

@@ -120,7 +120,9 @@ def _load_state(path: Path, net, ema, opt, settings: TrainSettings, network: dic
     saved = json.loads(meta.get("settings", "{}"))
     for key in ("batch_size", "lr", "warmup_steps", "ema_decay", "p_mean", "p_std", "seed"):
         if saved.get(key) != getattr(settings, key):
-            raise CheckpointError(path, f"the checkpoint used {key}={saved.get(key)}, this run {getattr(settings, key)}")
+            raise CheckpointError(
+                path, f"the checkpoint used {key}={saved.get(key)}, this run {getattr(settings, key)}"
+            )
     net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")}, strict=True)
     ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}, strict=True)
     opt_state: dict = {}
