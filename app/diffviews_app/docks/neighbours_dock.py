@@ -138,6 +138,7 @@ class NeighboursDock(QDockWidget):
         self.knn_button.setEnabled(has)
         self.clear_button.setEnabled(has)
         self.deselect_button.setEnabled(has)
+        self.selected_image.setVisible(has)
         if not has:
             self.selected_image.clear()
             self.selected_label.setText(HINT)

@@ -38,7 +38,8 @@ class PreviewDock(QDockWidget):
         self.image.setFixedSize(IMAGE_SIZE, IMAGE_SIZE)
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setObjectName("previewImage")
-        self.image.setStyleSheet("#previewImage { background: palette(dark); border: 1px solid palette(mid); }")
+        self.image.setStyleSheet("#previewImage { background: palette(alternate-base); color: palette(mid);"
+                                 " border: 1px solid palette(midlight); }")
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold;")
         self.details = QLabel()
@@ -62,7 +63,7 @@ class PreviewDock(QDockWidget):
         self.row = row
         if s.model is None or row < 0:
             self.image.clear()
-            self.image.setText("hover a point")
+            self.image.setText("Hover a point\nto preview it")
             self.title.setText("")
             self.details.setText("")
             return
