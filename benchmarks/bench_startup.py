@@ -38,12 +38,12 @@ from diffviews_app.app import open_start_data
 open_start_data(w, w.controller.options)
 def drawn(_event=None):
     if w.state.model is not None and w.canvas.point_count == w.state.num_points:
-        heavy = [m for m in %r if m in sys.modules]
+        heavy = [m for m in HEAVY_MODULES if m in sys.modules]
         print("FRAME", w.state.num_points, ",".join(heavy) or "-", flush=True)
         app.quit()
 w.canvas.scene_canvas.events.draw.connect(drawn)
 app.exec()
-""" % (HEAVY,)
+""".replace("HEAVY_MODULES", repr(HEAVY))
 
 BARE_QT = """
 from PySide6.QtCore import QTimer

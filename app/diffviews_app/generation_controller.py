@@ -116,27 +116,24 @@ def project_step(projectors, mean: np.ndarray, activations: dict[str, np.ndarray
     return xy, xyz, np.linalg.norm(flat - mean, axis=1), flat
 
 
-def run_generation(resources: ModelResources, req: GenerationRequest, emit_step, progress=None, cancel=None):
-    """Worker body: one generation per pass, each step projected and relayed live; returns [(result, lineage)]."""
+def run_generation(resources: ModelResources, req: GenerationRequest, emit, cancel=None):
+    """Worker body: one generation per pass, each step projected and relayed live; returns [(result, lineage)].
+
+    Progress travels with the steps through ``emit`` (("status", text) and ("step", pass, record, ...)) rather than
+    the pool's progress signal, so the UI redraws once per batch of steps, however fast they come.
+    """
     from diffviews_core.neighbour_generation import generate_from_samples
 
-    if progress:
-        progress(None, "Loading the model…")
+    emit(("status", "Loading the model…"))
     adapter = resources.adapter(req.model)
-    if progress:
-        progress(None, "Preparing the map projection…")
+    emit(("status", "Preparing the map projection…"))
     projectors = resources.projectors(req.model, req.map_key, req.layers, req.coords2d, req.coords3d)
     mean = mean_vector(req.model, req.sample_ids, req.layers)
-    total = len(req.passes) * req.settings.num_steps
     out = []
     for p, masked in enumerate(req.passes):
-        kind = "masked" if masked else "unmasked"
 
-        def on_step(rec, p=p, kind=kind) -> None:
-            emit_step((p, rec, *project_step(projectors, mean, rec.activations)))
-            if progress:
-                done = p * req.settings.num_steps + rec.step + 1
-                progress(done / total, f"Generating ({kind}): step {rec.step + 1}/{rec.num_steps}")
+        def on_step(rec, p=p) -> None:
+            emit(("step", p, rec, *project_step(projectors, mean, rec.activations)))
 
         out.append(generate_from_samples(adapter, req.model, req.sample_ids, req.layers, req.settings,
                                          class_label=req.class_label, masked=masked, on_step=on_step,
@@ -326,7 +323,6 @@ class GenerationController(QObject):
                                self.resources, req, emit, key="generate",
                                on_result=lambda out, r=list(self._run_ids): self._done(out, r, compare),
                                on_error=self._failed)  # fmt: skip
-        job.progressed.connect(self.gen.progressed)
         job.cancelled.connect(self._cancelled)
         job.ended.connect(lambda: self.gen.set_running(False))
         self._job = job
@@ -337,9 +333,22 @@ class GenerationController(QObject):
             self._job.cancel()
 
     def _drain(self) -> None:
+        """Apply every step that arrived since the last drain, then report progress once."""
+        status = None
         for token, payload in self._relay.take():
-            if token == self._token:
-                self._on_step(payload)
+            if token != self._token:
+                continue
+            if payload[0] == "status":
+                status = (0.0, payload[1])
+            else:
+                p, rec = payload[1], payload[2]
+                self._on_step(payload[1:])
+                done = p * rec.num_steps + rec.step + 1
+                kind = "masked" if p == 0 else "unmasked"
+                status = (done / (len(self._run_ids) * rec.num_steps),
+                          f"Generating ({kind}): step {rec.step + 1}/{rec.num_steps}")  # fmt: skip
+        if status is not None:
+            self.gen.progressed.emit(*status)
 
     def _on_step(self, payload) -> None:
         p, rec, xy, xyz, dist, flat = payload

@@ -1,7 +1,8 @@
 """Run slow core functions off the UI thread, with progress, cancel and errors relayed as messages.
 
-Every long job is a core function ``fn(*args, progress=cb, cancel=event)`` (``cb(fraction, message)``, ``event`` a
-``threading.Event``; both passed only if ``fn`` takes them); ``WorkerPool.submit`` wraps it once in
+Every long job is a core function ``fn(*args, progress=cb, cancel=event)`` (``cb(fraction, message)`` or
+``cb(done, total)``, ``event`` a ``threading.Event``; each passed only if ``fn`` takes it); ``WorkerPool.submit``
+wraps it once in
 a ``Job`` (a QThread) whose signals arrive on the UI thread. The pool tracks running jobs so the status bar can show
 them and the window can cancel and wait for all of them on close.
 """
@@ -67,13 +68,18 @@ class Job(QThread):
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    def _report(self, fraction: float | None = None, message: str = "") -> None:
-        """The core's progress callback ``progress(fraction, message)`` (None: unknown); throttled to ~20 Hz."""
-        value = -1.0 if fraction is None else max(0.0, min(1.0, float(fraction)))
+    def _report(self, value: float | None = None, detail: str | float = "") -> None:
+        """The progress callback handed to the core, throttled to ~20 Hz. The core uses two forms:
+        ``progress(fraction, message)`` (embedding; None = unknown) and ``progress(done, total)`` (dataset builds)."""
+        if isinstance(detail, (int, float)) and not isinstance(detail, bool):
+            fraction, message = (float(value) / detail if detail else 0.0), f"{value} / {detail}"
+        else:
+            fraction, message = (-1.0 if value is None else float(value)), str(detail)
+        fraction = fraction if fraction < 0 else min(1.0, fraction)
         now = time.monotonic()
-        if value >= 1.0 or now - self._last_progress > 0.05:
+        if fraction >= 1.0 or now - self._last_progress > 0.05:
             self._last_progress = now
-            self.progressed.emit(value, str(message))
+            self.progressed.emit(fraction, message)
         if self._cancel.is_set():
             raise CancelledError(f"{self.name} cancelled")
 

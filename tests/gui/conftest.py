@@ -47,11 +47,10 @@ def needs_gl():
 @pytest.fixture
 def make_window(qtbot, tmp_path, needs_gl):
     """Factory: ``make_window(data_dir=None, **options)`` -> a shown MainWindow (data opened when given)."""
-    from PySide6.QtCore import QCoreApplication, QEvent, QSettings
-    from PySide6.QtWidgets import QApplication
-
     from diffviews_app.app import create_window
     from diffviews_app.options import LaunchOptions
+    from PySide6.QtCore import QCoreApplication, QEvent, QSettings
+    from PySide6.QtWidgets import QApplication
 
     before_widgets = set(QApplication.topLevelWidgets())
     before_threads = set(threading.enumerate())

@@ -8,7 +8,7 @@ from conftest import isolated_rows, screen_pos, wait_drawn
 from data_fixtures import CLASS_NAMES, expected_activations
 from diffviews_app.app import create_window
 from diffviews_app.options import LaunchOptions
-from PySide6.QtCore import QMimeData, QSettings, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 

@@ -42,6 +42,20 @@ def test_result_and_progress_arrive_on_the_ui_thread(qtbot, pool):
     qtbot.waitUntil(lambda: not pool.running(), timeout=2000)
 
 
+def test_both_progress_forms_of_the_core(qtbot, pool):
+    def build(progress=None):
+        progress(3, 4)  # dataset builder: (done, total)
+        progress(1.0, "embedding done")  # embedding: (fraction, message)
+
+    seen = []
+    job = pool.submit("build", build)
+    job.progressed.connect(lambda f, m: seen.append((f, m)))
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        pass
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=2000)
+    assert seen == [(0.75, "3 / 4"), (1.0, "embedding done")]
+
+
 def test_errors_become_messages_naming_the_file(qtbot, pool):
     def broken():
         raise DataError("/data/dmd2/config.json", "invalid JSON at line 3")

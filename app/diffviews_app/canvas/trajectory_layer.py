@@ -54,41 +54,48 @@ def view_scene(canvas):
 
 
 class _TrajectoryVisuals:
-    """The visuals of one trajectory: line, step dots, start and end markers, sigma labels."""
+    """The visuals of one trajectory: a line, one marker set (step dots, start disc, end triangle/square) and the
+    sigma labels (only on the current trajectory), so each trajectory costs two or three draw calls."""
 
     def __init__(self, scene, order: int) -> None:
         self.line = Line(parent=scene, method="gl", antialias=True)
-        self.dots = Markers(parent=scene, scaling="fixed")
-        self.ends = Markers(parent=scene, scaling="fixed")
+        self.markers = Markers(parent=scene, scaling="fixed")
         self.labels = Text(parent=scene, font_size=7, anchor_x="left", anchor_y="bottom", color=(0.1, 0.1, 0.1, 1))
-        for i, v in enumerate((self.line, self.dots, self.ends, self.labels)):
+        for i, v in enumerate(self.visuals()):
             v.order = order + i
             v.set_gl_state("translucent", depth_test=False)
             v.visible = False
 
     def visuals(self) -> tuple:
-        return self.line, self.dots, self.ends, self.labels
+        return self.line, self.markers, self.labels
 
     def draw(self, pos: np.ndarray, sigmas: Sequence[float], rgb, current: bool, finished: bool) -> None:
         n = len(pos)
-        for v in self.visuals():
-            v.visible = n > 0
+        self.markers.visible = n > 0
+        self.line.visible = n >= 2
+        self.labels.visible = current and n > 0
         if n == 0:
             return
         alpha = 1.0 if current else 0.45
         color = (*rgb, alpha)
         if n >= 2:
             self.line.set_data(pos, color=color, width=3.0 if current else 1.5, connect="strip")
-        self.line.visible = n >= 2
-        self.dots.set_data(pos, size=6 if current else 4, face_color=color, edge_color=(1, 1, 1, alpha),
-                           edge_width=0.5)  # fmt: skip
-        # Start: a white disc ringed in the run's colour; end: a filled triangle while running, a square when done.
-        ends = pos[[0, -1]] if n > 1 else pos[:1]
-        faces = np.array([[1, 1, 1, alpha], [*rgb, alpha]], dtype=np.float32)[: len(ends)]
-        symbols = ["disc", "square" if finished else "triangle_up"][: len(ends)]
-        self.ends.set_data(ends, size=13 if current else 9, face_color=faces, edge_color=(*rgb, alpha),
-                           edge_width=2.0, symbol=symbols)  # fmt: skip
-        self.labels.visible = current
+        # Steps as small dots; start: a white disc ringed in the run's colour; end: a triangle while it runs, a
+        # square once finished. Start and end are drawn last so they sit on top of the dots.
+        ends = [0, n - 1] if n > 1 else [0]
+        order = [i for i in range(n) if i not in ends] + ends
+        face = np.tile(np.array(color, dtype=np.float32), (n, 1))
+        edge = np.tile(np.array((1, 1, 1, alpha), dtype=np.float32), (n, 1))
+        size = np.full(n, 6.0 if current else 4.0, dtype=np.float32)
+        width = np.full(n, 0.5, dtype=np.float32)
+        symbols = np.array(["disc"] * n, dtype=object)
+        face[0], edge[0] = (1, 1, 1, alpha), color
+        if n > 1:
+            edge[n - 1] = color
+            symbols[n - 1] = "square" if finished else "triangle_up"
+        size[ends], width[ends] = (13.0 if current else 9.0), 2.0
+        self.markers.set_data(pos[order], size=size[order], face_color=face[order], edge_color=edge[order],
+                              edge_width=width[order], symbol=list(symbols[order]))  # fmt: skip
         if current:
             steps = label_steps(n)
             self.labels.text = [f" σ={sigmas[i]:.3g}" for i in steps]
@@ -128,7 +135,7 @@ class TrajectoryLayer(QObject):
         p3 = None if points3d is None or len(points3d) != len(p2) else np.asarray(points3d, np.float32).reshape(-1, 3)
         self._data[tid] = (p2, p3, list(sigmas), tuple(rgb), finished)
         if tid not in self._items:
-            self._items[tid] = _TrajectoryVisuals(self._scene, order=40 + 5 * len(self._items))
+            self._items[tid] = _TrajectoryVisuals(self._scene, order=40 + 3 * len(self._items))
         self._draw(tid)
 
     def remove(self, tid: int) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import secrets
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -13,9 +14,11 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
+    QStyle,
+    QStyleOptionProgressBar,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +33,33 @@ CFG_PASSES = {"both": "both passes", "cond": "conditional pass", "uncond": "unco
 MASK_WHEN = {"first": "first N steps", "range": "step range"}
 MAX_STEPS = 256
 MAX_SEED = 2**31 - 1
+
+
+class ProgressLine(QWidget):
+    """A progress bar that repaints with the next frame (``update``), unlike QProgressBar, whose ``setValue``
+    repaints at once: with a GL map in the window every immediate repaint costs a whole window composition."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fraction = 0.0
+        self.setMinimumHeight(18)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_fraction(self, fraction: float) -> None:
+        fraction = max(0.0, min(1.0, float(fraction)))
+        if fraction != self.fraction:
+            self.fraction = fraction
+            self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt override)
+        opt = QStyleOptionProgressBar()
+        opt.initFrom(self)
+        opt.minimum, opt.maximum, opt.progress = 0, 1000, int(self.fraction * 1000)
+        opt.textVisible, opt.text = True, f"{self.fraction:.0%}"
+        opt.textAlignment = Qt.AlignmentFlag.AlignCenter
+        painter = QPainter(self)
+        self.style().drawControl(QStyle.ControlElement.CE_ProgressBar, opt, painter, self)
+        painter.end()
 
 
 def _spin(low: int, high: int, tip: str) -> QSpinBox:
@@ -122,9 +152,7 @@ class GenerationDock(QDockWidget):
         layout.addWidget(self.generate_button)
         layout.addWidget(self.compare_button)
         run_row = QHBoxLayout()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(True)
+        self.progress = ProgressLine()
         self.cancel_button = QPushButton("Cancel")
         run_row.addWidget(self.progress, 1)
         run_row.addWidget(self.cancel_button)
@@ -223,7 +251,6 @@ class GenerationDock(QDockWidget):
             self.status.setText(f"Mask: mean activation of {n} sample{'s' if n != 1 else ''}.")
 
     def _progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
-        self.progress.setFormat(message or "%p%")
+        self.progress.set_fraction(fraction)
         if message:
             self.status.setText(message)
