@@ -15,11 +15,14 @@ from torch.nn import functional as F
 
 
 def _init_weight(shape: Sequence[int], fan_in: int, mode: str, scale: float) -> torch.Tensor:
+    if mode not in ("kaiming_uniform", "kaiming_normal"):
+        raise ValueError(f"unknown init mode {mode!r}")
+    t = torch.rand(*shape) if mode == "kaiming_uniform" else torch.randn(*shape)
+    if t.is_meta:  # shape-only builds: arithmetic on meta tensors costs seconds (it loads torch._dynamo)
+        return t
     if mode == "kaiming_uniform":
-        return (torch.rand(*shape) * 2 - 1) * (scale * math.sqrt(3 / fan_in))
-    if mode == "kaiming_normal":
-        return torch.randn(*shape) * (scale * math.sqrt(1 / fan_in))
-    raise ValueError(f"unknown init mode {mode!r}")
+        return (t * 2 - 1) * (scale * math.sqrt(3 / fan_in))
+    return t * (scale * math.sqrt(1 / fan_in))
 
 
 class Linear(nn.Module):
