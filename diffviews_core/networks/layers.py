@@ -81,8 +81,8 @@ class Conv2d(nn.Module):
         self.bias = (
             nn.Parameter(_init_weight([out_channels], fan_in, init_mode, init_bias)) if kernel and bias else None
         )
-        f = torch.as_tensor(list(resample_filter), dtype=torch.float32)
-        f = torch.outer(f, f).unsqueeze(0).unsqueeze(1) / f.sum().square()
+        f = torch.as_tensor(list(resample_filter), dtype=torch.float32, device="cpu")
+        f = (torch.outer(f, f).unsqueeze(0).unsqueeze(1) / f.sum().square()).to(torch.empty(0).device)
         self.register_buffer("resample_filter", f if up or down else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
