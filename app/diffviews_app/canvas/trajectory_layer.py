@@ -125,6 +125,9 @@ class TrajectoryLayer(QObject):
         self._press: QPointF | None = None
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_INTERVAL_MS)
         self._hover_timer.timeout.connect(self._emit_hover)
+        self._dirty: set[int] = set()
+        self._flush_timer = QTimer(self, singleShot=True, interval=0)
+        self._flush_timer.timeout.connect(self.flush)
         canvas.native.installEventFilter(self)
 
     # ---- content ----------------------------------------------------------------------------------------------
@@ -136,11 +139,26 @@ class TrajectoryLayer(QObject):
         self._data[tid] = (p2, p3, list(sigmas), tuple(rgb), finished)
         if tid not in self._items:
             self._items[tid] = _TrajectoryVisuals(self._scene, order=40 + 3 * len(self._items))
-        self._draw(tid)
+        self._schedule(tid)
+
+    def _schedule(self, tid: int) -> None:
+        """Redraw ``tid`` once the current burst of events is handled: many steps at once cost one upload."""
+        self._dirty.add(tid)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        """Upload every pending trajectory change now."""
+        self._flush_timer.stop()
+        dirty, self._dirty = self._dirty, set()
+        for tid in dirty:
+            if tid in self._items:
+                self._draw(tid)
 
     def remove(self, tid: int) -> None:
         item = self._items.pop(tid, None)
         self._data.pop(tid, None)
+        self._dirty.discard(tid)
         if item is not None:
             item.remove()
             self.canvas.scene_canvas.update()
@@ -156,13 +174,13 @@ class TrajectoryLayer(QObject):
         previous, self._current = self._current, tid
         for t in (previous, tid):
             if t in self._items:
-                self._draw(t)
+                self._schedule(t)
 
     def set_mode(self, mode: str) -> None:
         """Redraw every trajectory as the 2D (x, y, 0) or 3D (x, y, z) map draws it."""
         self._mode = mode
         for tid in self._items:
-            self._draw(tid)
+            self._schedule(tid)
 
     def drawn_positions(self, tid: int) -> np.ndarray:
         """(steps, 3) positions as drawn now (for tests and hover)."""

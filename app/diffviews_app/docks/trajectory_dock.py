@@ -7,11 +7,13 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..canvas.trajectory_layer import trajectory_color
 from ..state.generation_state import GenerationState, Trajectory
+
+PLOT_REFRESH_MS = 100
 
 
 def _pen_color(traj: Trajectory, alpha: float) -> tuple[int, int, int, int]:
@@ -52,12 +54,15 @@ class TrajectoryDock(QDockWidget):
         layout.addWidget(self.plot, 1)
         self.setWidget(body)
         self._curves: dict[int, pg.PlotDataItem] = {}
+        self._dirty: set[int] = set()
+        self._flush_timer = QTimer(self, singleShot=True, interval=PLOT_REFRESH_MS)
+        self._flush_timer.timeout.connect(self.flush)
 
         self.selector.currentIndexChanged.connect(self._picked)
         self.clear_button.clicked.connect(self.clear_requested)
         gen.trajectory_added.connect(self._added)
-        gen.trajectory_stepped.connect(self._update_curve)
-        gen.trajectory_finished.connect(self._update_curve)
+        gen.trajectory_stepped.connect(self._schedule)
+        gen.trajectory_finished.connect(self._schedule)
         gen.trajectories_cleared.connect(self._rebuild)
         gen.current_changed.connect(self._current)
         gen.step_changed.connect(self._step)
@@ -65,6 +70,7 @@ class TrajectoryDock(QDockWidget):
 
     def curve_data(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """(sigmas, distances) plotted for trajectory ``tid``."""
+        self.flush()
         x, y = self._curves[tid].getOriginalDataset()
         return np.asarray(x), np.asarray(y)
 
@@ -79,6 +85,7 @@ class TrajectoryDock(QDockWidget):
         for curve in self._curves.values():
             self.plot.removeItem(curve)
         self._curves.clear()
+        self._dirty.clear()
         for tid in self.gen.trajectories:
             self._update_curve(tid)
         self.clear_button.setEnabled(bool(self.gen.trajectories))
@@ -90,7 +97,7 @@ class TrajectoryDock(QDockWidget):
         self.selector.addItem(traj.label, tid)
         self.selector.blockSignals(False)
         self.clear_button.setEnabled(True)
-        self._update_curve(tid)
+        self._schedule(tid)
 
     def _picked(self, index: int) -> None:
         if index >= 0:
@@ -101,7 +108,19 @@ class TrajectoryDock(QDockWidget):
         self.selector.setCurrentIndex(self.selector.findData(tid))
         self.selector.blockSignals(False)
         for t in self._curves:
-            self._update_curve(t)
+            self._schedule(t)
+
+    def _schedule(self, tid: int) -> None:
+        """Replot ``tid`` within PLOT_REFRESH_MS: live steps of a batch cost one replot, not one each."""
+        self._dirty.add(tid)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        self._flush_timer.stop()
+        dirty, self._dirty = self._dirty, set()
+        for tid in dirty:
+            self._update_curve(tid)
 
     # ---- plot -------------------------------------------------------------------------------------------------
     def _update_curve(self, tid: int) -> None:
