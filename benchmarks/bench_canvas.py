@@ -82,13 +82,7 @@ def bench_size(app, n: int, png_dir: Path | None) -> list[tuple[str, float, floa
     rows.append((f"{n:>9,} set points + colours (vs pyqtgraph setData)", upload, pg_setup))
 
     pg_frame = measure(lambda: widget.grab(), repeat=reps)
-    layer = canvas._points
-    full_2d = measure(lambda: canvas.scene_canvas.render(), repeat=reps)
-    rows.append((f"{n:>9,} 2D frame, all points", full_2d, pg_frame))
-    if layer.lod_rows is not None:
-        layer.set_lod(True)
-        rows.append((f"{n:>9,} 2D frame while moving (LOD {len(layer.lod_rows):,})", measure(lambda: canvas.scene_canvas.render(), repeat=reps), pg_frame))  # fmt: skip
-        layer.set_lod(False)
+    rows += frame_rows(canvas, n, "2D", reps, pg_frame)
 
     # 2D picking: queries at real points (dense regions, the hard case), in widget pixels and in data units.
     rng = np.random.default_rng(1)
@@ -115,12 +109,7 @@ def bench_size(app, n: int, png_dir: Path | None) -> list[tuple[str, float, floa
     canvas.set_points(coords3)
     canvas.set_colors(rgba)
     app.processEvents()
-    full_3d = measure(lambda: canvas.scene_canvas.render(), repeat=reps)
-    rows.append((f"{n:>9,} 3D frame, all points (pyqtgraph: 2D)", full_3d, pg_frame))
-    if layer.lod_rows is not None:
-        layer.set_lod(True)
-        rows.append((f"{n:>9,} 3D frame while moving (LOD {len(layer.lod_rows):,})", measure(lambda: canvas.scene_canvas.render(), repeat=reps), pg_frame))  # fmt: skip
-        layer.set_lod(False)
+    rows += frame_rows(canvas, n, "3D", reps, pg_frame)
     matrix = canvas._matrix()
     rest = measure(lambda: PointIndex(project_to_screen(canvas._pos, matrix)), repeat=3)
     rows.append((f"{n:>9,} 3D rest: projection + index build (worker)", rest, None))
@@ -139,6 +128,18 @@ def bench_size(app, n: int, png_dir: Path | None) -> list[tuple[str, float, floa
     widget.close()
     widget.deleteLater()
     app.processEvents()
+    return rows
+
+
+def frame_rows(canvas, n: int, mode: str, reps: int, pg_frame: float) -> list[tuple[str, float, float | None]]:
+    """Frame time at rest (every point) and while moving (the level-of-detail subset), LOD set explicitly."""
+    layer = canvas._points
+    layer.set_lod(False)
+    rows = [(f"{n:>9,} {mode} frame, all points" + (" (pyqtgraph: 2D)" if mode == "3D" else ""), measure(lambda: canvas.scene_canvas.render(), repeat=reps), pg_frame)]  # fmt: skip
+    if layer.lod_rows is not None:
+        layer.set_lod(True)
+        rows.append((f"{n:>9,} {mode} frame while moving (LOD {len(layer.lod_rows):,})", measure(lambda: canvas.scene_canvas.render(), repeat=reps), pg_frame))  # fmt: skip
+        layer.set_lod(False)
     return rows
 
 
