@@ -262,6 +262,21 @@ class ModelData:
         pieces = {x: (self._main if x in main else self._extra).read([x]) for x in wanted}
         return np.concatenate([pieces[x] for x in wanted], axis=1)
 
+    def attach_layers(self, paths: Mapping[str, Path], shapes: Mapping[str, Sequence[int]] | None = None) -> None:
+        """Add layers stored outside the folder (e.g. extracted into the cache): ``layers``, ``layer_shapes`` and
+        ``activations`` include them from now on. Each file is (N, D) float32 with this model's rows."""
+        stored = set(self._main.layers) if self._main is not None else set()
+        clash = sorted(k for k in paths if k in stored)
+        if clash:
+            raise ValueError(f"layer(s) {', '.join(clash)} are already stored in {self.path}")
+        part = PerLayerNpy(paths, shapes)
+        if part.num_rows != self.num_samples:
+            raise DataError(part.files[0], f"{part.num_rows} rows, but the model has {self.num_samples} samples")
+        merged = {**(self._extra.paths if self._extra else {}), **part.paths}
+        declared = {**(self._extra.declared_shapes if self._extra else {}), **part.declared_shapes}
+        self._extra = PerLayerNpy(merged, declared)
+        self._layer_shape_hints.update({k: tuple(int(s) for s in v) for k, v in (shapes or {}).items()})
+
     def image_path(self, i: int) -> Path:
         return self.path / str(self.samples.image_path[i])
 
