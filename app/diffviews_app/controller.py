@@ -1,8 +1,9 @@
 """The explorer's actions that touch data: open a folder, switch model or layer, suggest KNN.
 
-Slow steps (opening, reading an embedding, fitting one, building an activation index) run in the worker pool; their
-results are written into the ``ExplorerState`` on the UI thread. Problems become ``message`` signals naming the file
-and the problem, and the app stays usable with whatever did open.
+Slow steps (opening, reading an embedding, fitting one, extracting a layer, building an activation index) run in the
+worker pool; their results are written into the ``ExplorerState`` on the UI thread. Layers a model did not store are
+offered once its checkpoint is loaded (the "More layers" entry), so torch stays off the start-up path. Problems
+become ``message`` signals naming the file and the problem, and the app stays usable with whatever did open.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ log = logging.getLogger(__name__)
 SYNC_KNN_VALUES = 4_000_000  # activation KNN over fewer N*D values runs on the UI thread (a few ms)
 ALIGNED_PREFIX = "aligned_3d/"
 LAYER_CACHE_PREFIX = "layer_cache/"
+MORE_LAYERS = "+more-layers"  # menu key that loads the model to list its hookable layers (no layer starts with +)
 
 
 @dataclass(frozen=True)
 class LayerChoice:
-    """One entry of the layer menu: ``how`` is "embedding" (stored map) or "activations" (stored, to embed)."""
+    """One entry of the layer menu: ``how`` is "embedding" (stored map), "activations" (stored, to embed),
+    "extract" (to extract, then embed) or "discover" (load the model to list the layers it can extract)."""
 
     key: str
     label: str
@@ -86,6 +89,31 @@ def embed_layer(model, layer: str, progress=None, cancel=None):
     return Embedding(layer, fitted[2].coords, fitted[3].coords, params)
 
 
+def extraction_choices(model, choices: dict[str, LayerChoice], hookable: list[str] | None) -> list[LayerChoice]:
+    """Hookable layers neither stored nor mapped, as "extract" entries; before the model is loaded, one entry that
+    loads it."""
+    if hookable is None:
+        return [LayerChoice(MORE_LAYERS, "More layers\u2026 (loads the model)", "discover")]
+    have = set(model.layers) | {k.removeprefix(LAYER_CACHE_PREFIX) for k in choices}
+    return [LayerChoice(x, f"{x}  (extract + embed)", "extract") for x in hookable if x not in have]
+
+
+def load_model_adapter(model, checkpoint: Path | None, adapter_name: str | None, device: str | None):
+    """The model's adapter for extraction (launch options override config.json, as for generation)."""
+    from diffviews_core.device import pick_device
+    from diffviews_core.store.layer_extraction import load_adapter
+
+    return load_adapter(model, checkpoint, adapter_name, pick_device(device))
+
+
+def extract_layer(model, layer: str, adapter, progress=None, cancel=None):
+    """Record one layer for every sample into the cache (resuming or reusing earlier work); (paths, shapes)."""
+    from diffviews_core.store.layer_extraction import extract_layers
+
+    paths = extract_layers(model, [layer], adapter=adapter, progress=progress, cancel=cancel)
+    return paths, {layer: adapter.get_layer_shapes()[layer]}
+
+
 def _open(path: Path, model_name: str | None, embeddings_csv: Path | None):
     from diffviews_core.store import open_data
 
@@ -117,6 +145,7 @@ class ExplorerController(QObject):
         self._computed: dict[tuple[str, str], object] = {}  # (model path, layer) -> Embedding fitted this session
         self._indexes: dict[tuple[str, tuple[str, ...]], object] = {}  # activation KNN indexes
         self._choices: dict[str, LayerChoice] = {}
+        self._adapters: dict[str, object] = {}  # model path -> adapter for extraction (not shared with generation)
 
     # ---- opening ----------------------------------------------------------------------------------------------
     def open_folder(self, path: Path | str, model: str | None = None) -> None:
@@ -137,6 +166,7 @@ class ExplorerController(QObject):
         self.busy_changed.emit(False)
         self._computed.clear()
         self._indexes.clear()
+        self._adapters.clear()
         self.state.set_root(root)
         problems = [f"{model}: {text}" for model, text in root.problems.items()]
         for model in root.models.values():
@@ -154,6 +184,10 @@ class ExplorerController(QObject):
         self._choices = {c.key: c for c in layer_choices(model)}
         if key and key not in self._choices:  # an --embeddings CSV from outside the model folder
             self._choices = {key: LayerChoice(key, key, "embedding"), **self._choices}
+        if self.options.checkpoint_path or model.config.get("checkpoint"):
+            adapter = self._adapters.get(str(model.path))
+            hookable = list(adapter.hookable_layers) if adapter is not None else None
+            self._choices.update((c.key, c) for c in extraction_choices(model, self._choices, hookable))
         from .colors import color_options
 
         if self.state.color_by not in color_options(model.samples.columns):
@@ -177,8 +211,15 @@ class ExplorerController(QObject):
                          on_result=lambda emb: self._show_model(model, choices[0].key, emb),
                          on_error=lambda text: self.message.emit("error", text))  # fmt: skip
 
+    def _publish_choices(self) -> None:
+        """The layer menu offers ``self._choices``; entries already embedded this session show as maps."""
+        shown = self.state.layer_choices
+        self.state.set_layer_choices({k: (c.label, "embedding") if shown.get(k, ("", ""))[1] == "embedding"
+                                      else (c.label, c.how) for k, c in self._choices.items()})  # fmt: skip
+
     def switch_layer(self, key: str) -> None:
-        """Show another layer: a stored map is read, a stored layer is embedded first (progress, cancel)."""
+        """Show another layer: a stored map is read, a stored layer is embedded first, a layer the model did not
+        store is extracted and then embedded (each a job with progress and cancel)."""
         model = self.state.model
         choice = self._choices.get(key)
         if model is None or choice is None or key == self.state.layer:
@@ -186,6 +227,12 @@ class ExplorerController(QObject):
         done = self._computed.get((str(model.path), key))
         if done is not None:
             self.state.set_embedding(key, done)
+            return
+        if choice.how == "discover":
+            self._discover_layers(model)
+            return
+        if choice.how == "extract":
+            self._extract(model, choice)
             return
 
         def show(emb, model=model) -> None:
@@ -201,7 +248,9 @@ class ExplorerController(QObject):
             self.pool.submit(f"Loading {choice.label}", load_embedding, model, key, key="view", on_result=show,
                              on_error=not_loaded)
             return
+        self._embed(model, key, show)
 
+    def _embed(self, model, key: str, show) -> None:
         def fitted(emb, model=model) -> None:
             self._computed[(str(model.path), key)] = emb
             show(emb)
@@ -215,9 +264,52 @@ class ExplorerController(QObject):
                                on_error=failed)
         job.cancelled.connect(self._revert_layer_menu)
 
+    def _discover_layers(self, model) -> None:
+        """Load the model's checkpoint in a job, then offer its hookable layers that are not stored."""
+
+        def loaded(adapter, model=model) -> None:
+            self._adapters[str(model.path)] = adapter
+            if self.state.model is not model:
+                return
+            self._choices.pop(MORE_LAYERS, None)
+            extra = extraction_choices(model, self._choices, list(adapter.hookable_layers))
+            self._choices.update((c.key, c) for c in extra)
+            self._publish_choices()
+            self.message.emit("info", f"{len(extra)} more layers of {model.name} can be extracted and embedded.")
+
+        def failed(text: str) -> None:
+            self._revert_layer_menu()
+            self.message.emit("error", f"Could not load the model of {model.name}: {text}")
+
+        o = self.options
+        job = self.pool.submit(f"Loading the model of {model.name}", load_model_adapter, model, o.checkpoint_path,
+                               o.adapter, o.device, key="view", on_result=loaded, on_error=failed)  # fmt: skip
+        job.cancelled.connect(self._revert_layer_menu)
+
+    def _extract(self, model, choice: LayerChoice) -> None:
+        """Extract the layer into the cache (progress, cancel, resumable), attach it, then embed it as usual."""
+        key = choice.key
+
+        def extracted(result, model=model) -> None:
+            paths, shapes = result
+            if key not in model.layers:
+                model.attach_layers(paths, shapes)
+            if self.state.model is model:  # else the layer is offered as stored when the model is shown again
+                self._choices[key] = LayerChoice(key, key, "activations")
+                self.switch_layer(key)
+
+        def failed(text: str) -> None:
+            self._revert_layer_menu()
+            self.message.emit("error", f"Extracting {key} failed: {text}")
+
+        adapter = self._adapters[str(model.path)]
+        job = self.pool.submit(f"Extracting {key}", extract_layer, model, key, adapter, key="view",
+                               on_result=extracted, on_error=failed)  # fmt: skip
+        job.cancelled.connect(self._revert_layer_menu)
+
     def _revert_layer_menu(self) -> None:
         """The layer menu shows the layer on screen again (after a cancelled or failed switch)."""
-        self.state.set_layer_choices(self.state.layer_choices)
+        self._publish_choices()
 
     # ---- neighbours -----------------------------------------------------------------------------------------------
     def knn_layers(self) -> list[str]:
