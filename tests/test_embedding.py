@@ -50,7 +50,7 @@ def test_pca_matches_sklearn_on_leading_components():
     from sklearn.preprocessing import StandardScaler
 
     rng = np.random.default_rng(5)
-    X = (rng.standard_normal((400, 8)) @ rng.standard_normal((8, 90)) * 3 + rng.standard_normal((400, 90)) * 0.3)
+    X = rng.standard_normal((400, 8)) @ rng.standard_normal((8, 90)) * 3 + rng.standard_normal((400, 90)) * 0.3
     X = (X + rng.uniform(-10, 10, 90)).astype(np.float32)
     X[:, 7] = 1.5  # a constant feature: scale 1, like sklearn
     stage = fit_pca(X, 10)

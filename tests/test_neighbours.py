@@ -138,8 +138,10 @@ def test_neighbors_cli_on_an_original_layout(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     X = expected_activations(root, "edm")
     ids = [h["sample_id"] for h in report["neighbors"]]
-    table_ids = [int(r["sample_id"]) for r in json.loads(
-        (root / "edm" / "metadata" / "imagenet_real" / "dataset_info.json").read_text())["samples"]]
+    table_ids = [
+        int(r["sample_id"])
+        for r in json.loads((root / "edm" / "metadata" / "imagenet_real" / "dataset_info.json").read_text())["samples"]
+    ]
     q = table_ids.index(10002)
     order, ref = _reference(X, X[q], "euclidean", skip=[q])
     assert ids == [table_ids[i] for i in order[:4]]

@@ -19,13 +19,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _common(p)
     p.add_argument("--layers", help="comma-separated layers (default: those of the model's default embedding)")
-    p.add_argument("--dims", choices=("2", "3", "both"), default="2",
-                   help="map dimensions; 3 also fits the 2D map, which every embedding file holds (default: 2)")
+    p.add_argument(
+        "--dims",
+        choices=("2", "3", "both"),
+        default="2",
+        help="map dimensions; 3 also fits the 2D map, which every embedding file holds (default: 2)",
+    )
     p.add_argument("--n-neighbors", type=int, default=15, help="UMAP n_neighbors (default: 15)")
     p.add_argument("--min-dist", type=float, default=0.1, help="UMAP min_dist (default: 0.1)")
     p.add_argument("--pca-components", type=int, default=50, help="PCA components before UMAP (default: 50)")
-    p.add_argument("--seed", type=int, default=42, help="random seed; -1 for a faster, multi-threaded, "
-                   "non-reproducible fit (default: 42)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        help="random seed; -1 for a faster, multi-threaded, non-reproducible fit (default: 42)",
+    )
     p.add_argument("--name", help="embedding name (default: umap_<layers>_n<n-neighbors>_d<min-dist>)")
     p.add_argument("--overwrite", action="store_true", help="replace an embedding of the same name")
     p.add_argument("--cache-dir", type=Path, help="where fitted maps are cached (default: the user cache)")
@@ -40,10 +48,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--sample", type=int, required=True, metavar="ID", help="sample_id of the query point")
     p.add_argument("-k", type=int, default=5, help="number of neighbours (default: 5)")
-    p.add_argument("--space", choices=("activation", "embedding"), default="activation",
-                   help="search activations or map coordinates (default: activation)")
-    p.add_argument("--metric", choices=("euclidean", "cosine"), default="euclidean",
-                   help="activation-space distance (default: euclidean)")
+    p.add_argument(
+        "--space",
+        choices=("activation", "embedding"),
+        default="activation",
+        help="search activations or map coordinates (default: activation)",
+    )
+    p.add_argument(
+        "--metric",
+        choices=("euclidean", "cosine"),
+        default="euclidean",
+        help="activation-space distance (default: euclidean)",
+    )
     p.add_argument("--layers", help="comma-separated layers for activation space (default: the model's default)")
     p.add_argument("--embedding", metavar="NAME", help="map to use (default: the model's first)")
     p.add_argument("--dims", type=int, choices=(2, 3), default=2, help="map dimensions for --space embedding")
@@ -74,8 +90,10 @@ def _layers(model, spec: str | None) -> list[str]:
     layers = [x.strip() for x in spec.split(",") if x.strip()] if spec else model.default_layers
     unknown = [x for x in layers if x not in model.layers]
     if unknown or not layers:
-        raise DataError(model.path / "activations",
-                        f"layer(s) {', '.join(unknown) or '(none)'} not stored; stored: {', '.join(model.layers)}")
+        raise DataError(
+            model.path / "activations",
+            f"layer(s) {', '.join(unknown) or '(none)'} not stored; stored: {', '.join(model.layers)}",
+        )
     return sorted(layers)
 
 
@@ -121,8 +139,9 @@ def run_embed(args: argparse.Namespace) -> int:
         bar.close()
     params = {k: v for k, v in fitted[2].params.items() if k != "n_components"}
     params.update(layers=layers, model=model.config.get("dataset_type", model.name), dims=list(dims))
-    written = model.write_embedding(name, fitted[2].coords, fitted[3].coords if 3 in fitted else None, params,
-                                    overwrite=args.overwrite)
+    written = model.write_embedding(
+        name, fitted[2].coords, fitted[3].coords if 3 in fitted else None, params, overwrite=args.overwrite
+    )
     print(f"wrote {written} ({model.num_samples} points, layers {', '.join(layers)}, {'+'.join(map(str, dims))}D)")
     return 0
 
@@ -171,13 +190,18 @@ def run_neighbors(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    where = f"{args.metric} over {', '.join(report['layers'])}" if args.space == "activation" else (
-        f"{args.dims}D map {report['embedding']}")
+    where = (
+        f"{args.metric} over {', '.join(report['layers'])}"
+        if args.space == "activation"
+        else (f"{args.dims}D map {report['embedding']}")
+    )
     print(f"{model.name}: {len(hits)} nearest neighbours of sample {args.sample} ({where})")
     extra = "  map_dist" if hits and "map_distance" in hits[0] else ""
     print(f"{'#':>3} {'sample_id':>9} {'sigma':>8} {'distance':>11}{extra}  class")
     for h in hits:
         md = f"  {h['map_distance']:8.3f}" if extra else ""
-        print(f"{h['rank']:>3} {h['sample_id']:>9} {h['conditioning_sigma']:>8g} {h['distance']:>11.5g}{md}  "
-              f"{h['class_label']} {h['class_name']}")
+        print(
+            f"{h['rank']:>3} {h['sample_id']:>9} {h['conditioning_sigma']:>8g} {h['distance']:>11.5g}{md}  "
+            f"{h['class_label']} {h['class_name']}"
+        )
     return 0

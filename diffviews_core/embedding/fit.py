@@ -71,6 +71,7 @@ def run_umap(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*spectral initialisation.*", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Graph is not fully connected", category=UserWarning)
         out = reducer.fit_transform(pca_coords)
     return np.ascontiguousarray(out, dtype=np.float32)
 
