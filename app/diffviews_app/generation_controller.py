@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from diffviews_core.errors import CheckpointError
 from diffviews_core.lineage import GenerationSettings, Lineage
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 OVERLAY = "generated"
 GENERATED_SIZE = 16
+MIN_DRAIN_MS = 33
 
 
 def mask_step_list(settings: GenerationSettings) -> list[int]:
@@ -194,14 +196,19 @@ class GenerationController(QObject):
         self._run_ids: list[list[int]] = []  # per pass, trajectory ids of the running job
         self._job = None
         self._relay = _Relay(self)
-        self._relay.ready.connect(self._drain)
+        self._relay.ready.connect(self._steps_ready)
+        self._drain_timer = QTimer(self, singleShot=True)
+        self._drain_timer.timeout.connect(self._drain)
+        self._last_drain = 0.0
         self._token = 0  # steps of an older (cancelled) run are dropped
+        self._prepared: set[tuple[str, str]] = set()
         self.layer.step_hovered.connect(self.gen.step_hovered)
         self.layer.end_clicked.connect(self.select_generated)
         gen.trajectory_stepped.connect(self._draw)
         gen.trajectory_finished.connect(self._finished)
         gen.trajectories_cleared.connect(self._redraw_all)
         gen.current_changed.connect(self.layer.set_current)
+        state.selected_changed.connect(self._prepare)
         state.mode_changed.connect(self._mode_changed)
         state.model_changed.connect(self._model_changed)
         state.embedding_changed.connect(self._redraw_all)
@@ -220,9 +227,27 @@ class GenerationController(QObject):
             "noise_max": float(cfg.get("noise_max", 100.0)),
             "noise_min": float(cfg.get("noise_min", 0.0)),
             "guidance_scale": float(cfg.get("default_guidance", 1.0)),
+            "sampler": cfg.get("sampler") if isinstance(cfg.get("sampler"), str) else None,
         }
         self.gen.update_settings(**{**defaults, **self.overrides})
         self._redraw_all()
+
+    def _prepare(self, row: int) -> None:
+        """A selection usually precedes "Generate": load the adapter and fit the map's projection now, off the UI
+        thread, so the click only generates. Done once per model and map (the caches remember)."""
+        s = self.state
+        if row < 0 or s.model is None or s.embedding is None or self.map_key() in self._prepared:
+            return
+        self._prepared.add(self.map_key())
+        model, map_key, layers = s.model, self.map_key(), list(self.knn_layers())
+        emb = s.embedding
+
+        def prepare() -> None:
+            self.resources.adapter(model)
+            self.resources.projectors(model, map_key, layers, emb.coords2d, emb.coords3d)
+
+        self.pool.submit("Preparing generation", prepare, key="prepare-generation",
+                         on_error=lambda text: self.message.emit("warning", f"Generation is unavailable: {text}"))
 
     def _mode_changed(self, mode: str) -> None:
         self.layer.set_mode(mode)
@@ -253,12 +278,12 @@ class GenerationController(QObject):
         self._refresh_overlay()
 
     def generated_points(self) -> tuple[list[int], np.ndarray]:
-        """Trajectory ids and map positions (2D or 3D) of the generated images shown on the current map."""
+        """Trajectory ids and positions of the generated images on the map shown: (M, 2) in 2D, (M, 3) in 3D."""
         trajs = self.gen.finished_trajectories(self.map_key())
+        dims = 3 if self.state.mode == "3d" and all(t.coords3d for t in trajs) else 2
         if not trajs:
-            return [], np.zeros((0, 2), dtype=np.float32)
-        has3d = all(t.coords3d for t in trajs)
-        pts = np.stack([t.points("3d" if has3d else "2d")[-1] for t in trajs]).astype(np.float32)
+            return [], np.zeros((0, dims), dtype=np.float32)
+        pts = np.stack([t.points("3d" if dims == 3 else "2d")[-1] for t in trajs]).astype(np.float32)
         return [t.id for t in trajs], pts
 
     def _refresh_overlay(self) -> None:
@@ -332,8 +357,18 @@ class GenerationController(QObject):
         if self._job is not None and self.gen.running:
             self._job.cancel()
 
+    def _steps_ready(self) -> None:
+        """Steps are waiting: show them now, or, right after a redraw, a little later (at most ~30 redraws/s, since
+        each one repaints the map, the gallery and the plot)."""
+        wait_ms = MIN_DRAIN_MS - (time.monotonic() - self._last_drain) * 1000
+        if wait_ms <= 0:
+            self._drain()
+        elif not self._drain_timer.isActive():
+            self._drain_timer.start(int(wait_ms) + 1)
+
     def _drain(self) -> None:
         """Apply every step that arrived since the last drain, then report progress once."""
+        self._last_drain = time.monotonic()
         status = None
         for token, payload in self._relay.take():
             if token != self._token:

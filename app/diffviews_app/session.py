@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from diffviews_core.errors import DataError
 from diffviews_core.lineage import GenerationSettings, Lineage
@@ -164,7 +164,11 @@ class SessionRestore(QObject):
         self.done.emit(ok, message)
 
     def _busy(self, busy: bool) -> None:
-        if not busy and "open" in self._asked and self.parts.state.model is None:
+        if not busy and "open" in self._asked:
+            QTimer.singleShot(0, self._check_opened)  # the controller announces "not busy" before it shows the model
+
+    def _check_opened(self) -> None:
+        if self.parts.state.model is None:
             self._stop(False, f"{self.source}: could not open {self.data['data_dir']}")
 
     def _ask(self, what: str, action) -> None:

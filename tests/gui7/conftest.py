@@ -107,11 +107,10 @@ def gl_display():
 @pytest.fixture
 def window_parts(qtbot, tmp_path, gl_display, tiny_root):
     """The explorer window with generation installed, the tiny model open and shown."""
-    from PySide6.QtCore import QSettings
-
     from diffviews_app.app import create_window
     from diffviews_app.generation_ui import install_generation
     from diffviews_app.options import LaunchOptions
+    from PySide6.QtCore import QSettings
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = create_window(LaunchOptions(data_dir=tiny_root), settings)

@@ -141,32 +141,36 @@ def test_session_round_trip(qtbot, window_parts, tmp_path):
     assert "generated" in parts.canvas.overlay_names()
 
 
+def _max_gap(qtbot, action) -> tuple[int, int]:
+    """Longest interval (ms) between ticks of a 10 ms timer while ``action`` runs, and the number of ticks."""
+    gaps: list[int] = []
+    clock = QElapsedTimer()
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: gaps.append(clock.restart()))
+    clock.start()
+    timer.start()
+    action()
+    timer.stop()
+    return max(gaps[1:], default=0), len(gaps)
+
+
 def test_event_loop_never_stalls_during_generation(qtbot, window_parts):
-    """A 10 ms timer keeps firing while a generation runs and the UI draws its steps: no gap over 50 ms."""
+    """A 10 ms timer keeps firing while a generation runs and the UI draws its steps: no gap over 50 ms.
+
+    The same timer first runs 1 s with nothing going on: where that alone stalls (an overloaded machine, software
+    GL under load), no application code can meet the budget, and the test says so instead of failing.
+    """
     parts = window_parts
     gen = parts.gen
     _select_with_knn(parts)
-    gen.update_settings(num_steps=40, mask_steps=10, seed=5, num_samples=4)
-    # warm the adapter and projector so the measured run is the generation itself
-    gen.update_settings(num_steps=2)
-    _generate(qtbot, parts)
+    gen.update_settings(num_steps=2, mask_steps=10, seed=5, num_samples=4)
+    _generate(qtbot, parts)  # adapter, projection and GL glyphs ready: the measured run is the generation itself
+    idle, _ = _max_gap(qtbot, lambda: qtbot.wait(1000))
+    if idle > 25:
+        pytest.skip(f"the idle event loop of this machine already stalls {idle} ms (load, software GL)")
     gen.update_settings(num_steps=40)
-
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    timer = QTimer(interval=10)
-
-    def tick() -> None:
-        gaps.append(clock.restart())
-
-    timer.timeout.connect(tick)
-    clock.start()
-    timer.start()
     started = time.perf_counter()
-    _generate(qtbot, parts)
-    timer.stop()
+    worst, ticks = _max_gap(qtbot, lambda: _generate(qtbot, parts))
     took = time.perf_counter() - started
-    traj = gen.current_trajectory()
-    assert len(traj.sigmas) == 40 and took > 0.2
-    assert len(gaps) > 10
-    assert max(gaps[1:]) <= 50, f"event loop stalled {max(gaps[1:])} ms (gaps: {sorted(gaps)[-5:]})"
+    assert len(gen.current_trajectory().sigmas) == 40 and took > 0.2 and ticks > 10
+    assert worst <= 50, f"event loop stalled {worst} ms during a {took:.1f} s generation (idle: {idle} ms)"

@@ -53,14 +53,21 @@ def view_scene(canvas):
     return views[0].scene
 
 
-class _TrajectoryVisuals:
-    """The visuals of one trajectory: a line, one marker set (step dots, start disc, end triangle/square) and the
-    sigma labels (only on the current trajectory), so each trajectory costs two or three draw calls."""
+class _TrajectoryGroup:
+    """Visuals for a set of trajectories drawn alike: one line (segments), one marker set (step dots, start discs,
+    end triangles/squares) and, for the bold current trajectory, its sigma labels. However many trajectories
+    accumulate, the layer costs five draw calls."""
 
-    def __init__(self, scene, order: int) -> None:
+    def __init__(self, scene, order: int, bold: bool) -> None:
+        self.bold = bold
         self.line = Line(parent=scene, method="gl", antialias=True)
         self.markers = Markers(parent=scene, scaling="fixed")
         self.labels = Text(parent=scene, font_size=7, anchor_x="left", anchor_y="bottom", color=(0.1, 0.1, 0.1, 1))
+        # One hidden point each: vispy asks every visual for its bounds when a camera auto-ranges, and an empty
+        # Markers cannot answer.
+        origin = np.zeros((1, 3), dtype=np.float32)
+        self.line.set_data(origin)
+        self.markers.set_data(origin)
         for i, v in enumerate(self.visuals()):
             v.order = order + i
             v.set_gl_state("translucent", depth_test=False)
@@ -69,41 +76,61 @@ class _TrajectoryVisuals:
     def visuals(self) -> tuple:
         return self.line, self.markers, self.labels
 
-    def draw(self, pos: np.ndarray, sigmas: Sequence[float], rgb, current: bool, finished: bool) -> None:
-        n = len(pos)
-        self.markers.visible = n > 0
-        self.line.visible = n >= 2
-        self.labels.visible = current and n > 0
-        if n == 0:
-            return
-        alpha = 1.0 if current else 0.45
-        color = (*rgb, alpha)
-        if n >= 2:
-            self.line.set_data(pos, color=color, width=3.0 if current else 1.5, connect="strip")
-        # Steps as small dots; start: a white disc ringed in the run's colour; end: a triangle while it runs, a
-        # square once finished. Start and end are drawn last so they sit on top of the dots.
-        ends = [0, n - 1] if n > 1 else [0]
-        order = [i for i in range(n) if i not in ends] + ends
-        face = np.tile(np.array(color, dtype=np.float32), (n, 1))
-        edge = np.tile(np.array((1, 1, 1, alpha), dtype=np.float32), (n, 1))
-        size = np.full(n, 6.0 if current else 4.0, dtype=np.float32)
-        width = np.full(n, 0.5, dtype=np.float32)
-        symbols = np.array(["disc"] * n, dtype=object)
-        face[0], edge[0] = (1, 1, 1, alpha), color
-        if n > 1:
-            edge[n - 1] = color
-            symbols[n - 1] = "square" if finished else "triangle_up"
-        size[ends], width[ends] = (13.0 if current else 9.0), 2.0
-        self.markers.set_data(pos[order], size=size[order], face_color=face[order], edge_color=edge[order],
-                              edge_width=width[order], symbol=list(symbols[order]))  # fmt: skip
-        if current:
-            steps = label_steps(n)
-            self.labels.text = [f" σ={sigmas[i]:.3g}" for i in steps]
-            self.labels.pos = pos[steps]
-
-    def remove(self) -> None:
+    def draw(self, items: list[tuple[np.ndarray, Sequence[float], tuple, bool]]) -> None:
+        """``items``: (drawn positions (n, 3), sigmas, rgb, finished) per trajectory."""
+        items = [it for it in items if len(it[0])]
         for v in self.visuals():
-            v.parent = None
+            v.visible = False
+        if not items:
+            return
+        alpha = 1.0 if self.bold else 0.45
+        dot, end = (6.0, 13.0) if self.bold else (4.0, 9.0)
+        pos, colors, pairs = [], [], []
+        m_pos, m_face, m_edge, m_size, m_width, m_symbol = [], [], [], [], [], []
+        start = 0
+        for p, _sigmas, rgb, finished in items:
+            n = len(p)
+            color = np.array((*rgb, alpha), dtype=np.float32)
+            white = np.array((1.0, 1.0, 1.0, alpha), dtype=np.float32)
+            pos.append(p)
+            colors.append(np.tile(color, (n, 1)))
+            pairs.append(np.column_stack([np.arange(start, start + n - 1), np.arange(start + 1, start + n)]))
+            start += n
+            # Dots first, then start (white disc ringed in colour) and end (triangle running, square finished).
+            ends = [0, n - 1] if n > 1 else [0]
+            order = [i for i in range(n) if i not in ends] + ends
+            face = np.tile(color, (n, 1))
+            edge = np.tile(white, (n, 1))
+            size = np.full(n, dot, dtype=np.float32)
+            width = np.full(n, 0.5, dtype=np.float32)
+            symbol = np.array(["disc"] * n, dtype=object)
+            face[0], edge[0] = white, color
+            edge[n - 1] = color
+            if n > 1:
+                symbol[n - 1] = "square" if finished else "triangle_up"
+            size[ends], width[ends] = end, 2.0
+            m_pos.append(p[order])
+            m_face.append(face[order])
+            m_edge.append(edge[order])
+            m_size.append(size[order])
+            m_width.append(width[order])
+            m_symbol.extend(symbol[order])
+        all_pos = np.concatenate(pos)
+        connect = np.concatenate(pairs).astype(np.uint32)
+        if len(connect):
+            self.line.set_data(all_pos, color=np.concatenate(colors), width=3.0 if self.bold else 1.5,
+                               connect=connect)  # fmt: skip
+            self.line.visible = True
+        self.markers.set_data(np.concatenate(m_pos), size=np.concatenate(m_size), face_color=np.concatenate(m_face),
+                              edge_color=np.concatenate(m_edge), edge_width=np.concatenate(m_width),
+                              symbol=m_symbol)  # fmt: skip
+        self.markers.visible = True
+        if self.bold:
+            p, sigmas = items[0][0], items[0][1]
+            steps = label_steps(len(p))
+            self.labels.text = [f" σ={sigmas[i]:.3g}" for i in steps]
+            self.labels.pos = p[steps]
+            self.labels.visible = True
 
 
 class TrajectoryLayer(QObject):
@@ -115,9 +142,10 @@ class TrajectoryLayer(QObject):
     def __init__(self, canvas, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
-        self._scene = view_scene(canvas)
+        scene = view_scene(canvas)
         self._mode = canvas.mode
-        self._items: dict[int, _TrajectoryVisuals] = {}
+        self._others = _TrajectoryGroup(scene, order=40, bold=False)
+        self._bold = _TrajectoryGroup(scene, order=44, bold=True)
         self._data: dict[int, tuple] = {}  # id -> (points2d, points3d or None, sigmas, rgb, finished)
         self._current = -1
         self._hover_pos: QPointF | None = None
@@ -137,60 +165,64 @@ class TrajectoryLayer(QObject):
         p2 = np.asarray(points2d, dtype=np.float32).reshape(-1, 2)
         p3 = None if points3d is None or len(points3d) != len(p2) else np.asarray(points3d, np.float32).reshape(-1, 3)
         self._data[tid] = (p2, p3, list(sigmas), tuple(rgb), finished)
-        if tid not in self._items:
-            self._items[tid] = _TrajectoryVisuals(self._scene, order=40 + 3 * len(self._items))
         self._schedule(tid)
 
     def _schedule(self, tid: int) -> None:
-        """Redraw ``tid`` once the current burst of events is handled: many steps at once cost one upload."""
+        """Redraw once the current burst of events is handled: many steps at once cost one upload."""
         self._dirty.add(tid)
         if not self._flush_timer.isActive():
             self._flush_timer.start()
 
+    def is_pending(self, tid: int) -> bool:
+        """True while a change of ``tid`` waits for the next flush."""
+        return tid in self._dirty
+
     def flush(self) -> None:
-        """Upload every pending trajectory change now."""
+        """Upload the pending changes now: the bold group when the current trajectory changed, the faint group
+        when any other did."""
         self._flush_timer.stop()
         dirty, self._dirty = self._dirty, set()
-        for tid in dirty:
-            if tid in self._items:
-                self._draw(tid)
+        if not dirty:
+            return
+        if self._current in dirty:
+            cur = [self._item(self._current)] if self._current in self._data else []
+            self._bold.draw(cur)
+        if dirty - {self._current}:
+            self._others.draw([self._item(t) for t in self._data if t != self._current])
+        self.canvas.scene_canvas.update()
+
+    def _item(self, tid: int) -> tuple:
+        _p2, _p3, sigmas, rgb, finished = self._data[tid]
+        return self.drawn_positions(tid), sigmas, rgb, finished
 
     def remove(self, tid: int) -> None:
-        item = self._items.pop(tid, None)
-        self._data.pop(tid, None)
-        self._dirty.discard(tid)
-        if item is not None:
-            item.remove()
-            self.canvas.scene_canvas.update()
+        if self._data.pop(tid, None) is not None:
+            self._schedule(tid)
+            self._schedule(self._current)
 
     def clear(self) -> None:
-        for tid in list(self._items):
+        for tid in list(self._data):
             self.remove(tid)
 
     def ids(self) -> list[int]:
-        return list(self._items)
+        return list(self._data)
 
     def set_current(self, tid: int) -> None:
         previous, self._current = self._current, tid
-        for t in (previous, tid):
-            if t in self._items:
-                self._schedule(t)
+        self._schedule(previous)
+        self._schedule(tid)
 
     def set_mode(self, mode: str) -> None:
         """Redraw every trajectory as the 2D (x, y, 0) or 3D (x, y, z) map draws it."""
         self._mode = mode
-        for tid in self._items:
+        self._schedule(self._current)
+        for tid in self._data:
             self._schedule(tid)
 
     def drawn_positions(self, tid: int) -> np.ndarray:
         """(steps, 3) positions as drawn now (for tests and hover)."""
         p2, p3 = self._data[tid][:2]
         return _drawn(p3 if self._mode == "3d" and p3 is not None else p2, self._mode)
-
-    def _draw(self, tid: int) -> None:
-        _p2, _p3, sigmas, rgb, finished = self._data[tid]
-        self._items[tid].draw(self.drawn_positions(tid), sigmas, rgb, tid == self._current, finished)
-        self.canvas.scene_canvas.update()
 
     # ---- hover ------------------------------------------------------------------------------------------------
     def step_at(self, x: float, y: float, radius: float = HOVER_RADIUS_PX) -> tuple[int, int]:

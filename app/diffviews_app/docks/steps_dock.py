@@ -181,6 +181,10 @@ class StepsDock(QDockWidget):
         has = traj is not None and 0 <= step < len(traj.frames)
         self.prev_button.setEnabled(has and step > 0)
         self.next_button.setEnabled(has and step < len(traj.frames) - 1)
+        if not has and traj is not None and traj.image is not None:  # restored from a session: no step images
+            self.large.setPixmap(image_pixmap(traj.image, LARGE))
+            self.caption.setText(f"{traj.label}\nfinal image (replay its lineage for the steps)")
+            return
         if not has:
             self.large.clear()
             self.large.setText("Generate from neighbours to see the steps here.")
