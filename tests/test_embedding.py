@@ -227,3 +227,23 @@ def test_embed_cli_writes_a_map_the_store_reads(tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0  # second fit comes from the cache
     np.testing.assert_array_equal(open_data(root).models["dmd2"].embedding("mine").coords2d, emb.coords2d)
+
+
+def test_cached_projector_for_an_original_map(tmp_path, monkeypatch):
+    from diffviews_core.embedding import cached_projector
+
+    X, labels = _clusters()
+    coords = np.stack([labels * 10.0, labels * -3.0], axis=1).astype(np.float32)
+    cache = EmbeddingCache(tmp_path)
+    first = cached_projector(X, coords, "old-model", ["mid"], 20, cache=cache)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("should have come from the cache")
+
+    monkeypatch.setattr(Projector, "from_activations", no_fit)
+    again = cached_projector(X, coords, "old-model", ["mid"], 20, cache=cache)
+    np.testing.assert_allclose(again.project(X[[0, 299]]), first.project(X[[0, 299]]))
+    np.testing.assert_allclose(again.project(X[[0, 299]]), coords[[0, 299]], atol=1e-4)
+    with pytest.raises(AssertionError, match="cache"):  # other coordinates: another projector
+        cached_projector(X, coords[::-1].copy(), "old-model", ["mid"], 20, cache=cache)

@@ -3,7 +3,7 @@
 ``import umap`` happens only inside a fit (it costs seconds); nothing here reads or writes a pickle.
 """
 
-from .cache import EmbeddingCache, cached_embeddings
+from .cache import EmbeddingCache, cached_embeddings, cached_projector
 from .fit import FittedEmbedding, fit_embedding, fit_embeddings
 from .pca import PCAStage, fit_pca
 from .projection import Projector, project
@@ -15,6 +15,7 @@ __all__ = [
     "PCAStage",
     "Projector",
     "cached_embeddings",
+    "cached_projector",
     "fit_embedding",
     "fit_embeddings",
     "fit_pca",

@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import DataError
 from ._job import CancelFlag, ProgressFn
 from .fit import DEFAULT_SEED, FittedEmbedding, embedding_params, fit_embeddings
+from .projection import Projector
 from .storage import load_embedding, save_embedding
 
 log = logging.getLogger(__name__)
@@ -110,3 +111,28 @@ def cached_embeddings(
             cache.put(keys[dim], f)
             out[dim] = f
     return {d: out[d] for d in dims}
+
+
+def cached_projector(
+    X: np.ndarray,
+    coords: np.ndarray,
+    model_id: str,
+    layers: Sequence[str],
+    pca_components: int = 50,
+    *,
+    cache: EmbeddingCache | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFlag = None,
+) -> Projector:
+    """A Projector for a map with no fitted model (e.g. an original CSV): scaler+PCA refitted once, then cached."""
+    cache = cache or EmbeddingCache()
+    coords = np.asarray(coords, dtype=np.float32)
+    params = {"kind": "projector", "pca_components": int(pca_components), "coords": data_fingerprint(coords)}
+    key = cache.key(model_id, layers, params, data_fingerprint(X))
+    hit = cache.get(key)
+    if hit is not None and np.array_equal(hit.coords, coords):
+        return hit.projector
+    projector = Projector.from_activations(X, coords, pca_components, progress=progress, cancel=cancel)
+    fitted = FittedEmbedding(projector.stage, projector.coords, {**params, "model": model_id, "layers": sorted(layers)})
+    cache.put(key, fitted)
+    return fitted.projector
