@@ -1,0 +1,204 @@
+"""Downloads the user asks for: checksummed, resumable, atomic. Nothing else in DiffViews touches the network.
+
+A manifest lists files as ``{"path", "sha256", "size", "group", "urls": {"r2": ..., "hf": ...}}``; the group is
+``data`` or ``checkpoint:<model>``, so ``--checkpoints dmd2`` fetches the data plus that model's weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tarfile
+import tempfile
+import threading
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CancelledError, DataError, DiffViewsError
+
+log = logging.getLogger(__name__)
+CHUNK = 1 << 20
+SOURCES = ("r2", "hf")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    path: str
+    sha256: str
+    size: int | None
+    group: str
+    urls: dict[str, str]
+
+
+def read_manifest(location: str) -> list[ManifestEntry]:
+    """Entries of a manifest JSON given as a file path or an http(s) URL."""
+    try:
+        if location.startswith(("http://", "https://")):
+            with urllib.request.urlopen(location, timeout=30) as resp:  # noqa: S310 (the user's URL)
+                raw = resp.read()
+        else:
+            raw = Path(location).read_bytes()
+        data = json.loads(raw.decode("utf-8"))
+        entries = [
+            ManifestEntry(
+                path=f["path"],
+                sha256=f["sha256"].lower(),
+                size=f.get("size"),
+                group=f.get("group", "data"),
+                urls=dict(f["urls"]),
+            )
+            for f in data["files"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(location, f"not a usable download manifest ({type(exc).__name__}: {exc})") from None
+    for e in entries:
+        if Path(e.path).is_absolute() or ".." in Path(e.path).parts:
+            raise DataError(location, f"unsafe path in manifest: {e.path!r}")
+    return entries
+
+
+def select(entries: list[ManifestEntry], checkpoints: str) -> list[ManifestEntry]:
+    """Data files plus the checkpoints asked for: ``all``, ``none`` or a model name (``dmd2``, ``edm``)."""
+    out = []
+    for e in entries:
+        if e.group == "data" or checkpoints == "all" or (checkpoints != "none" and e.group == f"checkpoint:{checkpoints}"):
+            out.append(e)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download_file(
+    url: str,
+    dest: Path,
+    sha256: str,
+    progress: Callable[[int, int | None], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Fetch ``url`` to ``dest``: resumes ``dest.part`` with an HTTP Range request, checks SHA-256, then renames."""
+    dest = Path(dest)
+    if dest.is_file() and _sha256(dest) == sha256:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 (manifest URL the user chose)
+            if have and resp.status != 206:  # the server ignored the range: start again
+                have = 0
+            length = resp.headers.get("Content-Length")
+            total = have + int(length) if length is not None else None
+            with open(part, "ab" if have else "wb") as out:
+                done = have
+                while block := resp.read(CHUNK):
+                    if cancel is not None and cancel.is_set():
+                        raise CancelledError(f"download of {dest.name} cancelled (resumes next time)")
+                    out.write(block)
+                    done += len(block)
+                    if progress is not None:
+                        progress(done, total)
+    except OSError as exc:
+        raise DiffViewsError(f"{url}: download failed ({exc}); run the command again to resume") from None
+    got = _sha256(part)
+    if got != sha256:
+        part.unlink()
+        raise DataError(dest, f"checksum mismatch (expected {sha256[:12]}…, got {got[:12]}…); the partial file was removed")
+    os.replace(part, dest)
+    return dest
+
+
+def download(
+    entries: list[ManifestEntry],
+    out_dir: Path,
+    source: str = "auto",
+    progress: Callable[[str, int, int | None], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Path]:
+    """Download every entry into ``out_dir``; ``source`` auto tries R2 then Hugging Face per file."""
+    order = SOURCES if source == "auto" else (source,)
+    paths = []
+    for e in entries:
+        urls = [e.urls[s] for s in order if s in e.urls]
+        if not urls:
+            raise DataError(e.path, f"no URL for source {source!r} in the manifest")
+        last: Exception | None = None
+        for url in urls:
+            try:
+                cb = (lambda d, t, name=e.path: progress(name, d, t)) if progress else None
+                paths.append(download_file(url, out_dir / e.path, e.sha256, cb, cancel))
+                break
+            except DiffViewsError as exc:
+                if isinstance(exc, (CancelledError, DataError)):
+                    raise
+                last = exc
+                log.warning("%s", exc)
+        else:
+            raise last  # type: ignore[misc]
+    return paths
+
+
+def _safe_members(names: list[str], archive: Path) -> None:
+    for name in names:
+        p = Path(name)
+        if p.is_absolute() or ".." in p.parts:
+            raise DataError(archive, f"refusing unsafe path in archive: {name!r}")
+
+
+def import_data(source: Path, data_root: Path, overwrite: bool = False) -> list[Path]:
+    """Copy a data folder, or unpack a .zip / .tar(.gz) archive, into ``data_root`` atomically; returns model folders.
+
+    For offline machines: the archive is carried over by hand. Unpacking goes to a temporary folder first and is
+    checked with the store before anything appears in ``data_root``.
+    """
+    from .store import open_data
+
+    source, data_root = Path(source), Path(data_root)
+    data_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=data_root, prefix=".import-") as tmp:
+        staged = Path(tmp) / "content"
+        if source.is_dir():
+            shutil.copytree(source, staged)
+        elif zipfile.is_zipfile(source):
+            with zipfile.ZipFile(source) as zf:
+                _safe_members(zf.namelist(), source)
+                zf.extractall(staged)
+        elif tarfile.is_tarfile(source):
+            with tarfile.open(source) as tf:
+                _safe_members(tf.getnames(), source)
+                tf.extractall(staged, filter="data")
+        else:
+            raise DataError(source, "not a folder, .zip or .tar archive")
+        tops = [p for p in staged.iterdir() if not p.name.startswith(".")]
+        if len(tops) == 1 and tops[0].is_dir() and not (tops[0] / "config.json").exists():
+            staged = tops[0]  # an archive of a data root folder
+        root = open_data(staged)
+        if not root.models:
+            problems = "; ".join(root.problems.values()) or "no model folders"
+            raise DataError(source, f"nothing to import ({problems})")
+        single = (staged / "config.json").is_file() or (staged / "manifest.json").is_file()
+        moves = [(staged, data_root / source.stem.split(".")[0])] if single else [
+            (staged / name, data_root / name) for name in root.models
+        ]
+        clashes = [str(dst) for _, dst in moves if dst.exists()]
+        if clashes and not overwrite:
+            raise DataError(clashes[0], "already exists (use --overwrite to replace it)")
+        out = []
+        for src, dst in moves:
+            if dst.exists():
+                shutil.rmtree(dst)
+            os.replace(src, dst)
+            out.append(dst)
+    return out
