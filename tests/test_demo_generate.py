@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from diffviews_core.cli.main import main
-from diffviews_core.demo import DEMO_MODEL_NAME, demo_paths
+from diffviews_core.demo import DEMO_GENERATION, DEMO_MODEL_NAME, demo_paths
 
 PATHS = demo_paths()
 pytestmark = pytest.mark.skipif(not PATHS.exists(), reason="demo not built (diffviews demo rebuild)")
@@ -40,19 +40,9 @@ def test_same_seed_same_png_bytes(tmp_path):
 
 
 def test_checkpoint_and_data_dir_routes_match_demo(tmp_path):
-    demo = generate(tmp_path, "demo.png", "--demo", "--guidance", "2", "--sampler", "heun")
-    ckpt = generate(
-        tmp_path,
-        "ckpt.png",
-        "--checkpoint",
-        str(PATHS.model),
-        "--adapter",
-        "edm",
-        "--guidance",
-        "2",
-        "--sampler",
-        "heun",
-    )
+    demo = generate(tmp_path, "demo.png", "--demo")
+    settings = ["--guidance", str(DEMO_GENERATION["guidance_scale"]), "--sampler", DEMO_GENERATION["sampler"]]
+    ckpt = generate(tmp_path, "ckpt.png", "--checkpoint", str(PATHS.model), "--adapter", "edm", *settings)
     data = generate(tmp_path, "data.png", "--data-dir", str(PATHS.data_dir), "--model", DEMO_MODEL_NAME)
     assert demo == ckpt == data
 
@@ -94,3 +84,9 @@ def test_resources_stay_small():
     total = sum(p.stat().st_size for p in PATHS.root.parent.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     assert total < 30e6
     assert "Zalando" in PATHS.license.read_text(encoding="utf-8")
+
+
+def test_missing_data_dir_is_a_named_error(tmp_path, capsys):
+    code = main(["generate", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.png")])
+    assert code == 4 and "nowhere" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()

@@ -12,7 +12,7 @@ from ..errors import DataError
 
 DEMO_MODEL_NAME = "fashion-mnist-demo"
 DEMO_ADAPTER = "edm"
-DEMO_GENERATION: dict = {"sampler": "heun", "num_steps": 12, "guidance_scale": 2.0}
+DEMO_GENERATION: dict = {"sampler": "fewstep", "num_steps": 10, "guidance_scale": 2.0}
 
 
 def demo_paths():
