@@ -31,7 +31,7 @@ def main() -> None:
     cases = [
         ("demo default", DEMO_GENERATION),
         ("guidance 1 (no CFG pass)", {**DEMO_GENERATION, "guidance_scale": 1.0}),
-        ("fewstep, same steps", {**DEMO_GENERATION, "sampler": "fewstep"}),
+        ("heun, same steps (2 passes per step)", {**DEMO_GENERATION, "sampler": "heun"}),
     ]
     rows = []
     for label, settings in cases:
