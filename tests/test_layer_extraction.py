@@ -168,3 +168,13 @@ def test_attach_refuses_other_row_counts(built, tmp_path):
     np.save(tmp_path / "short.npy", np.zeros((3, 4), np.float32))
     with pytest.raises(DataError, match="3 rows, but the model has 28 samples"):
         built.attach_layers({"encoder_block_0": tmp_path / "short.npy"})
+
+
+def test_passes_stop_after_the_last_wanted_layer_unless_the_order_is_unknown(built, tiny_adapter, monkeypatch):
+    calls, stop = [], lx._stop_forward
+    monkeypatch.setattr(lx, "_stop_forward", lambda *a: (calls.append(1), stop(*a)))
+    tiny_adapter._layer_map = dict(reversed(list(tiny_adapter._layer_map.items())))  # not the execution order
+    paths = extract_layers(built, ["encoder_block_1", "midblock"], adapter=tiny_adapter)
+    assert len(calls) == 1  # the first batch stopped too early (midblock missing), later ones ran whole
+    for layer, path in paths.items():
+        assert np.array_equal(np.load(path), built.activations([layer])), layer

@@ -19,7 +19,8 @@ Inputs are rebuilt with the recipe the rows were made with, so new columns line 
   label for unconditional models, text conditioning or a label outside the model's classes. A ``label_mode``
   column, where present, decides instead.
 
-Images are fitted to the model's resolution and channels as the builder does. Files go to
+Images are fitted to the model's resolution and channels as the builder does. Each pass stops once the last wanted
+layer has run (hookable order; whole passes when an adapter's order is not its execution order). Files go to
 ``<cache_dir>/layers/<key>/<layer>.npy``, (N, C*H*W) float32, never into the data folder (which may be read-only,
 e.g. the demo inside site-packages). The key hashes the model folder, the checkpoint's SHA-256 (the weights' SHA-256
 for an adapter built in memory), the rows and the input recipe. Work happens in ``.work-<layers>/`` beside the
@@ -176,6 +177,14 @@ def _finished(path: Path, rows: int) -> bool:
     return len(shape) == 2 and shape[0] == rows and dtype == np.float32
 
 
+class _StopForward(Exception):
+    """Raised by a hook once the last wanted layer has run: the rest of the network is not needed."""
+
+
+def _stop_forward(_module, _inputs, _output) -> None:
+    raise _StopForward
+
+
 def _lock(folder: Path) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(str(folder), threading.Lock())
@@ -189,6 +198,8 @@ class _Extraction:
         self.folder = folder
         self.work = folder / (".work-" + hashlib.sha256("\n".join(layers).encode()).hexdigest()[:12])
         self.batches = _batches(model, recipe)
+        order = list(adapter.hookable_layers)  # execution order for the built-in adapters
+        self.stop_after: str | None = max(layers, key=order.index)
         shapes = adapter.get_layer_shapes()
         self.sizes = {k: int(np.prod(shapes[k])) for k in layers}
         self.fingerprint = {"layers": layers, "rows": model.num_samples, "sizes": self.sizes,
@@ -249,9 +260,21 @@ class _Extraction:
         x, sigma, labels = self.inputs(a, z)
         device = self.adapter.device
         cond = class_label_tensor(labels, self.adapter.num_classes, z - a, device)
+        x_t, sigma_t = torch.from_numpy(x).to(device), torch.from_numpy(sigma).to(device)
         with ActivationExtractor(self.adapter, self.layers) as ext, torch.no_grad():
-            self.adapter.forward(torch.from_numpy(x).to(device), torch.from_numpy(sigma).to(device), cond)
+            stops = self.adapter.register_activation_hooks([self.stop_after], _stop_forward) if self.stop_after else []
+            try:
+                self.adapter.forward(x_t, sigma_t, cond)
+            except _StopForward:
+                pass
+            finally:
+                for handle in stops:
+                    handle.remove()
             acts = ext.get_activations()
+            if any(k not in acts for k in self.layers):  # layers do not run in hookable order: whole passes
+                self.stop_after = None
+                self.adapter.forward(x_t, sigma_t, cond)
+                acts = ext.get_activations()
         for name in self.layers:
             mm = npf.open_memmap(str(self.work / f"{name}.npy"), mode="r+")
             mm[a:z] = acts[name].reshape(z - a, -1).numpy()
