@@ -67,7 +67,6 @@ def main() -> None:
 
     torch.set_num_threads(1)
     from diffviews_app.app import application, create_window
-    from diffviews_app.generation_ui import install_generation
     from diffviews_app.options import LaunchOptions
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 
@@ -78,7 +77,7 @@ def main() -> None:
         root, source = _data_root(Path(scratch))
         settings = QSettings(str(Path(scratch) / "s.ini"), QSettings.Format.IniFormat)
         window = create_window(LaunchOptions(data_dir=root), settings)
-        parts = install_generation(window)
+        parts = window.generation
         window.resize(1400, 900)
         window.show()
         window.open_folder(root)

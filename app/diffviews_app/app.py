@@ -62,8 +62,8 @@ def open_start_data(window, options: LaunchOptions) -> bool:
     return True
 
 
-def _screenshot_when_ready(window, path: Path, app: QApplication, started: float) -> None:
-    """Save the window once the first map is drawn (or no data could load), then quit."""
+def _screenshot_when_ready(window, path: Path, app: QApplication, started: float, restorer=None) -> None:
+    """Save the window once the first map is drawn (or the session is restored, or no data loaded), then quit."""
     state = window.state
     done = {"saved": False}
 
@@ -81,6 +81,10 @@ def _screenshot_when_ready(window, path: Path, app: QApplication, started: float
     def settle() -> None:
         QTimer.singleShot(SCREENSHOT_SETTLE_MS, save)
 
+    if restorer is not None:  # a session's layer switch lands after its model: wait for the whole restore
+        restorer.done.connect(lambda ok, text: settle())
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, save)
+        return
     state.model_changed.connect(settle)
     window.controller.busy_changed.connect(lambda busy: None if busy or state.model is not None else settle())
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, save)
@@ -99,9 +103,11 @@ def run_app(options: LaunchOptions) -> int:
             settings = QSettings(ORGANIZATION, APPLICATION)
         window = create_window(options, settings)
         window.show()
-        open_start_data(window, options)
+        restorer = window.generation.open_session(options.session) if options.session else None
+        if restorer is None:
+            open_start_data(window, options)
         if options.screenshot is not None:
-            _screenshot_when_ready(window, options.screenshot, app, started)
+            _screenshot_when_ready(window, options.screenshot, app, started, restorer)
         code = app.exec()
         if window.isVisible():
             window.close()

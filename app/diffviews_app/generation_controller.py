@@ -375,7 +375,7 @@ class GenerationController(QObject):
                 continue
             if payload[0] == "status":
                 status = (0.0, payload[1])
-            else:
+            elif payload[1] < len(self._run_ids):
                 p, rec = payload[1], payload[2]
                 self._on_step(payload[1:])
                 done = p * rec.num_steps + rec.step + 1
@@ -394,6 +394,8 @@ class GenerationController(QObject):
             self.gen.add_step(tid, frame, xy[i], None if xyz is None else xyz[i], float(dist[i]), flat[i])
 
     def _done(self, out, run_ids: list[list[int]], compare: bool) -> None:
+        self._drain_timer.stop()
+        self._drain()  # steps still queued behind the result land first, so every trajectory is whole
         for (result, lineage), tids in zip(out, run_ids):
             for i, tid in enumerate(tids):
                 self.gen.finish(tid, result.images[i], lineage)

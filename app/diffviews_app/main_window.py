@@ -23,6 +23,7 @@ from .docks.classes_dock import ClassesDock
 from .docks.neighbours_dock import NeighboursDock
 from .docks.preview_dock import PreviewDock
 from .docks.view_dock import COLOR_LABELS, ViewDock
+from .generation_ui import install_generation
 from .images import ImageCache, to_qimage
 from .state import ExplorerState
 from .widgets import JobsIndicator, MessageBanner
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         state.embedding_changed.connect(self._refresh_mode_actions)
         state.color_by_changed.connect(self._refresh_color_menu)
         state.root_changed.connect(self._remember_root)
+        self.generation = install_generation(self)  # before restoring: the saved layout includes its docks
         self._restore_settings()
         self._refresh_title()
         self._refresh_mode_actions()

@@ -23,6 +23,7 @@ class LaunchOptions:
     guidance_scale: float | None = None
     model: str | None = None
     screenshot: Path | None = None
+    session: Path | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> LaunchOptions:
@@ -39,6 +40,7 @@ class LaunchOptions:
             guidance_scale=args.guidance_scale,
             model=args.model,
             screenshot=path(getattr(args, "screenshot", None)),
+            session=path(getattr(args, "session", None)),
         )
 
 

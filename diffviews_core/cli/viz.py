@@ -20,6 +20,7 @@ def add_viz_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-steps", type=int, metavar="N", help="default number of denoising steps")
     p.add_argument("--guidance-scale", type=float, metavar="G", help="default classifier-free guidance scale")
     p.add_argument("--model", "-m", metavar="NAME", help="model folder to show first")
+    p.add_argument("--session", metavar="FILE", help="restore a saved session (data, selection, trajectories, camera)")
     p.add_argument("--screenshot", metavar="PNG", help="render the window after the first full frame, save it, exit")
 
 

@@ -221,7 +221,7 @@ def test_export_png_about_and_drop_a_folder(qtbot, make_window, fixture_root, tm
 
     with Image.open(out) as im:
         assert im.size[0] > 150 and im.size[1] > 150
-        assert np.asarray(im.convert("RGB")).std() > 5  # points drawn, not a blank image
+        assert np.asarray(im.convert("RGB")).std() > 2  # points drawn, not a blank image
     about = w.about_text()
     assert "PySide6" in about and "vispy" in about and "Device" in about
     assert str(fixture_root / "edm") in w.recent_folders()

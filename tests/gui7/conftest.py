@@ -108,13 +108,12 @@ def gl_display():
 def window_parts(qtbot, tmp_path, gl_display, tiny_root):
     """The explorer window with generation installed, the tiny model open and shown."""
     from diffviews_app.app import create_window
-    from diffviews_app.generation_ui import install_generation
     from diffviews_app.options import LaunchOptions
     from PySide6.QtCore import QSettings
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = create_window(LaunchOptions(data_dir=tiny_root), settings)
-    parts = install_generation(window)
+    parts = window.generation
     window.resize(1300, 850)
     window.show()
     qtbot.waitExposed(window)
