@@ -135,7 +135,10 @@ def test_session_round_trip(qtbot, window_parts, tmp_path):
     for a, b in zip(after, before["coords"]):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     assert [t.image.tobytes() for t in gen.trajectories.values()] == before["images"]
-    assert parts.canvas.camera_state()["3d"] == pytest.approx(before["camera"]["3d"])
+    cam, ref = parts.canvas.camera_state()["3d"], before["camera"]["3d"]
+    assert cam.keys() == ref.keys()
+    for key, value in ref.items():  # approx() of nested lists differs across pytest versions: compare per key
+        assert cam[key] is None if value is None else np.allclose(cam[key], value), key
     tid = gen.current
     assert parts.generation.layer.drawn_positions(tid).shape == (4, 3)
     assert "generated" in parts.canvas.overlay_names()
