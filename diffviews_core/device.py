@@ -32,6 +32,19 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_blas_threads() -> None:
+    """Fix the BLAS/OpenMP thread count once, at process start (before numpy loads), from ``default_threads()``.
+
+    Changing it later (threadpoolctl) from one thread while another is inside a BLAS call can crash OpenBLAS, and the
+    app runs BLAS in several worker threads at once; variables the user set win.
+    """
+    for var in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(var, str(default_threads()))
+
+
 def set_torch_threads(n: int | None = None) -> int:
     """Set torch's intra-op thread count to ``n`` (or the default); returns the count in force."""
     import torch

@@ -7,8 +7,6 @@ exactly so the reported distances carry no cancellation error.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import weakref
 from collections.abc import Sequence
@@ -22,24 +20,10 @@ _CHUNK_BYTES = 64 << 20  # rows per scan chunk: about this many bytes of data
 _BUFFER_BYTES = 64 << 20  # queries per block: the (N, block) score buffer stays under this
 
 
-_FEW_QUERIES = 4  # up to this many queries the scan is memory-bound: one BLAS thread is as fast and never stalls
 
 
 def _rows_per_chunk(dim: int, itemsize: int) -> int:
     return max(256, _CHUNK_BYTES // max(1, dim * itemsize))
-
-
-@functools.cache
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def single_blas_thread(active: bool):
-    """One BLAS thread for a matrix-vector scan: on a busy machine a second thread waits for a core and the scan
-    takes several times longer, while one thread already saturates memory bandwidth."""
-    return _blas_controller().limit(limits=1, user_api="blas") if active else contextlib.nullcontext()
 
 
 class ActivationIndex:
@@ -137,13 +121,12 @@ class ActivationIndex:
             qb = np.divide(qb, qn, out=np.zeros_like(qb), where=qn > 0)
         scores = np.empty((self.num_rows, len(qb)), dtype=np.float32)
         qt = np.ascontiguousarray(qb.T)
-        with single_blas_thread(len(qb) <= _FEW_QUERIES):
-            for start, chunk in self._chunks():
-                end = start + len(chunk)
-                if len(qb) == 1:
-                    np.dot(chunk, qt[:, 0], out=scores[start:end, 0])
-                else:
-                    np.matmul(chunk, qt, out=scores[start:end])
+        for start, chunk in self._chunks():
+            end = start + len(chunk)
+            if len(qb) == 1:
+                np.dot(chunk, qt[:, 0], out=scores[start:end, 0])
+            else:
+                np.matmul(chunk, qt, out=scores[start:end])
         if self.metric == "euclidean":
             scores *= -2.0
             scores += self._sq_norms[:, None]

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..neighbours import single_blas_thread
 from ._job import CancelFlag, Job, ProgressFn
 from .pca import PCAStage, fit_pca
-
-_FEW_POINTS = 8
 
 
 class Projector:
@@ -62,9 +59,8 @@ class Projector:
         X = np.atleast_2d(np.asarray(X, dtype=np.float32))
         if X.shape[1] != self.dim:
             raise ValueError(f"activations have {X.shape[1]} features, the map was fitted on {self.dim}")
-        with single_blas_thread(len(X) <= _FEW_POINTS):
-            Z = (X - self._mean) @ self._weights
-            scores = self._fitted_sq[:, None] - 2.0 * (self._fitted @ Z.T)  # (N, n): distance^2 - |z|^2
+        Z = (X - self._mean) @ self._weights
+        scores = self._fitted_sq[:, None] - 2.0 * (self._fitted @ Z.T)  # (N, n): distance^2 - |z|^2
         n_fit = len(self._fitted)
         k = max(1, min(int(k), n_fit))
         cand = np.argpartition(scores, k - 1, axis=0)[:k].T if k < n_fit else np.tile(np.arange(n_fit), (len(X), 1))
