@@ -166,9 +166,11 @@ def install_generation(window) -> GenerationParts:
     gen_dock = GenerationDock(state, gen, window)
     steps_dock = StepsDock(gen, window)
     traj_dock = TrajectoryDock(gen, window)
+    # Right column: neighbours above the generation controls; bottom strip: trajectory plot beside the steps gallery,
+    # so the default layout fits a 1440 x 900 window.
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, gen_dock)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, steps_dock)
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, traj_dock)
+    window.splitDockWidget(traj_dock, steps_dock, Qt.Orientation.Horizontal)
     gen_dock.generate_requested.connect(generation.generate)
     gen_dock.cancel_requested.connect(generation.cancel)
     traj_dock.clear_requested.connect(generation.clear)

@@ -95,7 +95,7 @@ class NeighboursDock(QDockWidget):
         self.gallery.setMovement(QListView.Movement.Static)
         self.gallery.setWordWrap(True)
         self.gallery.setUniformItemSizes(True)
-        self.gallery.setMinimumHeight(2 * (THUMB + 44) + 8)
+        self.gallery.setMinimumHeight(THUMB + 52)
         layout.addWidget(self.gallery, 1)
         self.summary = QLabel()
         self.summary.setWordWrap(True)

@@ -23,8 +23,8 @@ from ..images import to_qimage
 from ..state.generation_state import GenerationState, StepFrame, Trajectory
 
 THUMB = 96
-LARGE = 256
-COMPARE = 160
+LARGE = 160
+COMPARE = 128
 
 
 def step_caption(class_text: str, frame: StepFrame) -> str:
@@ -62,7 +62,9 @@ class StepsDock(QDockWidget):
         self.gen = gen
         self._tid = -1
         body = QWidget()
-        layout = QVBoxLayout(body)
+        outer = QHBoxLayout(body)  # a wide, short strip: the large image and its controls beside the gallery
+        layout = QVBoxLayout()
+        outer.addLayout(layout)
 
         self.large = QLabel("Generate from neighbours to see the steps here.")
         self.large.setObjectName("stepsLarge")
@@ -94,7 +96,7 @@ class StepsDock(QDockWidget):
         self.gallery.setWordWrap(True)
         self.gallery.setUniformItemSizes(True)
         self.gallery.setMinimumHeight(THUMB + 70)
-        layout.addWidget(self.gallery, 1)
+        outer.addWidget(self.gallery, 1)
 
         self.compare_box = QWidget()
         row = QHBoxLayout(self.compare_box)
@@ -110,7 +112,7 @@ class StepsDock(QDockWidget):
             col.addWidget(text)
             row.addLayout(col)
             self.compare_labels.append((image, text))
-        layout.addWidget(self.compare_box)
+        outer.addWidget(self.compare_box)
         self.compare_box.hide()
         self.setWidget(body)
 

@@ -46,7 +46,7 @@ class TrajectoryDock(QDockWidget):
         self.plot.setLabel("bottom", "sigma (log)")
         self.plot.setLabel("left", "distance to selection mean")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setMinimumHeight(180)
+        self.plot.setMinimumHeight(120)
         self.plot.getViewBox().invertX(True)  # denoising runs from high to low sigma: read left to right
         self.step_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), width=1, style=pg.QtCore.Qt.DashLine))
         self.step_line.setVisible(False)
