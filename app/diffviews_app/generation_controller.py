@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 OVERLAY = "generated"
 GENERATED_SIZE = 16
-MIN_DRAIN_MS = 33
+MIN_DRAIN_MS = 100  # live steps reach the UI at most ~10 times a second: each redraw recomposites the window
 
 
 def mask_step_list(settings: GenerationSettings) -> list[int]:

@@ -61,7 +61,7 @@ class TrajectoryDock(QDockWidget):
         self.selector.currentIndexChanged.connect(self._picked)
         self.clear_button.clicked.connect(self.clear_requested)
         gen.trajectory_added.connect(self._added)
-        gen.trajectory_stepped.connect(self._schedule)
+        gen.trajectory_stepped.connect(self._stepped)
         gen.trajectory_finished.connect(self._schedule)
         gen.trajectories_cleared.connect(self._rebuild)
         gen.current_changed.connect(self._current)
@@ -109,6 +109,12 @@ class TrajectoryDock(QDockWidget):
         self.selector.blockSignals(False)
         for t in self._curves:
             self._schedule(t)
+
+    def _stepped(self, tid: int) -> None:
+        """Live steps go to the map; the plot waits for the run to finish. Under software GL a pyqtgraph repaint
+        costs tens of ms on the UI thread, and together with the map's frame it broke the 50 ms budget."""
+        if not self.gen.running:
+            self._schedule(tid)
 
     def _schedule(self, tid: int) -> None:
         """Replot ``tid`` within PLOT_REFRESH_MS: live steps of a batch cost one replot, not one each."""
