@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import os
-
-import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # As the app does at start-up (before numpy loads): a fixed BLAS thread count, never changed while threads run.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402
+from tiny_model import seed_like_spec  # noqa: E402  (imports numpy: after the thread settings)
 
 
 def pytest_configure(config):
@@ -17,16 +19,42 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(1)
+    # vispy 0.17's Qt backend still calls QMouseEvent.pos(); not ours to fix, and noise in every mouse test.
+    config.addinivalue_line("filterwarnings", "ignore:Function.*QMouseEvent.pos:DeprecationWarning")
 
 
-def seed_like_spec(net) -> None:
-    """Every parameter, in sorted-name order, = randn(shape, one generator seeded 0) * 0.1; buffers untouched."""
-    import torch
+def pytest_sessionstart(session):
+    # vispy needs real GL: Qt's xcb platform on the X display pytest-xvfb started (offscreen has no GL), chosen
+    # before any QApplication exists.
+    if os.environ.get("DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
 
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for _name, p in sorted(net.named_parameters()):
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread(request):
+    """In Qt tests, as the app does (diffviews_app.gc_guard): no automatic collection, which could run in a worker
+    thread and destroy Qt/GL objects there; collect on the main thread after the test instead."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
+
+
+@pytest.fixture
+def gl_display():
+    """Skip, with the reason, where a vispy canvas cannot get a GL context."""
+    from PySide6.QtWidgets import QApplication
+
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no X display: install Xvfb (pytest-xvfb starts it) to run the GL and window tests")
+    app = QApplication.instance()
+    if app is not None and app.platformName() != "xcb":
+        pytest.skip(f"QApplication already runs on the {app.platformName()!r} platform, which has no GL for vispy")
 
 
 @pytest.fixture

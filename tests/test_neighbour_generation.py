@@ -6,52 +6,18 @@ import json
 
 import numpy as np
 import pytest
-import torch
-from PIL import Image
+from tiny_model import LAYERS, write_tiny_model
 
-from diffviews_core.checkpoints import save_network
-from diffviews_core.core import ActivationExtractor
 from diffviews_core.errors import DataError, DiffViewsError
 from diffviews_core.lineage import GenerationSettings, Lineage
 from diffviews_core.neighbour_generation import generate_from_samples, mean_activations, replay
-from diffviews_core.networks import TINY
 from diffviews_core.store import open_data
-
-LAYERS = ["encoder_bottleneck", "midblock"]
 
 
 @pytest.fixture
 def tiny_model_dir(tmp_path, tiny_net, tiny_adapter):
     """An original-layout model folder whose activations really come from the tiny network."""
-    model = tmp_path / "tiny"
-    save_network(tiny_net, model / "checkpoints" / "tiny.safetensors", TINY)
-    n = 12
-    gen = torch.Generator().manual_seed(3)
-    x0 = torch.rand(n, 3, 16, 16, generator=gen) * 2 - 1
-    labels = torch.arange(n) % 4
-    sigma = 1.5
-    with ActivationExtractor(tiny_adapter, LAYERS) as ex:
-        tiny_adapter.forward(x0 + sigma * torch.randn(x0.shape, generator=gen), sigma, torch.eye(10)[labels])
-    flat = ex.flatten()
-    act = model / "activations" / "imagenet_real"
-    act.mkdir(parents=True)
-    np.save(act / "batch_000000.npy", flat)
-    (act / "batch_000000.npy.json").write_text(json.dumps({
-        "layers": LAYERS, "shapes": {k: [128, 4, 4] for k in LAYERS}, "total_features": flat.shape[1],
-        "num_samples": n, "dtype": "float32"}))  # fmt: skip
-    (model / "images" / "imagenet_real").mkdir(parents=True)
-    rows = []
-    for i in range(n):
-        rel = f"images/imagenet_real/sample_{i:06d}.png"
-        Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(model / rel)
-        rows.append([i, int(labels[i]), f"class {int(labels[i])}", rel, sigma, "batch_000000.npy", i, i * 0.1, -i * 0.1])
-    (model / "embeddings").mkdir()
-    header = "sample_id,class_label,class_name,image_path,conditioning_sigma,activation_path,batch_index,umap_x,umap_y"
-    lines = [header] + [",".join(str(v) for v in r) for r in rows]
-    (model / "embeddings" / "default.csv").write_text("\n".join(lines) + "\n")
-    (model / "embeddings" / "default.json").write_text(json.dumps({"n_neighbors": 5, "min_dist": 0.1, "layers": LAYERS}))
-    (model / "config.json").write_text(json.dumps({"adapter": "edm", "checkpoint": "checkpoints/tiny.safetensors"}))
-    return model
+    return write_tiny_model(tmp_path, tiny_net, tiny_adapter, n=12)
 
 
 @pytest.fixture

@@ -29,6 +29,9 @@ def application() -> QApplication:
         app.setOrganizationName(ORGANIZATION)
         app.setApplicationName(APPLICATION)
         app.setApplicationDisplayName(APPLICATION)
+        from .gc_guard import UIThreadGarbageCollector
+
+        app.gc_guard = UIThreadGarbageCollector(app)  # Qt objects must never be collected by a worker thread
     return app
 
 

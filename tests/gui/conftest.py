@@ -6,7 +6,6 @@ fails a test at teardown if a worker thread still runs or a top-level widget out
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from pathlib import Path
@@ -21,12 +20,6 @@ from data_fixtures import make_original_layout  # noqa: E402
 WINDOW_SIZE = (1280, 800)
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-xvfb has started its display and set DISPLAY
-def pytest_configure(config) -> None:
-    if os.environ.get("DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "xcb"
-
-
 @pytest.fixture(scope="session")
 def fixture_root(tmp_path_factory) -> Path:
     """dmd2 (npy, layer_cache, aligned 3D), edm (npz) and a broken model, 60 samples each."""
@@ -34,18 +27,7 @@ def fixture_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def needs_gl():
-    from PySide6.QtWidgets import QApplication
-
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("no X display: install Xvfb (pytest-xvfb starts it) to run the window tests")
-    app = QApplication.instance()
-    if app is not None and app.platformName() != "xcb":
-        pytest.skip(f"QApplication already runs on the {app.platformName()!r} platform, which has no GL for vispy")
-
-
-@pytest.fixture
-def make_window(qtbot, tmp_path, needs_gl):
+def make_window(qtbot, tmp_path, gl_display):
     """Factory: ``make_window(data_dir=None, **options)`` -> a shown MainWindow (data opened when given)."""
     from diffviews_app.app import create_window
     from diffviews_app.options import LaunchOptions

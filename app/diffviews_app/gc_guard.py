@@ -1,0 +1,33 @@
+"""Garbage collection on the UI thread only.
+
+Python runs its cyclic collector in whichever thread happens to allocate. When a worker thread (loading a model,
+fitting a projection) collects a cycle that holds Qt or vispy GL objects, their destructors run off the UI thread
+and Qt aborts. The automatic collector is switched off and the same thresholds are checked on a UI-thread timer.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QObject, QTimer
+
+INTERVAL_MS = 1000
+
+
+class UIThreadGarbageCollector(QObject):
+    """Created on the UI thread; collects generation 0/1/2 when the counts pass the usual thresholds."""
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = INTERVAL_MS) -> None:
+        super().__init__(parent)
+        self.threshold = gc.get_threshold()
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.check)
+        self.timer.start(interval_ms)
+
+    def check(self) -> None:
+        counts = gc.get_count()
+        for generation in (2, 1, 0):  # the oldest due generation, which also collects the younger ones
+            if all(counts[g] > self.threshold[g] for g in range(generation + 1)):
+                gc.collect(generation)
+                return
