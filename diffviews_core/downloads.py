@@ -6,7 +6,6 @@ A manifest lists files as ``{"path", "sha256", "size", "group", "urls": {"r2": .
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CancelledError, DataError, DiffViewsError
+from .store.files import sha256_file
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -72,14 +72,6 @@ def select(entries: list[ManifestEntry], checkpoints: str) -> list[ManifestEntry
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def download_file(
     url: str,
     dest: Path,
@@ -89,7 +81,7 @@ def download_file(
 ) -> Path:
     """Fetch ``url`` to ``dest``: resumes ``dest.part`` with an HTTP Range request, checks SHA-256, then renames."""
     dest = Path(dest)
-    if dest.is_file() and _sha256(dest) == sha256:
+    if dest.is_file() and sha256_file(dest) == sha256:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -112,7 +104,7 @@ def download_file(
                         progress(done, total)
     except OSError as exc:
         raise DiffViewsError(f"{url}: download failed ({exc}); run the command again to resume") from None
-    got = _sha256(part)
+    got = sha256_file(part)
     if got != sha256:
         part.unlink()
         raise DataError(dest, f"checksum mismatch (expected {sha256[:12]}…, got {got[:12]}…); the partial file was removed")

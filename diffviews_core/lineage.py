@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
+from .store.files import atomic_write_text, sha256_file
 
 LINEAGE_VERSION = 1
 _hash_cache: dict[tuple[str, int, int], str] = {}
@@ -24,11 +25,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     st = p.stat()
     key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _hash_cache:
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                h.update(block)
-        _hash_cache[key] = h.hexdigest()
+        _hash_cache[key] = sha256_file(p)
     return _hash_cache[key]
 
 
@@ -91,10 +88,7 @@ class Lineage:
             raise DataError(source, f"not a lineage record ({exc})") from None
 
     def save(self, path: str | os.PathLike) -> None:
-        p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
-        os.replace(tmp, p)
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Lineage:
