@@ -171,6 +171,8 @@ def install_generation(window) -> GenerationParts:
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, gen_dock)
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, traj_dock)
     window.splitDockWidget(traj_dock, steps_dock, Qt.Orientation.Horizontal)
+    for dock in (gen_dock, steps_dock, traj_dock):
+        window.view_menu.addAction(dock.toggleViewAction())
     gen_dock.generate_requested.connect(generation.generate)
     gen_dock.cancel_requested.connect(generation.cancel)
     traj_dock.clear_requested.connect(generation.clear)

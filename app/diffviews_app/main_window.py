@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
-        view = bar.addMenu("&View")
+        view = self.view_menu = bar.addMenu("&View")
         modes = QActionGroup(self)
         self.action_2d = self._action(view, "&2D map", lambda: self.state.set_mode("2d"), "2")
         self.action_3d = self._action(view, "&3D map", lambda: self.state.set_mode("3d"), "3")

@@ -183,3 +183,9 @@ def test_event_loop_never_stalls_during_generation(qtbot, window_parts):
     assert len(gen.current_trajectory().sigmas) == 40 and took > 0.2 and ticks > 10
     assert len(parts.steps_dock.captions()) == 40  # every step reached the UI while it was measured
     assert worst <= 50, f"event loop stalled {worst} ms during a {took:.1f} s generation (idle: {idle} ms)"
+
+
+def test_generation_docks_can_be_toggled_from_the_view_menu(window_parts):
+    titles = [a.text() for a in window_parts.window.view_menu.actions()]
+    for dock in (window_parts.generation_dock, window_parts.steps_dock, window_parts.trajectory_dock):
+        assert dock.windowTitle() in titles
