@@ -1,0 +1,7 @@
+"""PyInstaller entry point of the diffviews command."""
+
+import sys
+
+from diffviews_core.cli.main import main
+
+sys.exit(main())
