@@ -1,4 +1,4 @@
-"""``diffviews demo``: train the embedded demo model and rebuild its shipped data directory."""
+"""``diffviews demo``: train the embedded demo model, rebuild its shipped data directory, build the full demo."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--per-class", type=int, help="real images per class in the data directory")
     _train_options(r)
     r.set_defaults(func=run_rebuild)
+
+    f = demo_sub.add_parser("full", help="build the full demo (3,200 samples) into the user cache, resumably")
+    f.add_argument("--out-dir", type=Path, help="data root to build into (default: <user cache>/demo-full)")
+    f.set_defaults(func=run_full)
 
     g = demo_sub.add_parser("grid", help="write a class-by-row grid of demo samples as PNG")
     g.add_argument("--out", type=Path, required=True, metavar="FILE.png", help="output PNG")
@@ -72,7 +76,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_rebuild(args: argparse.Namespace) -> int:
     from ..demo import demo_paths
-    from ..demo.build import build_demo_data
+    from ..demo.build import FULL_PER_CLASS, build_demo_data, write_full_images
 
     paths = demo_paths()
     out_dir = args.out_dir or paths.root
@@ -86,6 +90,33 @@ def run_rebuild(args: argparse.Namespace) -> int:
     )
     for line in report.lines():
         print(line)
+    full = write_full_images(out_dir / paths.full_images.name, args.fashion_mnist)
+    print(f"wrote {full} (the full demo's {FULL_PER_CLASS} test images per class)")
+    return 0
+
+
+def run_full(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    from ..demo.build import build_full_demo_report, full_demo_root, tqdm_progress
+
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    close, progress = tqdm_progress("building the full demo")
+    try:
+        report = build_full_demo_report(args.out_dir, progress=progress)
+    finally:
+        close()
+    root = full_demo_root(args.out_dir)
+    if report is None:
+        print(f"the full demo is already built in {root} (delete that folder to rebuild it)")
+    else:
+        for line in report.lines():
+            print(line)
+        print(f"built in {time.perf_counter() - started:.0f} s")
+    print(f"open it with: diffviews-desktop --data-dir {root}")
     return 0
 
 

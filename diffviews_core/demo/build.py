@@ -1,19 +1,24 @@
-"""Build the demo data directory with the store's dataset builder, fit its 2D/3D embedding, measure its structure.
+"""Build the demo data directories with the store's dataset builder, fit their 2D/3D embedding, measure structure.
 
-The folder is built beside its final place and swapped in at the end, so a rebuild never leaves half a dataset;
-everything is seeded, so the same weights give the same files.
+Two demos share one code path: the compact one shipped in ``resources/`` (70 images, 560 rows, under the size
+limit) and the full one (400 shipped images, 3,200 rows) built on demand into the user cache. A folder is built
+beside its final place and swapped in at the end, so a rebuild never leaves half a dataset; everything is seeded,
+so the same weights give the same files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
 from . import DEMO_ADAPTER, DEMO_GENERATION, DEMO_MODEL_NAME
 from .fashion_mnist import CLASS_NAMES, balanced_subset, load_fashion_mnist
 
@@ -21,7 +26,11 @@ log = logging.getLogger(__name__)
 
 DEMO_SIGMAS = (8.0, 2.0, 0.5, 0.1)
 DEMO_LAYERS = ("encoder_bottleneck", "midblock")
-DEMO_PER_CLASS = 7  # 70 test images x 4 levels x 2 label passes = 560 rows: 2 x 9 MB of float32 activations (each file under 10 MB)
+# 70 test images x 4 levels x 2 label passes = 560 rows: 2 x 9 MB of float32 activations (each file under 10 MB)
+DEMO_PER_CLASS = 7
+FULL_PER_CLASS = 40  # the shipped full_images.npz: 400 test images x 4 levels x 2 label passes = 3,200 rows
+FULL_MODEL_NAME = f"{DEMO_MODEL_NAME}-full"
+FULL_CACHE_DIR = "demo-full"  # under paths.cache_dir()
 EMBEDDING_NAME = "demo"
 KNN_K = 5  # below the 8 images per class of a subset, so 1.0 is reachable
 
@@ -54,29 +63,69 @@ def knn_label_agreement(points: np.ndarray, labels: np.ndarray, k: int = KNN_K) 
     return float((labels[idx] == labels[:, None]).mean())
 
 
-def demo_images(per_class: int, fashion_mnist: Path | None = None, resolution: int = 32):
-    """A seeded balanced subset of the Fashion-MNIST test split, zero-padded like the training images."""
+def pad_images(images: np.ndarray, resolution: int = 32) -> np.ndarray:
+    """uint8 (N, 28, 28) zero-padded (black) to the model resolution, like the training images."""
+    top, left = (resolution - images.shape[1]) // 2, (resolution - images.shape[2]) // 2
+    return np.pad(
+        images, ((0, 0), (top, resolution - images.shape[1] - top), (left, resolution - images.shape[2] - left))
+    )
+
+
+def demo_images(per_class: int, fashion_mnist: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The compact demo's images: a seeded balanced subset of the Fashion-MNIST test split (28 x 28 uint8)."""
     images, labels = load_fashion_mnist("test", fashion_mnist)
     idx = balanced_subset(labels, per_class, seed=0)
-    pad = (resolution - images.shape[1]) // 2
-    padded = np.pad(
-        images[idx], ((0, 0), (pad, resolution - images.shape[1] - pad), (pad, resolution - images.shape[2] - pad))
-    )
-    return padded, labels[idx]
+    return images[idx], labels[idx]
 
 
-def _fit_embedding(model_dir: Path) -> dict[tuple[float, str], dict[str, float]]:
+def first_per_class(labels: np.ndarray, per_class: int) -> np.ndarray:
+    """Indices of the first ``per_class`` examples of every class, in source order."""
+    return np.sort(np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)]))
+
+
+def write_full_images(path: Path, fashion_mnist: Path | None = None, per_class: int = FULL_PER_CLASS) -> Path:
+    """Write the full demo's image subset (the first ``per_class`` test images of each class) as a shipped .npz."""
+    images, labels = load_fashion_mnist("test", fashion_mnist)
+    idx = first_per_class(labels, per_class)
+    from ..store.files import atomic_path
+
+    with atomic_path(Path(path)) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(
+            fh, images=images[idx], labels=labels[idx].astype(np.uint8), test_index=idx.astype(np.int32)
+        )
+    return Path(path)
+
+
+def read_full_images(path: Path, per_class: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The full demo's images (N, 28, 28) uint8 and labels, optionally only the first ``per_class`` of each class."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            images, labels = z["images"], z["labels"].astype(np.int64)
+    except (OSError, KeyError, ValueError) as exc:
+        raise DataError(path, f"cannot read the full demo's images: {exc}") from None
+    if images.dtype != np.uint8 or images.ndim != 3 or len(images) != len(labels):
+        raise DataError(path, f"expected N x 28 x 28 uint8 images with N labels, found {images.shape} {images.dtype}")
+    if per_class is not None:
+        idx = first_per_class(labels, per_class)
+        images, labels = images[idx], labels[idx]
+    return images, labels
+
+
+def _fit_embedding(
+    model_dir: Path, model_name: str, progress=None, cancel=None
+) -> tuple[int, dict[tuple[float, str], dict[str, float]]]:
+    """Fit and write the 2D/3D map of the demo layers; (rows, kNN label agreement per level and label pass)."""
     from ..embedding import fit_embeddings
     from ..store import open_data
     from ..store.embedding import write_embedding_files
 
     model = open_data(model_dir).models[model_dir.name]
     acts = np.asarray(model.activations(list(DEMO_LAYERS)))
-    fitted = fit_embeddings(acts, dims=(2, 3), n_neighbors=15, min_dist=0.1)
+    fitted = fit_embeddings(acts, dims=(2, 3), n_neighbors=15, min_dist=0.1, progress=progress, cancel=cancel)
     params = {
         **fitted[2].params,
         "layers": sorted(DEMO_LAYERS),
-        "model": DEMO_MODEL_NAME,
+        "model": model_name,
         "n_components": 2,
         "params_3d": fitted[3].params,
     }
@@ -94,7 +143,85 @@ def _fit_embedding(model_dir: Path) -> dict[tuple[float, str], dict[str, float]]
                 "activations": knn_label_agreement(fitted[2].stage.coords[rows], labels),
                 "umap2d": knn_label_agreement(fitted[2].coords[rows], labels),
             }
-    return knn
+    return len(acts), knn
+
+
+def _build(
+    model: Path,
+    final: Path,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    origin: str,
+    checkpoint: str,
+    stamp: dict | None = None,
+    resume: bool = False,
+    progress: Callable | None = None,
+    cancel=None,
+) -> DemoBuildReport:
+    """Build the model folder ``final`` from 28 x 28 images with the demo settings, fit its map, swap it in.
+
+    ``progress`` gets ``(done, total)`` batches while building, then ``(fraction, message)`` while fitting. With
+    ``resume`` an interrupted build (same weights and images) continues where it stopped; else it starts over.
+    """
+    from ..adapters import get_adapter
+    from ..store.builder import BuildSpec, build_dataset
+    from ..store.sources import ArraySource
+
+    adapter = get_adapter(DEMO_ADAPTER).from_checkpoint(model)
+    work = final.with_name(f".{final.name}.new")
+    if work.exists() and not resume:
+        shutil.rmtree(work)
+    spec = BuildSpec(
+        output=work,
+        source=ArraySource(pad_images(images, adapter.resolution), labels, CLASS_NAMES, origin=origin),
+        sigmas=DEMO_SIGMAS,
+        layers=DEMO_LAYERS,
+        label_mode="both",
+        batch_size=80,
+        seed=0,
+        dataset_type="fashion_mnist",
+        config={
+            "checkpoint": checkpoint,
+            "default_steps": DEMO_GENERATION["num_steps"],
+            "default_guidance": DEMO_GENERATION["guidance_scale"],
+            "sampler": DEMO_GENERATION["sampler"],
+            "noise_max": 100.0,
+            "noise_min": 0.0,
+            **(stamp or {}),
+        },
+    )
+    build_dataset(spec, adapter=adapter, progress=progress, cancel=cancel)
+    rows, knn = _fit_embedding(work, final.name, progress, cancel)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(work, final)
+    size = sum(p.stat().st_size for p in final.rglob("*") if p.is_file())
+    return DemoBuildReport(final, rows, size, knn)
+
+
+def tqdm_progress(desc: str):
+    """(close, callback) for ``_build``: a tqdm bar, opened at the first report, of batches and then the map fit."""
+    from tqdm import tqdm
+
+    bars = []
+
+    def report(value, detail) -> None:
+        if not bars:
+            bars.append(tqdm(desc=desc, unit="batch"))
+        bar = bars[0]
+        if isinstance(detail, str):
+            bar.set_description(f"fitting the map ({detail})" if detail else "fitting the map", refresh=True)
+            return
+        bar.total = detail
+        bar.n = value
+        bar.refresh()
+
+    def close() -> None:
+        for bar in bars:
+            bar.close()
+
+    return close, report
 
 
 def build_demo_data(
@@ -105,52 +232,83 @@ def build_demo_data(
     progress: bool = False,
 ) -> DemoBuildReport:
     """Build ``data_root/<demo model>/`` from the weights at ``model`` (its config.json points back to them)."""
-    from ..adapters import get_adapter
-    from ..store.builder import BuildSpec, build_dataset
-    from ..store.sources import ArraySource
-
-    adapter = get_adapter(DEMO_ADAPTER).from_checkpoint(model)
-    images, labels = demo_images(per_class or DEMO_PER_CLASS, fashion_mnist, adapter.resolution)
+    images, labels = demo_images(per_class or DEMO_PER_CLASS, fashion_mnist)
     final = Path(data_root) / DEMO_MODEL_NAME
-    work = final.with_name(f".{DEMO_MODEL_NAME}.new")
-    if work.exists():
-        shutil.rmtree(work)
-    checkpoint = Path(os.path.relpath(Path(model).resolve(), final.resolve().parent.joinpath(final.name)))
-    spec = BuildSpec(
-        output=work,
-        source=ArraySource(images, labels, CLASS_NAMES, origin="Fashion-MNIST test split (balanced subset)"),
-        sigmas=DEMO_SIGMAS,
-        layers=DEMO_LAYERS,
-        label_mode="both",
-        batch_size=80,
-        seed=0,
-        dataset_type="fashion_mnist",
-        config={
-            "checkpoint": checkpoint.as_posix(),
-            "default_steps": DEMO_GENERATION["num_steps"],
-            "default_guidance": DEMO_GENERATION["guidance_scale"],
-            "sampler": DEMO_GENERATION["sampler"],
-            "noise_max": 100.0,
-            "noise_min": 0.0,
-        },
+    checkpoint = Path(os.path.relpath(Path(model).resolve(), final.resolve()))
+    close, report = tqdm_progress("building demo data") if progress else (None, None)
+    try:
+        return _build(
+            model,
+            final,
+            images,
+            labels,
+            origin="Fashion-MNIST test split (balanced subset)",
+            checkpoint=checkpoint.as_posix(),
+            progress=report,
+        )
+    finally:
+        if close is not None:
+            close()
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def full_demo_root(out_dir: Path | None = None) -> Path:
+    """The data root the full demo is built into: ``out_dir``, else ``<user cache>/demo-full``."""
+    from ..paths import cache_dir
+
+    return Path(out_dir) if out_dir is not None else cache_dir() / FULL_CACHE_DIR
+
+
+def build_full_demo_report(
+    out_dir: Path | None = None,
+    progress: Callable | None = None,
+    cancel=None,
+    per_class: int | None = None,
+) -> DemoBuildReport | None:
+    """Build the full demo (the shipped model on the shipped 400-image subset) unless it is built already (None).
+
+    Resumable: a cancelled or killed build continues at its next batch on the next call. A build from other
+    weights or another image count is replaced.
+    """
+    from ..store.files import atomic_write_json, read_json_object
+    from . import demo_model_path, demo_paths
+
+    model = demo_model_path()
+    per_class = FULL_PER_CLASS if per_class is None else per_class
+    final = full_demo_root(out_dir) / FULL_MODEL_NAME
+    stamp = {"demo_model_sha256": _file_sha256(model), "demo_per_class": per_class}
+    if (final / "embeddings" / f"{EMBEDDING_NAME}.csv").is_file():
+        if {k: read_json_object(final / "config.json").get(k) for k in stamp} == stamp:
+            return None
+    stamp_file = final.with_name(f".{final.name}.new.json")  # what the unfinished build beside it is built from
+    resume = stamp_file.is_file() and read_json_object(stamp_file) == stamp
+    if not resume:
+        atomic_write_json(stamp_file, stamp)
+    images, labels = read_full_images(demo_paths().full_images, per_class)
+    report = _build(
+        model,
+        final,
+        images,
+        labels,
+        origin=f"Fashion-MNIST test split (first {per_class} per class)",
+        checkpoint=str(model.resolve()),
+        stamp=stamp,
+        resume=resume,
+        progress=progress,
+        cancel=cancel,
     )
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    stamp_file.unlink()
+    return report
 
-        bar = tqdm(desc="building demo data", unit="batch")
 
-    def report(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    build_dataset(spec, adapter=adapter, progress=report if bar is not None else None)
-    if bar is not None:
-        bar.close()
-    knn = _fit_embedding(work)
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(work, final)
-    size = sum(p.stat().st_size for p in final.rglob("*") if p.is_file())
-    return DemoBuildReport(final, len(labels) * len(DEMO_SIGMAS) * 2, size, knn)
+def build_full_demo(out_dir: Path | None = None, progress: Callable | None = None, cancel=None) -> Path:
+    """The full demo's data root, built first if needed (minutes on a CPU, resumable; instant once built)."""
+    build_full_demo_report(out_dir, progress, cancel)
+    return full_demo_root(out_dir)

@@ -10,13 +10,15 @@ from pathlib import Path
 @dataclass(frozen=True)
 class DemoPaths:
     """Where the shipped demo files are: ``model`` (safetensors; its config is ``model.json`` beside it),
-    ``data_dir`` (a data root holding one model folder) and ``license`` (the Fashion-MNIST notice)."""
+    ``data_dir`` (a data root holding one model folder), ``license`` (the Fashion-MNIST notice) and ``full_images``
+    (an .npz of 40 Fashion-MNIST test images per class that the full demo is built from on demand)."""
 
     root: Path
     model: Path
     model_config: Path
     data_dir: Path
     license: Path
+    full_images: Path
 
     def exists(self) -> bool:
         return self.model.is_file() and self.model_config.is_file() and self.data_dir.is_dir()
@@ -37,4 +39,5 @@ def demo_paths() -> DemoPaths:
         model_config=demo / "model.json",
         data_dir=demo / "data",
         license=base / "LICENSE-fashion-mnist.txt",
+        full_images=demo / "full_images.npz",
     )
