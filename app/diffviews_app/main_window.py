@@ -108,6 +108,9 @@ class MainWindow(QMainWindow):
         self._action(file, "&Open data folder…", self.choose_folder, QKeySequence.StandardKey.Open,
                      "open a data root (one folder per model) or a model folder")  # fmt: skip
         self.recent_menu = file.addMenu("Open &recent")
+        self.full_demo_action = self._action(file, "Build the &full demo (3,200 samples)", self.build_full_demo,
+                                             tip="the demo model on 400 images, built once into the user cache "
+                                             "(about a minute; cancel resumes later), then opened")  # fmt: skip
         self.export_action = self._action(file, "&Export view as PNG…", self.choose_export, "Ctrl+E",
                                           "save the map as it is drawn now")  # fmt: skip
         file.addSeparator()
@@ -176,6 +179,15 @@ class MainWindow(QMainWindow):
 
     def open_folder(self, path: Path | str) -> None:
         self.controller.open_folder(Path(path))
+
+    def build_full_demo(self) -> None:
+        """Build the full demo in a job (progress and cancel in the status bar), then open it; instant once built."""
+        from diffviews_core.demo.build import build_full_demo
+
+        self.full_demo_action.setEnabled(False)  # one build at a time: two would share the work folder
+        job = self.pool.submit("Building the full demo", build_full_demo, on_result=self.open_folder,
+                               on_error=lambda text: self.show_message("error", f"Full demo not built: {text}"))  # fmt: skip
+        job.ended.connect(lambda: self.full_demo_action.setEnabled(True))
 
     def choose_folder(self) -> None:
         start = self.state.root.path if self.state.root is not None else Path.home()
