@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
         state.embedding_changed.connect(self._refresh_mode_actions)
         state.color_by_changed.connect(self._refresh_color_menu)
         state.root_changed.connect(self._remember_root)
+        self._hinted_full_demo = False
+        state.root_changed.connect(self._hint_full_demo)
         self.generation = install_generation(self)  # before restoring: the saved layout includes its docks
         self._restore_settings()
         self._refresh_title()
@@ -188,6 +190,18 @@ class MainWindow(QMainWindow):
         job = self.pool.submit("Building the full demo", build_full_demo, on_result=self.open_folder,
                                on_error=lambda text: self.show_message("error", f"Full demo not built: {text}"))  # fmt: skip
         job.ended.connect(lambda: self.full_demo_action.setEnabled(True))
+
+    def _hint_full_demo(self) -> None:
+        """Once per window, when the compact demo opens, point at the full one (never in a screenshot)."""
+        root = self.state.root
+        if self._hinted_full_demo or root is None or self.controller.options.screenshot is not None:
+            return
+        from .options import demo_data_dir
+
+        demo = demo_data_dir()
+        if demo is not None and Path(root.path).resolve() == demo.resolve():
+            self._hinted_full_demo = True
+            self.show_message("info", "Compact demo (560 samples). File > Build the full demo for 3,200.")
 
     def choose_folder(self) -> None:
         start = self.state.root.path if self.state.root is not None else Path.home()

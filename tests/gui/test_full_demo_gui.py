@@ -20,6 +20,7 @@ def test_build_full_demo_action_builds_then_opens_it(qtbot, make_window, tmp_pat
     monkeypatch.setattr("diffviews_core.demo.build.FULL_PER_CLASS", 2)
     window = make_window(demo_paths().data_dir)
     assert window.state.model_name != FULL_MODEL_NAME
+    assert window.banner.isVisible() and "File > Build the full demo" in window.banner.text.text()  # hint, once
     progress: list[float] = []
     window.pool.job_progressed.connect(lambda job, fraction, message: progress.append(fraction))
     window.full_demo_action.trigger()
