@@ -23,7 +23,8 @@ import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 need = ["diffviews_resources/demo/model.safetensors", "diffviews_resources/demo/model.json",
         "diffviews_resources/LICENSE-fashion-mnist.txt",
-        "diffviews_resources/demo/data/fashion-mnist-demo/manifest.json"]
+        "diffviews_resources/demo/data/fashion-mnist-demo/manifest.json",
+        "diffviews_resources/demo/full_images.npz"]
 missing = [n for n in need if n not in names]
 if missing:
     sys.exit(f"wheel lacks: {', '.join(missing)}")
