@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     import torch
     torch.set_num_threads(1)
     sys.path.insert(0, sys.argv[2])
-    from conftest import seed_like_spec
+    from tiny_model import seed_like_spec
     from diffviews_core.adapters.edm import EDMAdapter
     from diffviews_core.networks import TINY, build_edm
     from diffviews_core.store.builder import BuildSpec, build_dataset

@@ -10,12 +10,12 @@ import sys
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/data_fixtures.py
 
 from data_fixtures import make_original_layout  # noqa: E402
+from window_helpers import wait_drawn  # noqa: E402
 
 WINDOW_SIZE = (1280, 800)
 
@@ -77,30 +77,3 @@ def make_window(qtbot, tmp_path, gl_display):
     assert not leaked_threads, f"threads left running: {leaked_threads}"
     leaked = [w for w in set(QApplication.topLevelWidgets()) - before_widgets if w.isVisible()]
     assert not leaked, f"top-level widgets leaked: {leaked}"
-
-
-def wait_drawn(qtbot, window) -> None:
-    """Until the canvas holds the state's points and its picking index is ready."""
-    n = window.state.num_points
-    qtbot.waitUntil(lambda: window.canvas.point_count == n and window.canvas.index_ready, timeout=10000)
-    qtbot.wait(30)
-
-
-def screen_pos(window, row: int):
-    """Widget position (QPoint) of a row's point on the canvas."""
-    from PySide6.QtCore import QPoint
-
-    x, y = window.canvas.data_to_screen(window.state.coords()[row])[0]
-    return QPoint(int(round(x)), int(round(y)))
-
-
-def isolated_rows(window, count: int, min_px: float = 14.0) -> list[int]:
-    """Rows whose points are at least ``min_px`` from every other point on screen (unambiguous to point at)."""
-    xy = window.canvas.data_to_screen(window.state.coords())
-    w, h = window.canvas.native.width(), window.canvas.native.height()
-    d = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
-    np.fill_diagonal(d, np.inf)
-    inside = (xy[:, 0] > 20) & (xy[:, 0] < w - 20) & (xy[:, 1] > 20) & (xy[:, 1] < h - 20)
-    rows = [int(r) for r in np.flatnonzero((d.min(axis=1) >= min_px) & inside)]
-    assert len(rows) >= count, f"only {len(rows)} isolated points on screen"
-    return rows[:count]

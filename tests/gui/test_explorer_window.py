@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import isolated_rows, screen_pos, wait_drawn
 from data_fixtures import CLASS_NAMES, expected_activations
 from diffviews_app.app import create_window
 from diffviews_app.options import LaunchOptions
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
+from window_helpers import isolated_rows, screen_pos, wait_drawn
 
 pytestmark = [pytest.mark.gui, pytest.mark.gl]
 
