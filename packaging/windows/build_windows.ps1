@@ -18,9 +18,10 @@ Invoke-Checked $py packaging/make_icons.py --out build/icons
 Write-Host "== PyInstaller bundle"
 Invoke-Checked $py -m PyInstaller packaging/diffviews-desktop.spec --noconfirm --log-level WARN `
   --distpath build/dist --workpath build/pyinstaller
-$cpu = & $py -c "import torch; print('--cpu-torch' if torch.version.cuda is None else '')"
+$trim = @("packaging/trim_bundle.py", "build/dist/diffviews-desktop")
+if ((& $py -c "import torch; print(torch.version.cuda is None)") -eq "True") { $trim += "--cpu-torch" }
 Write-Host "== trimming the bundle"
-Invoke-Checked $py packaging/trim_bundle.py build/dist/diffviews-desktop $cpu
+Invoke-Checked $py @trim
 
 $version = & $py -c "from importlib.metadata import version; print(version('diffviews-desktop'))"
 $iscc = Get-Command iscc -ErrorAction SilentlyContinue
