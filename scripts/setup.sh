@@ -61,6 +61,8 @@ if [ "$plan" = 0 ]; then
 fi
 command -v "$PY" >/dev/null || { echo "setup.sh: no Python found ($PY); set PYTHON=/path/to/python3" >&2; exit 1; }
 pyver=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
+  echo "setup.sh: $PY is Python $pyver; DiffViews needs 3.10 or newer (set PYTHON=/path/to/python3.X)" >&2; exit 1; }
 
 choose_torch_variant "$requested"
 variant=$TORCH_VARIANT
@@ -93,7 +95,7 @@ if ! "$VENV/bin/python" -c '' 2>/dev/null; then
   "$PY" -m venv "$VENV"
 fi
 VPY=$VENV/bin/python
-vpip() { env "${pip_env[@]}" "$VPY" -m pip --disable-pip-version-check "$@"; }
+vpip() { env ${pip_env[@]+"${pip_env[@]}"} "$VPY" -m pip --disable-pip-version-check "$@"; }  # bash 3.2-safe
 
 # PyTorch before the project, so the project's `torch>=2.2` never pulls another build. Keep a matching one.
 read -r have_version have_build < <("$VPY" -c 'import torch; print(torch.__version__, "cuda" if torch.version.cuda else "cpu")' 2>/dev/null || echo "- -")
