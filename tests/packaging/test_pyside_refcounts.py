@@ -18,9 +18,14 @@ tomllib = pytest.importorskip("tomllib")
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = 100_000
 
-# Measured with packaging/check_refcounts.py (100,000 calls each): pairs that leak, and pairs that do not.
-LEAKING = [("3.10", "6.12.0"), ("3.11", "6.12.0"), ("3.11", "6.12.1"), ("3.11", "6.13.0")]
-SAFE = [("3.11", "6.11.3"), ("3.11", "6.10.3"), ("3.11", "6.9.3"), ("3.12", "6.12.0"), ("3.13", "6.12.0")]
+# Measured with packaging/check_refcounts.py (100,000 void calls and 100,000 emits): every release 6.6.0 ... 6.11.3 on
+# 3.11 keeps the counts; 6.12.0 aborts the interpreter on 3.10 and 3.11; on 3.12 and 3.13, 6.10.3 and 6.11.3 drop
+# one reference to None per emit (immortal there, so harmless, yet not balanced) and 6.12.0 keeps the counts.
+# Unmeasured releases on Python < 3.12 (6.12.1, 6.13) stay excluded until measured.
+DROPS = [("3.10", "6.12.0"), ("3.11", "6.12.0"), ("3.11", "6.12.1"), ("3.11", "6.13.0"), ("3.12", "6.11.3"),
+         ("3.13", "6.10.3")]  # fmt: skip
+BALANCED = [("3.10", "6.11.3"), ("3.11", "6.6.0"), ("3.11", "6.9.3"), ("3.11", "6.10.3"), ("3.11", "6.11.3"),
+            ("3.12", "6.12.0"), ("3.13", "6.12.0")]  # fmt: skip
 
 
 def pyside_allowed(python: str, pyside: str) -> bool:
@@ -34,13 +39,13 @@ def pyside_allowed(python: str, pyside: str) -> bool:
     return all(r.specifier.contains(Version(pyside), prereleases=True) for r in active)
 
 
-@pytest.mark.parametrize(("python", "pyside"), LEAKING)
-def test_leaking_pairs_are_excluded(python, pyside):
+@pytest.mark.parametrize(("python", "pyside"), DROPS)
+def test_pairs_that_drop_references_are_excluded(python, pyside):
     assert not pyside_allowed(python, pyside)
 
 
-@pytest.mark.parametrize(("python", "pyside"), SAFE)
-def test_measured_safe_pairs_stay_allowed(python, pyside):
+@pytest.mark.parametrize(("python", "pyside"), BALANCED)
+def test_measured_balanced_pairs_stay_allowed(python, pyside):
     assert pyside_allowed(python, pyside)
 
 
