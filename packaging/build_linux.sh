@@ -38,6 +38,7 @@ step "PyInstaller bundle"
 "$PY" -m PyInstaller packaging/diffviews-desktop.spec --noconfirm --log-level WARN \
   --distpath build/dist --workpath build/pyinstaller
 bundle=build/dist/diffviews-desktop
+ln -sfn diffviews-desktop "$bundle/diffviews"  # the CLI: the same executable, called by this name
 step "trimming the bundle"
 cpu=$("$PY" -c 'import torch; print("--cpu-torch" if torch.version.cuda is None else "")')
 "$PY" packaging/trim_bundle.py "$bundle" $cpu

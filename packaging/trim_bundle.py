@@ -1,9 +1,11 @@
 """Cut from a frozen bundle what the app never loads, and say what each cut saved.
 
-- PyTorch's C++ headers, CMake files, static libraries and its test-only shared libraries (nothing imports them);
+- PyTorch's C++ headers, CMake files, static and test libraries, test programs; test suites; Qt platform
+  plugins other than xcb/offscreen and the libraries only they load; optional codecs whose libraries are not bundled;
 - CUDA libraries when the bundle's torch is a CPU build (``--cpu-torch``: nothing can load them);
 - on Linux, the symbol tables of shared libraries (``strip --strip-unneeded``: the dynamic symbols the loader
-  uses stay; only the static ones that debuggers read go);
+  uses stay; only the static ones that debuggers read go; a library whose stripped copy would break the loader's
+  segment alignment, as on libraries patchelf rewrote, keeps its symbols);
 - identical copies of one file (the same library collected twice) become links to a single copy.
 
     python packaging/trim_bundle.py BUNDLE_DIR [--cpu-torch] [--no-strip]
@@ -16,6 +18,7 @@ import fnmatch
 import hashlib
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from collections import defaultdict
@@ -23,6 +26,7 @@ from pathlib import Path
 
 # Relative to the bundle; fnmatch patterns matched against the path with "/" separators.
 UNUSED = [
+    # PyTorch: C++ headers, CMake files, static and test libraries, C++ test programs, protoc.
     "*/torch/include/*",
     "*/torch/share/*",
     "*/torch/lib/*.a",
@@ -31,20 +35,46 @@ UNUSED = [
     "*/torch/lib/libtorchbind_test.*",
     "*/torch/lib/libbackend_with_compiler.*",
     "*/torch/lib/libaoti_custom_ops.*",
+    "*/torch/test/*",
+    "*/torch/bin/*",
+    # PyTorch's test helpers (its other sources stay: config modules read their own source when imported).
     "*/torch/testing/_internal/*",
-    "*/torch/_inductor/codegen/*.cpp",
-    "*/torch/_inductor/codegen/*.h",
     "*/torchgen/packaged/*",
+    # Test suites of the scientific stack.
     "*/scipy/*/tests/*",
     "*/sklearn/*/tests/*",
     "*/numba/tests/*",
     "*/llvmlite/tests/*",
     "*/numpy/*/tests/*",
+    # Qt platform plugins besides xcb (X11 and XWayland) and offscreen, with the libraries only they load, and the
+    # GTK theme plugin (GTK is not bundled; Qt's own dialogs are used).
+    "*/Qt/plugins/platforms/libqvnc.so",
+    "*/Qt/plugins/platforms/libqlinuxfb.so",
+    "*/Qt/plugins/platforms/libqvkkhrdisplay.so",
+    "*/Qt/plugins/platforms/libqeglfs.so",
+    "*/Qt/plugins/platforms/libqminimalegl.so",
+    "*/Qt/plugins/platforms/libqwayland*.so",
+    "*/Qt/plugins/wayland-*/*",
+    "*/Qt/plugins/egldeviceintegrations/*",
+    "*/Qt/plugins/generic/libqtuiotouchplugin.so",
+    "*/Qt/plugins/platformthemes/libqgtk3.so",
+    "*/Qt/lib/libQt6Wayland*",
+    "*/Qt/lib/libQt6WlShellIntegration*",
+    "*/Qt/lib/libQt6EglFS*",
+    "*/Qt/lib/libQt6EglFs*",
+    "*/Qt/lib/libQt6Network.so*",
+    # numba's TBB threading layer (TBB is not bundled; numba uses OpenMP or its own work queue); Pillow's AVIF codec.
+    "*/numba/np/ufunc/tbbpool*",
+    "*/PIL/_avif*",
+    "*/pillow.libs/libavif*",
 ]
+# Never cut, though a pattern above matches: the helper torch.multiprocessing starts for shared memory.
+KEEP = ["*/torch/bin/torch_shm_manager"]
 CUDA = ["*libcudnn*", "*libcublas*", "*libcufft*", "*libcurand*", "*libcusparse*", "*libcusolver*", "*libnccl*",
         "*libnvrtc*", "*libnvJitLink*", "*libcupti*", "*libnvToolsExt*", "*libcudart*", "*libtorch_cuda*",
         "*libc10_cuda*", "*/nvidia/*", "*/triton/*"]  # fmt: skip
 DEDUPE_MIN_BYTES = 64 * 1024
+PAGE = 4096
 
 
 def tree_size(root: Path) -> int:
@@ -57,7 +87,8 @@ def remove_matching(root: Path, patterns: list[str]) -> int:
     for path in sorted(root.rglob("*")):
         if path.is_file() or path.is_symlink():
             rel = "/" + path.relative_to(root).as_posix()
-            if any(fnmatch.fnmatch(rel, pattern) for pattern in patterns):
+            cut = any(fnmatch.fnmatch(rel, pattern) for pattern in patterns)
+            if cut and not any(fnmatch.fnmatch(rel, keep) for keep in KEEP):
                 freed += path.lstat().st_size if not path.is_symlink() else 0
                 path.unlink()
     for folder in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
@@ -71,23 +102,41 @@ def is_elf(path: Path) -> bool:
         return fh.read(4) == b"\x7fELF"
 
 
+def loadable_segments(path: Path) -> bool:
+    """Whether every PT_LOAD segment keeps its file offset congruent to its address modulo the page size and its
+    alignment, as the dynamic loader requires (strip breaks this on libraries that patchelf rewrote, e.g. the
+    OpenBLAS that auditwheel bundled with numpy: "ELF load command address/offset not page-aligned")."""
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:  # 64-bit little-endian only
+        return True
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        p_type, _flags, offset, vaddr, _paddr, _filesz, _memsz, align = struct.unpack_from(
+            "<IIQQQQQQ", data, phoff + i * phentsize
+        )
+        if p_type == 1 and ((vaddr - offset) % PAGE or (align > 1 and (vaddr - offset) % align)):
+            return False
+    return True
+
+
 def strip_libraries(root: Path) -> int:
-    """strip --strip-unneeded every ELF shared library; returns bytes freed."""
+    """strip --strip-unneeded every ELF shared library whose stripped copy still loads; returns bytes freed."""
     if not shutil.which("strip"):
         raise SystemExit("strip not found (install binutils)")
     freed = 0
     for path in root.rglob("*.so*"):
         if path.is_symlink() or not path.is_file() or not is_elf(path):
             continue
-        before = path.stat().st_size
-        mode = path.stat().st_mode
-        path.chmod(mode | 0o200)
-        proc = subprocess.run(["strip", "--strip-unneeded", str(path)], capture_output=True, text=True)
-        path.chmod(mode)
-        if proc.returncode != 0:
-            print(f"   strip skipped {path.relative_to(root)}: {proc.stderr.strip()}", file=sys.stderr)
+        stripped = path.with_name(path.name + ".stripped")
+        proc = subprocess.run(["strip", "--strip-unneeded", "-o", str(stripped), str(path)], capture_output=True)
+        if proc.returncode != 0 or not loadable_segments(stripped):
+            stripped.unlink(missing_ok=True)
+            print(f"   trim: kept the symbols of {path.relative_to(root)} (strip would break it)")
             continue
-        freed += before - path.stat().st_size
+        freed += path.stat().st_size - stripped.stat().st_size
+        shutil.copymode(path, stripped)
+        stripped.replace(path)
     return freed
 
 

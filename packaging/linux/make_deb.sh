@@ -9,7 +9,8 @@
 # leaves nothing behind.
 #
 #   packaging/linux/make_deb.sh BUNDLE_DIR ICONS_DIR OUT_DIR VERSION      # prints the .deb's path
-# Environment: DEB_COMPRESS (dpkg-deb -Z: xz, zstd, gzip, none; default xz), DEB_LEVEL (-z; default 6).
+# Environment: DEB_COMPRESS (dpkg-deb -Z: zstd, xz, gzip, none; default zstd: dpkg reads it since Debian 12 and
+# Ubuntu 21.10, and it packs ~900 MB in a tenth of the time xz -6 takes, ~25% larger), DEB_LEVEL (-z; default 12).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bundle=$(cd "$1" && pwd) icons=$(cd "$2" && pwd) out=$3 version=$4
@@ -58,5 +59,5 @@ CONTROL
 
 mkdir -p "$out"
 deb="$out/${name}_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Z"${DEB_COMPRESS:-xz}" -z"${DEB_LEVEL:-6}" --build "$stage" "$deb" >&2
+dpkg-deb --root-owner-group -Z"${DEB_COMPRESS:-zstd}" -z"${DEB_LEVEL:-12}" --build "$stage" "$deb" >&2
 echo "$deb"

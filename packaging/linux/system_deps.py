@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-LDD_LINE = re.compile(r"^\s*(\S+) => (\S+|not found)")
+LDD_LINE = re.compile(r"^\s*(\S+) => (not found|/\S+)")
 # The C library's own parts come with libc6, which the Depends line names with its minimum version.
 ALWAYS = {"libc6"}
 

@@ -37,6 +37,8 @@ def bundle(tmp_path) -> Path:
     write(internal / "torch" / "share" / "cmake" / "Torch" / "TorchConfig.cmake", b"# cmake")
     write(internal / "torch" / "lib" / "libtorchbind_test.so", b"\x7fELF test library")
     write(internal / "torch" / "lib" / "libcudnn.so.9", b"\x7fELF cuda")
+    write(internal / "torch" / "bin" / "test_jit", b"\x7fELF test program")
+    write(internal / "torch" / "bin" / "torch_shm_manager", b"\x7fELF helper")
     write(internal / "scipy" / "linalg" / "tests" / "test_basic.py", b"# tests")
     write(internal / "torch" / "lib" / "libtorch_cpu.so", b"\x7fELF keep")
     write(internal / "torch" / "__init__.py", b"# keep")
@@ -56,6 +58,8 @@ def test_unused_parts_go_and_the_rest_stays(bundle):
     left = files(bundle)
     assert not any(part in name for name in left for part in ("include/", "share/cmake", "bind_test", "/tests/"))
     assert "_internal/torch/lib/libcudnn.so.9" in left, "CUDA stays unless torch is a CPU build"
+    assert "_internal/torch/bin/test_jit" not in left
+    assert "_internal/torch/bin/torch_shm_manager" in left, "torch.multiprocessing's helper stays"
     assert {"_internal/torch/lib/libtorch_cpu.so", "_internal/torch/__init__.py",
             "_internal/diffviews_resources/demo/model.safetensors"} <= left  # fmt: skip
     assert not (bundle / "_internal" / "torch" / "include").exists(), "emptied folders go too"
