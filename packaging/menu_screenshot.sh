@@ -24,8 +24,9 @@ for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 
 /usr/bin/diffviews-desktop --screenshot "$out/installed-app.png"
 
-rofi -show drun -show-icons -drun-display-format '{name} <span weight="light" size="small">({generic})</span>' \
-  -select "DiffViews Desktop" -theme-str 'window { width: 640px; } listview { lines: 8; }' &
+rofi -show drun -show-icons -select "DiffViews Desktop" \
+  -drun-display-format "{name} [<span weight='light' size='small'>({generic})</span>]" \
+  -theme-str 'window { width: 720px; } listview { lines: 6; } element-icon { size: 1.6em; }' &
 rofi_pid=$!
 for _ in $(seq 100); do xwininfo -root -children 2>/dev/null | grep -qi rofi && break; sleep 0.1; done
 sleep 1  # icons load after the window maps
