@@ -37,8 +37,13 @@ UNUSED = [
     "*/torch/lib/libaoti_custom_ops.*",
     "*/torch/test/*",
     "*/torch/bin/*",
-    # PyTorch's test helpers (its other sources stay: config modules read their own source when imported).
+    # PyTorch sources kept beside the compiled modules for TorchScript and introspection, of parts that only
+    # torch.compile and model export use; their config modules stay (they read their own source when imported).
     "*/torch/testing/_internal/*",
+    "*/torch/_inductor/*.py",
+    "*/torch/onnx/*.py",
+    "*/torch/_export/*.py",
+    "*/torch/export/*.py",
     "*/torchgen/packaged/*",
     # Test suites of the scientific stack.
     "*/scipy/*/tests/*",
@@ -68,8 +73,9 @@ UNUSED = [
     "*/PIL/_avif*",
     "*/pillow.libs/libavif*",
 ]
-# Never cut, though a pattern above matches: the helper torch.multiprocessing starts for shared memory.
-KEEP = ["*/torch/bin/torch_shm_manager"]
+# Never cut, though a pattern above matches: the helper torch.multiprocessing starts for shared memory, and
+# torch's config modules.
+KEEP = ["*/torch/bin/torch_shm_manager", "*/torch/*config.py", "*/torch/*config_comms.py"]
 CUDA = ["*libcudnn*", "*libcublas*", "*libcufft*", "*libcurand*", "*libcusparse*", "*libcusolver*", "*libnccl*",
         "*libnvrtc*", "*libnvJitLink*", "*libcupti*", "*libnvToolsExt*", "*libcudart*", "*libtorch_cuda*",
         "*libc10_cuda*", "*/nvidia/*", "*/triton/*"]  # fmt: skip

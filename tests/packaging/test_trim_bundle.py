@@ -42,6 +42,8 @@ def bundle(tmp_path) -> Path:
     write(internal / "scipy" / "linalg" / "tests" / "test_basic.py", b"# tests")
     write(internal / "torch" / "lib" / "libtorch_cpu.so", b"\x7fELF keep")
     write(internal / "torch" / "__init__.py", b"# keep")
+    write(internal / "torch" / "_inductor" / "codegen" / "wrapper.py", b"# compiler source")
+    write(internal / "torch" / "_inductor" / "config.py", b"# read by install_config_module")
     write(internal / "diffviews_resources" / "demo" / "model.safetensors", b"weights")
     blob = os.urandom(100_000)
     write(internal / "libgomp-a34b3233.so.1", blob)
@@ -60,6 +62,8 @@ def test_unused_parts_go_and_the_rest_stays(bundle):
     assert "_internal/torch/lib/libcudnn.so.9" in left, "CUDA stays unless torch is a CPU build"
     assert "_internal/torch/bin/test_jit" not in left
     assert "_internal/torch/bin/torch_shm_manager" in left, "torch.multiprocessing's helper stays"
+    assert "_internal/torch/_inductor/codegen/wrapper.py" not in left
+    assert "_internal/torch/_inductor/config.py" in left, "config modules read their own source"
     assert {"_internal/torch/lib/libtorch_cpu.so", "_internal/torch/__init__.py",
             "_internal/diffviews_resources/demo/model.safetensors"} <= left  # fmt: skip
     assert not (bundle / "_internal" / "torch" / "include").exists(), "emptied folders go too"
