@@ -34,6 +34,29 @@ def test_viz_and_desktop_share_the_options():
     assert (args.data_dir, args.model, args.num_steps, args.guidance_scale) == ("d", "edm", 4, 1.5)
 
 
+def test_diffviews_viz_launches_the_app_through_its_entry_point(monkeypatch):
+    """The core finds the app only through the ``diffviews.apps`` entry point the app's package declares."""
+    import diffviews_app.__main__ as desktop
+
+    from diffviews_core.cli import viz
+    from diffviews_core.cli.main import build_parser as cli_parser
+
+    launched = []
+    monkeypatch.setattr(desktop, "launch", lambda args: launched.append(args.model) or 0)
+    assert viz.run(cli_parser().parse_args(["viz", "-m", "edm"])) == 0
+    assert launched == ["edm"]
+
+
+def test_diffviews_viz_without_the_app_says_so(monkeypatch, capsys):
+    from diffviews_core.cli import viz
+    from diffviews_core.cli.main import build_parser as cli_parser
+
+    monkeypatch.setattr(viz, "entry_points", lambda **_kw: [])
+    assert viz.run(cli_parser().parse_args(["viz"])) == 2
+    err = capsys.readouterr().err
+    assert "desktop app is not installed" in err and "diffviews.apps" in err
+
+
 @pytest.mark.gui
 @pytest.mark.gl
 def test_screenshot_mode_saves_the_window_without_importing_torch_or_umap(fixture_root, tmp_path):
