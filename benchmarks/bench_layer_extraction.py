@@ -47,8 +47,8 @@ def main() -> None:
 
     from diffviews_core import paths
     from diffviews_core.embedding.fit import fit_embeddings
-    from diffviews_core.store import open_data
-    from diffviews_core.store.layer_extraction import extract_layers, load_adapter
+    from diffviews_core.formats import open_data
+    from diffviews_core.pipelines.layer_extraction import extract_layers, load_adapter
 
     os.environ.setdefault("NUMBA_CACHE_DIR", str(paths.ensure_dir(paths.cache_dir() / "numba")))
     fit_embeddings(np.random.default_rng(0).standard_normal((200, 64)).astype(np.float32), dims=(2, 3))  # JIT warm-up

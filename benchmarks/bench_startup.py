@@ -58,7 +58,7 @@ PYQTGRAPH = """
 import sys
 import numpy as np
 from diffviews_app.options import default_data_dir
-from diffviews_core.store import open_data
+from diffviews_core.formats import open_data
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 app = pg.mkQApp()

@@ -86,7 +86,7 @@ def make_model(root: Path, rows: int, dim: int, dense: bool) -> Path:
 def child(mode: str, model: Path, row: int) -> None:
     """Run one case in this fresh process and print its figures as JSON."""
     if mode == "store":
-        from diffviews_core.store import open_data  # import before the baseline RSS reading
+        from diffviews_core.formats import open_data  # import before the baseline RSS reading
 
         before = rss_mb()
         t0 = time.perf_counter()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CancelledError, DataError, DiffViewsError
-from .store.files import sha256_file
+from .formats.files import sha256_file
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -155,7 +155,7 @@ def import_data(source: Path, data_root: Path, overwrite: bool = False) -> list[
     For offline machines: the archive is carried over by hand. Unpacking goes to a temporary folder first and is
     checked with the store before anything appears in ``data_root``.
     """
-    from .store import open_data
+    from .formats import open_data
 
     source, data_root = Path(source), Path(data_root)
     data_root.mkdir(parents=True, exist_ok=True)

@@ -12,10 +12,10 @@ from PIL import Image
 
 from diffviews_core.adapters.edm import EDMAdapter
 from diffviews_core.errors import CancelledError, DataError
+from diffviews_core.formats import open_data
 from diffviews_core.networks import TINY, build_edm
-from diffviews_core.store import open_data
-from diffviews_core.store.builder import BuildSpec, build_dataset
-from diffviews_core.store.sources import ArraySource, GeneratedSource, fit_image
+from diffviews_core.pipelines.builder import BuildSpec, build_dataset
+from diffviews_core.pipelines.sources import ArraySource, GeneratedSource, fit_image
 
 LAYERS = ["encoder_bottleneck", "midblock"]
 NAMES = ["shirt, long", "shoe", "bag"]
@@ -165,7 +165,7 @@ def test_damaged_project_dataset_is_reported(tmp_path, tiny_adapter, images):
 
 
 def test_large_multi_layer_reads_stay_memory_mapped(tmp_path, tiny_adapter, images, monkeypatch):
-    from diffviews_core.store import activations
+    from diffviews_core.formats import activations
 
     path = build_dataset(_spec(tmp_path / "ds", images, sigmas=[1.0]), adapter=tiny_adapter)
     m = open_data(path).models["ds"]

@@ -26,8 +26,8 @@ SCRIPT = textwrap.dedent(
     from tiny_model import seed_like_spec
     from diffviews_core.adapters.edm import EDMAdapter
     from diffviews_core.networks import TINY, build_edm
-    from diffviews_core.store.builder import BuildSpec, build_dataset
-    from diffviews_core.store.sources import ArraySource
+    from diffviews_core.pipelines.builder import BuildSpec, build_dataset
+    from diffviews_core.pipelines.sources import ArraySource
 
     net = build_edm(TINY).eval()
     seed_like_spec(net)

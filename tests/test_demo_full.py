@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from diffviews_core.demo import demo_paths
-from diffviews_core.demo.build import (
+from diffviews_core.errors import CancelledError
+from diffviews_core.formats import open_data
+from diffviews_core.pipelines.demo_build import (
     DEMO_LAYERS,
     DEMO_SIGMAS,
     EMBEDDING_NAME,
@@ -19,8 +21,6 @@ from diffviews_core.demo.build import (
     build_full_demo_report,
     read_full_images,
 )
-from diffviews_core.errors import CancelledError
-from diffviews_core.store import open_data
 
 PATHS = demo_paths()
 pytestmark = pytest.mark.skipif(not PATHS.exists(), reason="demo not built (diffviews demo rebuild)")
@@ -64,7 +64,7 @@ def test_full_demo_rows_layers_and_embedding(built):
 @pytest.mark.slow
 def test_second_call_returns_at_once(built, monkeypatch):
     root, _ = built
-    monkeypatch.setattr("diffviews_core.demo.build.FULL_PER_CLASS", PER_CLASS)
+    monkeypatch.setattr("diffviews_core.pipelines.demo_build.FULL_PER_CLASS", PER_CLASS)
     started = time.perf_counter()
     assert build_full_demo_report(root, per_class=PER_CLASS) is None
     assert build_full_demo(root) == root

@@ -66,7 +66,7 @@ def test_shipped_weights_load_and_generate():
 
 
 def test_shipped_data_opens_with_embeddings():
-    from diffviews_core.store import open_data
+    from diffviews_core.formats import open_data
 
     root = open_data(PATHS.data_dir)
     assert root.problems == {}

@@ -214,7 +214,7 @@ def test_embed_cli_writes_a_map_the_store_reads(tmp_path, capsys):
     from data_fixtures import make_original_layout
 
     from diffviews_core.cli.main import main
-    from diffviews_core.store import open_data
+    from diffviews_core.formats import open_data
 
     root = make_original_layout(tmp_path / "data", n_per_model=60, models=("dmd2",), broken=False)
     args = ["embed", str(root), "-m", "dmd2", "--dims", "both", "--name", "mine", "--cache-dir", str(tmp_path / "c")]

@@ -16,12 +16,12 @@ from PIL import Image
 from diffviews_core.checkpoints import save_network
 from diffviews_core.core import ActivationExtractor, class_label_tensor
 from diffviews_core.errors import CancelledError, DataError
+from diffviews_core.formats import open_data
 from diffviews_core.networks import TINY
-from diffviews_core.store import layer_extraction as lx
-from diffviews_core.store import open_data
-from diffviews_core.store.builder import BuildSpec, build_dataset
-from diffviews_core.store.layer_extraction import ORIGINAL_SEED, extract_layers
-from diffviews_core.store.sources import ArraySource
+from diffviews_core.pipelines import layer_extraction as lx
+from diffviews_core.pipelines.builder import BuildSpec, build_dataset
+from diffviews_core.pipelines.layer_extraction import ORIGINAL_SEED, extract_layers
+from diffviews_core.pipelines.sources import ArraySource
 
 BUILT = ["encoder_block_1", "encoder_bottleneck", "midblock"]
 

@@ -9,9 +9,9 @@ import pytest
 from tiny_model import LAYERS, write_tiny_model
 
 from diffviews_core.errors import DataError, DiffViewsError
+from diffviews_core.formats import open_data
 from diffviews_core.lineage import GenerationSettings, Lineage
 from diffviews_core.neighbour_generation import generate_from_samples, mean_activations, replay
-from diffviews_core.store import open_data
 
 
 @pytest.fixture

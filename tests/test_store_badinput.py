@@ -10,8 +10,8 @@ import pytest
 from data_fixtures import make_original_layout, tree_checksums
 
 from diffviews_core.errors import DataError
-from diffviews_core.store import open_data
-from diffviews_core.store.model import ModelData
+from diffviews_core.formats import open_data
+from diffviews_core.formats.model import ModelData
 
 ACT = "dmd2/activations/imagenet_real/batch_000000.npy"
 CSV = "dmd2/embeddings/demo_embeddings.csv"

@@ -12,8 +12,8 @@ from PIL import Image
 
 from diffviews_core.checkpoints import save_network
 from diffviews_core.cli.main import main
+from diffviews_core.formats import open_data
 from diffviews_core.networks import TINY
-from diffviews_core.store import open_data
 
 
 def test_info_json_lists_models_and_problems(tmp_path, capsys):

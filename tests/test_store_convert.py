@@ -7,9 +7,9 @@ import pytest
 from data_fixtures import expected_activations, make_original_layout
 
 from diffviews_core.cli.main import main
-from diffviews_core.store import convert as convert_mod
-from diffviews_core.store import open_data
-from diffviews_core.store.convert import convert_model
+from diffviews_core.formats import open_data
+from diffviews_core.pipelines import convert as convert_mod
+from diffviews_core.pipelines.convert import convert_model
 
 
 @pytest.fixture

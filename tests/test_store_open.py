@@ -10,7 +10,7 @@ from data_fixtures import CLASS_NAMES, LAYERS, expected_activations, make_origin
 from PIL import Image
 
 from diffviews_core.errors import DataError
-from diffviews_core.store import DataRoot, Embedding, ModelData, SampleTable, open_data
+from diffviews_core.formats import DataRoot, Embedding, ModelData, SampleTable, open_data
 
 
 @pytest.fixture(scope="module")

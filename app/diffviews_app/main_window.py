@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
 
     def build_full_demo(self) -> None:
         """Build the full demo in a job (progress and cancel in the status bar), then open it; instant once built."""
-        from diffviews_core.demo.build import build_full_demo
+        from diffviews_core.pipelines.demo_build import build_full_demo
 
         self.full_demo_action.setEnabled(False)  # one build at a time: two would share the work folder
         job = self.pool.submit("Building the full demo", build_full_demo, on_result=self.open_folder,

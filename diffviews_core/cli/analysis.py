@@ -73,7 +73,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _model(args: argparse.Namespace):
-    from ..store import open_data
+    from ..formats import open_data
 
     root = open_data(args.data_dir)
     if args.model is None and len(root.models) == 1:

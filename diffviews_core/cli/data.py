@@ -104,7 +104,7 @@ def describe(root) -> dict:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..store import open_data
+    from ..formats import open_data
 
     root = open_data(args.data_dir)
     report = describe(root)
@@ -140,8 +140,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     from ..errors import DataError
-    from ..store.convert import convert_model
-    from ..store.root import is_model_dir
+    from ..formats.root import is_model_dir
+    from ..pipelines.convert import convert_model
 
     path = args.data_dir
     if not path.is_dir():
@@ -177,8 +177,8 @@ def run_build(args: argparse.Namespace) -> int:
 
     from ..adapters import get_adapter
     from ..device import pick_device, set_torch_threads
-    from ..store.builder import BuildSpec, build_dataset
-    from ..store.sources import GeneratedSource
+    from ..pipelines.builder import BuildSpec, build_dataset
+    from ..pipelines.sources import GeneratedSource
 
     device = pick_device(args.device)
     set_torch_threads()

@@ -76,7 +76,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_rebuild(args: argparse.Namespace) -> int:
     from ..demo import demo_paths
-    from ..demo.build import FULL_PER_CLASS, build_demo_data, write_full_images
+    from ..pipelines.demo_build import FULL_PER_CLASS, build_demo_data, write_full_images
 
     paths = demo_paths()
     out_dir = args.out_dir or paths.root
@@ -100,7 +100,7 @@ def run_full(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..demo.build import build_full_demo_report, full_demo_root, tqdm_progress
+    from ..pipelines.demo_build import build_full_demo_report, full_demo_root, tqdm_progress
 
     torch.set_num_threads(1)
     started = time.perf_counter()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..store.files import atomic_path
+from ..formats.files import atomic_path
 from .fit import FittedEmbedding
 from .pca import PCAStage
 

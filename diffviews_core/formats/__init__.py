@@ -1,7 +1,7 @@
-"""The local data store: open the original DiffViews data directories and the project's own datasets.
+"""File formats: read and write the original DiffViews data directories and the project's own datasets.
 
-``open_data(path)`` gives a ``DataRoot`` of ``ModelData`` (samples, embeddings, memory-mapped activations,
-images); ``convert`` turns .npz activations into memory-mappable .npy; ``builder.build_dataset`` makes new datasets.
+``open_data(path)`` gives a ``DataRoot`` of ``ModelData`` (samples, embeddings, memory-mapped activations, images).
+Nothing here imports torch or the engine; what builds or converts data lives in ``diffviews_core.pipelines``.
 """
 
 from .embedding import Embedding

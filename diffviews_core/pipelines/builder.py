@@ -2,8 +2,8 @@
 
 Usage (Python)::
 
-    from diffviews_core.store.builder import BuildSpec, build_dataset
-    from diffviews_core.store.sources import ArraySource, FolderSource, GeneratedSource
+    from diffviews_core.pipelines.builder import BuildSpec, build_dataset
+    from diffviews_core.pipelines.sources import ArraySource, FolderSource, GeneratedSource
 
     spec = BuildSpec(
         output=Path("data/fashion"),               # the model folder to create
@@ -41,10 +41,10 @@ import numpy as np
 from numpy.lib import format as npf
 
 from ..errors import CancelledError, DataError
-from . import native
-from .files import atomic_path, atomic_write_json, read_json_object
+from ..formats import native
+from ..formats.files import atomic_path, atomic_write_json, read_json_object
+from ..formats.table import write_csv
 from .sources import GeneratedSource, ImageSource, source_from
-from .table import write_csv
 
 log = logging.getLogger(__name__)
 

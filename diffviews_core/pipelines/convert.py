@@ -16,10 +16,10 @@ import numpy as np
 from numpy.lib import format as npf
 
 from ..errors import DataError
-from .activations import CombinedNpy
-from .config import DEFAULT_DATASET_TYPE
-from .files import atomic_path, atomic_write_json, read_json_object
-from .npyio import iter_npz_rows, npz_headers
+from ..formats.activations import CombinedNpy
+from ..formats.config import DEFAULT_DATASET_TYPE
+from ..formats.files import atomic_path, atomic_write_json, read_json_object
+from ..formats.npyio import iter_npz_rows, npz_headers
 
 log = logging.getLogger(__name__)
 

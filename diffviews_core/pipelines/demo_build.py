@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..demo import DEMO_ADAPTER, DEMO_GENERATION, DEMO_MODEL_NAME
+from ..demo.fashion_mnist import CLASS_NAMES, balanced_subset, load_fashion_mnist
 from ..errors import DataError
-from . import DEMO_ADAPTER, DEMO_GENERATION, DEMO_MODEL_NAME
-from .fashion_mnist import CLASS_NAMES, balanced_subset, load_fashion_mnist
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def write_full_images(path: Path, fashion_mnist: Path | None = None, per_class: 
     """Write the full demo's image subset (the first ``per_class`` test images of each class) as a shipped .npz."""
     images, labels = load_fashion_mnist("test", fashion_mnist)
     idx = first_per_class(labels, per_class)
-    from ..store.files import atomic_path
+    from ..formats.files import atomic_path
 
     with atomic_path(Path(path)) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
@@ -116,8 +116,8 @@ def _fit_embedding(
 ) -> tuple[int, dict[tuple[float, str], dict[str, float]]]:
     """Fit and write the 2D/3D map of the demo layers; (rows, kNN label agreement per level and label pass)."""
     from ..embedding import fit_embeddings
-    from ..store import open_data
-    from ..store.embedding import write_embedding_files
+    from ..formats import open_data
+    from ..formats.embedding import write_embedding_files
 
     model = open_data(model_dir).models[model_dir.name]
     acts = np.asarray(model.activations(list(DEMO_LAYERS)))
@@ -165,8 +165,8 @@ def _build(
     ``resume`` an interrupted build (same weights and images) continues where it stopped; else it starts over.
     """
     from ..adapters import get_adapter
-    from ..store.builder import BuildSpec, build_dataset
-    from ..store.sources import ArraySource
+    from ..pipelines.builder import BuildSpec, build_dataset
+    from ..pipelines.sources import ArraySource
 
     adapter = get_adapter(DEMO_ADAPTER).from_checkpoint(model)
     work = final.with_name(f".{final.name}.new")
@@ -277,8 +277,8 @@ def build_full_demo_report(
     Resumable: a cancelled or killed build continues at its next batch on the next call. A build from other
     weights or another image count is replaced.
     """
-    from ..store.files import atomic_write_json, read_json_object
-    from . import demo_model_path, demo_paths
+    from ..demo import demo_model_path, demo_paths
+    from ..formats.files import atomic_write_json, read_json_object
 
     model = demo_model_path()
     per_class = FULL_PER_CLASS if per_class is None else per_class

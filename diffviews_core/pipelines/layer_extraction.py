@@ -2,7 +2,7 @@
 
 Usage (Python)::
 
-    from diffviews_core.store.layer_extraction import extract_layers
+    from diffviews_core.pipelines.layer_extraction import extract_layers
 
     paths = extract_layers(model, ["encoder_block_3"], progress=lambda done, total: ..., cancel=threading.Event())
     model.attach_layers(paths, {k: adapter.get_layer_shapes()[k] for k in paths})
@@ -45,10 +45,10 @@ import numpy as np
 from numpy.lib import format as npf
 
 from ..errors import CancelledError, DataError
+from ..formats.files import atomic_write_json, read_json_object, sha256_file
+from ..formats.model import ModelData
+from ..formats.npyio import npy_header
 from .builder import _weights_sha256
-from .files import atomic_write_json, read_json_object, sha256_file
-from .model import ModelData
-from .npyio import npy_header
 from .sources import fit_image
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ import pytest
 
 PACKAGES = ("diffviews_core", "diffviews_app", "diffviews_resources")
 GUI_ROOTS = {"diffviews_app", "PySide6", "shiboken6", "vispy", "pyqtgraph"}
+ENGINE_ROOTS = {"torch", "safetensors", "umap", "sklearn", "numba", "pynndescent"}
 
 
 def package_modules(roots: dict[str, Path]) -> dict[str, Path]:
@@ -117,6 +118,27 @@ def test_the_core_imports_nothing_from_the_app_or_a_gui_toolkit(graph):
         if module.split(".")[0] == "diffviews_core"
     }
     assert {m: t for m, t in offending.items() if t} == {}
+
+
+def reachable(edges: dict[str, set[str]], start: set[str]) -> set[str]:
+    """Every project module that importing ``start`` can load, itself included."""
+    seen, todo = set(start), list(start)
+    while todo:
+        for target in edges[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_file_formats_never_reach_the_engine(graph):
+    """Reading data needs numpy only: the formats, and everything they import, import no torch, UMAP or pipeline."""
+    edges, names = graph
+    formats = {m for m in edges if m.startswith("diffviews_core.formats")}
+    assert "diffviews_core.formats.root" in formats
+    closure = reachable(edges, formats)
+    assert not {m for m in closure if m.startswith(("diffviews_core.pipelines", "diffviews_core.adapters"))}
+    engine = {m: sorted(t for t in names[m] if t.split(".")[0] in ENGINE_ROOTS) for m in closure}
+    assert {m: t for m, t in engine.items() if t} == {}
 
 
 def _write_package(root: Path, files: dict[str, str]) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from diffviews_core.demo import demo_paths
-from diffviews_core.demo.build import FULL_MODEL_NAME
+from diffviews_core.pipelines.demo_build import FULL_MODEL_NAME
 
 pytestmark = [
     pytest.mark.gui,
@@ -17,7 +17,7 @@ pytestmark = [
 @pytest.mark.slow  # loads torch, builds 160 rows and fits two small maps
 def test_build_full_demo_action_builds_then_opens_it(qtbot, make_window, tmp_path, monkeypatch):
     monkeypatch.setenv("DIFFVIEWS_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("diffviews_core.demo.build.FULL_PER_CLASS", 2)
+    monkeypatch.setattr("diffviews_core.pipelines.demo_build.FULL_PER_CLASS", 2)
     window = make_window(demo_paths().data_dir)
     assert window.state.model_name != FULL_MODEL_NAME
     assert window.banner.isVisible() and "File > Build the full demo" in window.banner.text.text()  # hint, once

@@ -21,10 +21,10 @@ def tiny_root(tmp_path, tiny_net, tiny_adapter, monkeypatch):
     """A data root with one project-format model (28 samples) whose checkpoint is the tiny network, and a map."""
     from diffviews_core import paths
     from diffviews_core.checkpoints import save_network
+    from diffviews_core.formats import open_data
     from diffviews_core.networks import TINY
-    from diffviews_core.store import open_data
-    from diffviews_core.store.builder import BuildSpec, build_dataset
-    from diffviews_core.store.sources import ArraySource
+    from diffviews_core.pipelines.builder import BuildSpec, build_dataset
+    from diffviews_core.pipelines.sources import ArraySource
 
     numba = os.environ.get("NUMBA_CACHE_DIR") or str(paths.cache_dir() / "numba")  # keep compiled UMAP code
     monkeypatch.setenv("NUMBA_CACHE_DIR", numba)
@@ -50,7 +50,7 @@ def choose_layer(window, key: str) -> None:
 def test_unstored_layer_is_extracted_then_embedded_then_swapped_in(qtbot, make_window, tiny_root, monkeypatch):
     from diffviews_app.controller import MORE_LAYERS
 
-    from diffviews_core.store import layer_extraction
+    from diffviews_core.pipelines import layer_extraction
 
     before = tree_checksums(tiny_root)
     w = make_window(tiny_root)
