@@ -82,21 +82,23 @@ def test_cancel_then_resume_gives_identical_files(tmp_path, tiny_adapter, images
     ref = build_dataset(_spec(tmp_path / "ref" / "ds", images), adapter=tiny_adapter)
     cancel, seen = threading.Event(), []
 
-    def progress(done, total):
-        seen.append((done, total))
-        if done == 4:
+    def progress(fraction, message):
+        seen.append(message)
+        if message == "4 of 15 batches":
             cancel.set()
 
     out = tmp_path / "resumed" / "ds"
     with pytest.raises(CancelledError, match="resume"):
         build_dataset(_spec(out, images), adapter=tiny_adapter, progress=progress, cancel=cancel)
-    assert seen[-1] == (4, 15) and (out / ".build" / "progress.json").is_file()
+    assert seen[-1] == "4 of 15 batches" and (out / ".build" / "progress.json").is_file()
     assert not (out / "manifest.json").exists()
     with pytest.raises(DataError, match="different settings"):
         build_dataset(_spec(out, images, seed=6), adapter=tiny_adapter)
     seen.clear()
-    build_dataset(_spec(out, images), adapter=tiny_adapter, progress=progress)
-    assert seen[0] == (4, 15) and seen[-1] == (15, 15)
+    fractions = []
+    build_dataset(_spec(out, images), adapter=tiny_adapter, progress=lambda f, m: (seen.append(m), fractions.append(f)))
+    assert seen[0] == "4 of 15 batches" and seen[-1] == "15 of 15 batches"
+    assert fractions[0] == 4 / 15 and fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert tree_checksums(out) == tree_checksums(ref)
     assert build_dataset(_spec(out, images), adapter=tiny_adapter) == out  # finished: returned as is
     with pytest.raises(DataError, match="different dataset"):

@@ -77,18 +77,20 @@ def test_cancelled_build_resumes_to_the_same_bytes(built, tmp_path):
     cancel = threading.Event()
     seen: list[tuple] = []
 
-    def progress(value, detail) -> None:
-        seen.append((value, detail))
-        if not isinstance(detail, str) and value >= 1:
+    def progress(fraction, message) -> None:
+        seen.append((fraction, message))
+        if message.startswith("1 of "):  # the first batch of activations
             cancel.set()
 
     with pytest.raises(CancelledError):
         build_full_demo_report(tmp_path, progress=progress, cancel=cancel, per_class=PER_CLASS)
     assert (tmp_path / f".{FULL_MODEL_NAME}.new").is_dir() and not (tmp_path / FULL_MODEL_NAME).exists()
     seen.clear()
-    report = build_full_demo_report(tmp_path, progress=lambda v, d: seen.append((v, d)), per_class=PER_CLASS)
-    assert seen[0] == (1, seen[0][1]) and isinstance(seen[0][1], int)  # resumed after the first batch
-    assert any(isinstance(d, str) for _, d in seen)  # the map fit reported too
+    report = build_full_demo_report(tmp_path, progress=lambda f, m: seen.append((f, m)), per_class=PER_CLASS)
+    assert seen[0][1].startswith("1 of ")  # resumed after the first batch
+    assert any(m.startswith("UMAP") for _, m in seen)  # the map fit reported too
+    fractions = [f for f, _ in seen if f is not None]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0  # one bar over the build and the fit
     assert report.rows == 10 * PER_CLASS * len(DEMO_SIGMAS) * 2
     for name in ("samples.csv", *(f"activations/{layer}.npy" for layer in DEMO_LAYERS)):
         a = (tmp_path / FULL_MODEL_NAME / name).read_bytes()

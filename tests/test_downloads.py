@@ -13,7 +13,7 @@ from data_fixtures import make_original_layout
 
 from diffviews_core.cli.main import main
 from diffviews_core.downloads import download, download_file, import_data, read_manifest, select
-from diffviews_core.errors import DataError
+from diffviews_core.errors import CancelledError, DataError
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
@@ -75,6 +75,25 @@ def test_download_resumes_a_partial_file(server, tmp_path):
     download_file(f"{server}/data.bin", dest, sha(PAYLOAD))
     assert dest.read_bytes() == PAYLOAD
     assert _Handler.served == [("/data.bin", len(PAYLOAD) - 300_000)]
+
+
+def test_download_reports_progress_and_stops_when_cancelled(server, tmp_path, monkeypatch):
+    """The job contract: progress(fraction, message) per block; a set cancel event stops it, and it resumes."""
+    monkeypatch.setattr("diffviews_core.downloads.CHUNK", 1 << 16)  # 16 blocks
+    seen, cancel = [], threading.Event()
+
+    def progress(fraction, message):
+        seen.append((fraction, message))
+        cancel.set()  # after the first block
+
+    dest = tmp_path / "data.bin"
+    with pytest.raises(CancelledError, match="resumes next time"):
+        download_file(f"{server}/data.bin", dest, sha(PAYLOAD), progress, cancel)
+    assert not dest.exists() and (tmp_path / "data.bin.part").stat().st_size < len(PAYLOAD)
+    seen.clear()
+    download_file(f"{server}/data.bin", dest, sha(PAYLOAD), lambda f, m: seen.append((f, m)))
+    assert dest.read_bytes() == PAYLOAD
+    assert seen[-1] == (1.0, "data.bin: 1.0 of 1.0 MB") and [f for f, _ in seen] == sorted(f for f, _ in seen)
 
 
 def test_checksum_mismatch_removes_the_partial_file(server, tmp_path):

@@ -133,9 +133,9 @@ def test_original_layout_recipe_read_only_folder_and_cache_hit(original, tiny_ad
 def test_cancel_then_resume_gives_the_same_bytes(built, tiny_adapter, tmp_path, monkeypatch):
     cancel, seen = threading.Event(), []
 
-    def progress(done, total):
-        seen.append((done, total))
-        if done == 2:
+    def progress(fraction, message):
+        seen.append((fraction, message))
+        if message == "2 of 12 batches":
             cancel.set()
 
     with pytest.raises(CancelledError, match="after 2 of 12 batches"):
@@ -145,8 +145,8 @@ def test_cancel_then_resume_gives_the_same_bytes(built, tiny_adapter, tmp_path, 
     work = next(folder.glob(".work-*"))
     assert json.loads((work / "progress.json").read_text())["done"] == 2
     seen.clear()
-    paths = extract_layers(built, ["encoder_block_0"], adapter=tiny_adapter, progress=lambda d, t: seen.append(d))
-    assert seen == list(range(3, 13)) and not work.exists()
+    paths = extract_layers(built, ["encoder_block_0"], adapter=tiny_adapter, progress=lambda f, m: seen.append((f, m)))
+    assert seen == [(d / 12, f"{d} of 12 batches") for d in range(3, 13)] and not work.exists()
     monkeypatch.setenv("DIFFVIEWS_CACHE_DIR", str(tmp_path / "fresh"))
     straight = extract_layers(built, ["encoder_block_0"], adapter=tiny_adapter)
     assert paths["encoder_block_0"].read_bytes() == straight["encoder_block_0"].read_bytes()

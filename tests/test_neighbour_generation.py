@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pytest
 from tiny_model import LAYERS, write_tiny_model
 
-from diffviews_core.errors import DataError, DiffViewsError
+from diffviews_core.errors import CancelledError, DataError, DiffViewsError
 from diffviews_core.formats import open_data
 from diffviews_core.lineage import GenerationSettings, Lineage
 from diffviews_core.neighbour_generation import generate_from_samples, mean_activations, replay
@@ -41,8 +42,10 @@ def test_mean_activation_of_selection(model_data):
 def test_generate_from_samples_records_lineage_and_replays_bit_for_bit(model_data, tmp_path):
     adapter = _adapter(model_data)
     settings = GenerationSettings(num_steps=4, mask_steps=2, guidance_scale=1.5, seed=11, num_samples=2)
-    steps = []
-    result, lineage = generate_from_samples(adapter, model_data, [4, 0, 8], LAYERS, settings, on_step=steps.append)
+    steps, progress = [], []
+    result, lineage = generate_from_samples(adapter, model_data, [4, 0, 8], LAYERS, settings, on_step=steps.append,
+                                            progress=lambda f, m: progress.append((f, m)))  # fmt: skip
+    assert progress == [(k / 4, f"step {k} of 4") for k in range(5)]
     assert lineage.class_label == 0  # the selected (first) sample's class
     assert lineage.source_sample_ids == [4, 0, 8] and lineage.layers == LAYERS
     assert lineage.checkpoint_sha256 and len(lineage.image_sha256) == 2
@@ -53,6 +56,20 @@ def test_generate_from_samples_records_lineage_and_replays_bit_for_bit(model_dat
     assert loaded == lineage
     again = replay(loaded, _adapter(model_data), model_data)
     assert again.images.tobytes() == result.images.tobytes()
+
+
+def test_generation_stops_when_cancelled(model_data):
+    cancel = threading.Event()
+    steps = []
+
+    def on_step(rec):
+        steps.append(rec.step)
+        cancel.set()
+
+    with pytest.raises(CancelledError, match="generation cancelled"):
+        generate_from_samples(_adapter(model_data), model_data, [0], LAYERS, GenerationSettings(num_steps=4),
+                              on_step=on_step, cancel=cancel)  # fmt: skip
+    assert steps == [0]
 
 
 def test_unmasked_comparison_uses_same_seed(model_data):

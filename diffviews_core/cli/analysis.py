@@ -97,20 +97,9 @@ def _layers(model, spec: str | None) -> list[str]:
     return sorted(layers)
 
 
-def _progress_bar(desc: str):
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=desc, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
-
-    def update(frac: float, message: str) -> None:
-        bar.n = round(frac * 100)
-        bar.set_postfix_str(message, refresh=True)
-
-    return bar, update
-
-
 def run_embed(args: argparse.Namespace) -> int:
     from ..embedding import EmbeddingCache, cached_embeddings
+    from ._progress import progress_bar
 
     model = _model(args)
     layers = _layers(model, args.layers)
@@ -121,8 +110,7 @@ def run_embed(args: argparse.Namespace) -> int:
     if csv_path.exists() and not args.overwrite:
         raise DataError(csv_path, "already exists; pass --overwrite or choose another --name")
     X = model.activations(layers)
-    bar, update = _progress_bar(f"embed {model.name}")
-    try:
+    with progress_bar(f"embed {model.name}") as update:
         fitted = cached_embeddings(
             X,
             model_id=f"{model.name}@{model.path.resolve()}",
@@ -135,8 +123,6 @@ def run_embed(args: argparse.Namespace) -> int:
             cache=EmbeddingCache(args.cache_dir) if args.cache_dir else None,
             progress=update,
         )
-    finally:
-        bar.close()
     params = {k: v for k, v in fitted[2].params.items() if k != "n_components"}
     params.update(layers=layers, model=model.config.get("dataset_type", model.name), dims=list(dims))
     written = model.write_embedding(

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..adapters.base import GeneratorAdapter
-from ..errors import CancelledError
+from ..jobs import check_cancelled
 from .extractor import ActivationExtractor, flatten_activations
 from .masking import ActivationMasker
 from .samplers import NoiseSource, sample_fewstep, sample_heun
@@ -106,15 +106,8 @@ class _Denoiser:
         return out
 
 
-def _check_cancel(cancel) -> Callable[[], None]:
-    def check() -> None:
-        if cancel is None:
-            return
-        flag = cancel.is_set() if isinstance(cancel, threading.Event) else cancel()
-        if flag:
-            raise CancelledError("generation cancelled")
-
-    return check
+def _check_cancel(cancel: threading.Event | None) -> Callable[[], None]:
+    return lambda: check_cancelled(cancel, "generation cancelled")
 
 
 def generate_with_mask_multistep(
@@ -141,7 +134,7 @@ def generate_with_mask_multistep(
     rho: float = 7.0,
     latents: torch.Tensor | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
-    cancel: threading.Event | Callable[[], bool] | None = None,
+    cancel: threading.Event | None = None,
 ) -> GenerationResult:
     """Denoise ``num_samples`` images of ``class_label`` with the masker's masks applied.
 

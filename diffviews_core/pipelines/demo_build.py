@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import numpy as np
 from ..demo import DEMO_ADAPTER, DEMO_GENERATION, DEMO_MODEL_NAME
 from ..demo.fashion_mnist import CLASS_NAMES, balanced_subset, load_fashion_mnist
 from ..errors import DataError
+from ..jobs import Progress, stage_progress
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ FULL_MODEL_NAME = f"{DEMO_MODEL_NAME}-full"
 FULL_CACHE_DIR = "demo-full"  # under paths.cache_dir()
 EMBEDDING_NAME = "demo"
 KNN_K = 5  # below the 8 images per class of a subset, so 1.0 is reachable
+BUILD_SPAN = 0.8  # share of a demo build's progress given to the activations (the map fit gets the rest)
 
 
 @dataclass
@@ -112,7 +114,7 @@ def read_full_images(path: Path, per_class: int | None = None) -> tuple[np.ndarr
 
 
 def _fit_embedding(
-    model_dir: Path, model_name: str, progress=None, cancel=None
+    model_dir: Path, model_name: str, progress: Progress | None = None, cancel: threading.Event | None = None
 ) -> tuple[int, dict[tuple[float, str], dict[str, float]]]:
     """Fit and write the 2D/3D map of the demo layers; (rows, kNN label agreement per level and label pass)."""
     from ..embedding import fit_embeddings
@@ -156,13 +158,13 @@ def _build(
     checkpoint: str,
     stamp: dict | None = None,
     resume: bool = False,
-    progress: Callable | None = None,
-    cancel=None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> DemoBuildReport:
     """Build the model folder ``final`` from 28 x 28 images with the demo settings, fit its map, swap it in.
 
-    ``progress`` gets ``(done, total)`` batches while building, then ``(fraction, message)`` while fitting. With
-    ``resume`` an interrupted build (same weights and images) continues where it stopped; else it starts over.
+    ``progress`` follows the activations, then the map fit (the ``diffviews_core.jobs`` contract). With ``resume``
+    an interrupted build (same weights and images) continues where it stopped; else it starts over.
     """
     from ..adapters import get_adapter
     from ..pipelines.builder import BuildSpec, build_dataset
@@ -191,8 +193,8 @@ def _build(
             **(stamp or {}),
         },
     )
-    build_dataset(spec, adapter=adapter, progress=progress, cancel=cancel)
-    rows, knn = _fit_embedding(work, final.name, progress, cancel)
+    build_dataset(spec, adapter=adapter, progress=stage_progress(progress, 0.0, BUILD_SPAN), cancel=cancel)
+    rows, knn = _fit_embedding(work, final.name, stage_progress(progress, BUILD_SPAN, 1.0), cancel)
     if final.exists():
         shutil.rmtree(final)
     os.replace(work, final)
@@ -200,55 +202,26 @@ def _build(
     return DemoBuildReport(final, rows, size, knn)
 
 
-def tqdm_progress(desc: str):
-    """(close, callback) for ``_build``: a tqdm bar, opened at the first report, of batches and then the map fit."""
-    from tqdm import tqdm
-
-    bars = []
-
-    def report(value, detail) -> None:
-        if not bars:
-            bars.append(tqdm(desc=desc, unit="batch"))
-        bar = bars[0]
-        if isinstance(detail, str):
-            bar.set_description(f"fitting the map ({detail})" if detail else "fitting the map", refresh=True)
-            return
-        bar.total = detail
-        bar.n = value
-        bar.refresh()
-
-    def close() -> None:
-        for bar in bars:
-            bar.close()
-
-    return close, report
-
-
 def build_demo_data(
     model: Path,
     data_root: Path,
     per_class: int | None = None,
     fashion_mnist: Path | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> DemoBuildReport:
     """Build ``data_root/<demo model>/`` from the weights at ``model`` (its config.json points back to them)."""
     images, labels = demo_images(per_class or DEMO_PER_CLASS, fashion_mnist)
     final = Path(data_root) / DEMO_MODEL_NAME
     checkpoint = Path(os.path.relpath(Path(model).resolve(), final.resolve()))
-    close, report = tqdm_progress("building demo data") if progress else (None, None)
-    try:
-        return _build(
-            model,
-            final,
-            images,
-            labels,
-            origin="Fashion-MNIST test split (balanced subset)",
-            checkpoint=checkpoint.as_posix(),
-            progress=report,
-        )
-    finally:
-        if close is not None:
-            close()
+    return _build(
+        model,
+        final,
+        images,
+        labels,
+        origin="Fashion-MNIST test split (balanced subset)",
+        checkpoint=checkpoint.as_posix(),
+        progress=progress,
+    )
 
 
 def _file_sha256(path: Path) -> str:
@@ -268,8 +241,8 @@ def full_demo_root(out_dir: Path | None = None) -> Path:
 
 def build_full_demo_report(
     out_dir: Path | None = None,
-    progress: Callable | None = None,
-    cancel=None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
     per_class: int | None = None,
 ) -> DemoBuildReport | None:
     """Build the full demo (the shipped model on the shipped 400-image subset) unless it is built already (None).
@@ -308,7 +281,9 @@ def build_full_demo_report(
     return report
 
 
-def build_full_demo(out_dir: Path | None = None, progress: Callable | None = None, cancel=None) -> Path:
+def build_full_demo(
+    out_dir: Path | None = None, progress: Progress | None = None, cancel: threading.Event | None = None
+) -> Path:
     """The full demo's data root, built first if needed (minutes on a CPU, resumable; instant once built)."""
     build_full_demo_report(out_dir, progress, cancel)
     return full_demo_root(out_dir)

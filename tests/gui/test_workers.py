@@ -41,17 +41,21 @@ def test_result_and_progress_arrive_on_the_ui_thread(qtbot, pool):
     qtbot.waitUntil(lambda: not pool.running(), timeout=2000)
 
 
-def test_both_progress_forms_of_the_core(qtbot, pool):
+def test_progress_follows_the_job_contract(qtbot, pool):
+    """``progress(fraction or None, message)``: None is shown as unknown (-1), fractions are clamped."""
+    from diffviews_core.jobs import count_progress
+
     def build(progress=None):
-        progress(3, 4)  # dataset builder: (done, total)
-        progress(1.0, "embedding done")  # embedding: (fraction, message)
+        progress(None, "loading")
+        count_progress(progress, 3, 4, "batches")
+        progress(1.5, "done")
 
     seen = []
     job = pool.submit("build", build)
     job.progressed.connect(lambda f, m: seen.append((f, m)))
     qtbot.waitUntil(lambda: not pool.running(), timeout=5000)  # the job may end before a signal wait is set up
-    qtbot.waitUntil(lambda: len(seen) == 2, timeout=2000)
-    assert seen == [(0.75, "3 / 4"), (1.0, "embedding done")]
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=2000)
+    assert seen[0] == (-1.0, "loading") and seen[-1] == (1.0, "done")  # the middle one may be throttled
 
 
 def test_errors_become_messages_naming_the_file(qtbot, pool):
@@ -68,6 +72,21 @@ def test_errors_become_messages_naming_the_file(qtbot, pool):
     pool.submit("other", lambda: 1 / 0, on_error=errors.append)
     qtbot.waitUntil(lambda: bool(errors), timeout=5000)
     assert errors[0].startswith("ZeroDivisionError")
+
+
+def test_a_bug_is_logged_with_its_traceback_a_data_error_is_not(qtbot, pool, caplog):
+    def divide():
+        return 1 / 0
+
+    errors = []
+    with caplog.at_level("WARNING", logger="diffviews_app.workers"):
+        pool.submit("bug", divide, on_error=errors.append)
+        pool.submit("data", lambda: (_ for _ in ()).throw(DataError("/d/x.json", "bad")), on_error=errors.append)
+        qtbot.waitUntil(lambda: len(errors) == 2, timeout=5000)
+    records = {r.getMessage(): r for r in caplog.records}
+    bug = records["job 'bug' failed"]
+    assert bug.exc_info and bug.exc_info[0] is ZeroDivisionError and "divide" in caplog.text  # the traceback
+    assert not records["job 'data': /d/x.json: bad"].exc_info
 
 
 def test_cancel_stops_the_job_and_drops_its_result(qtbot, pool):
