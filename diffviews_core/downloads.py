@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import replace_file
 from .errors import CancelledError, DataError, DiffViewsError
 from .formats.files import sha256_file
 from .jobs import Progress, check_cancelled, report, stage_progress
@@ -108,8 +109,7 @@ def download_file(
     if got != sha256:
         part.unlink()
         raise DataError(dest, f"checksum mismatch (expected {sha256[:12]}…, got {got[:12]}…); the partial file was removed")
-    os.replace(part, dest)
-    return dest
+    return replace_file(part, dest)
 
 
 def _bytes_message(name: str, done: int, total: int | None) -> str:

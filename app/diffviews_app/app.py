@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from .options import LaunchOptions, default_data_dir
@@ -65,6 +65,23 @@ def open_start_data(window, options: LaunchOptions) -> bool:
     return True
 
 
+def _save_widget_png(widget, path: Path) -> bool:
+    """Grab ``widget`` as a PNG written atomically; False if it could not be encoded or written."""
+    from diffviews_core.atomic import atomic_write_bytes
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not widget.grab().save(buffer, "PNG"):
+        return False
+    try:
+        atomic_write_bytes(path, bytes(data))
+    except OSError as exc:
+        log.error("screenshot %s: %s", path, exc)
+        return False
+    return True
+
+
 def _screenshot_when_ready(window, path: Path, app: QApplication, started: float, restorer=None) -> None:
     """Save the window once the first map is drawn (or the session is restored, or no data loaded), then quit."""
     state = window.state
@@ -75,7 +92,7 @@ def _screenshot_when_ready(window, path: Path, app: QApplication, started: float
             return
         done["saved"] = True
         app.processEvents()
-        ok = window.grab().save(str(path), "PNG")
+        ok = _save_widget_png(window, path)
         log.info("screenshot %s after %.2f s: %s", path, time.perf_counter() - started, "saved" if ok else "failed")
         if not ok:
             print(f"diffviews-desktop: could not write {path}", file=sys.stderr)

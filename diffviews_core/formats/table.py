@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write_text
 from ..errors import DataError
-from .files import atomic_write_text
 
 INT_COLUMNS = ("sample_id", "class_label", "batch_index", "image_index", "level_index")
 FLOAT_COLUMNS = ("conditioning_sigma", "umap_x", "umap_y", "umap_z", "umap3d_x", "umap3d_y", "umap3d_z", "sigma")

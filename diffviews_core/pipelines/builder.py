@@ -30,7 +30,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import shutil
 import threading
 from collections.abc import Sequence
@@ -40,9 +39,10 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npf
 
+from ..atomic import atomic_path, atomic_write_json, replace_file
 from ..errors import DataError
 from ..formats import native
-from ..formats.files import atomic_path, atomic_write_json, read_json_object
+from ..formats.files import read_json_object
 from ..formats.table import write_csv
 from ..jobs import Progress, check_cancelled, count_progress
 from .sources import GeneratedSource, ImageSource, source_from
@@ -291,9 +291,7 @@ class _Builder:
         for name in self.layers:
             part = self.work / f"{name}.npy"
             if part.exists():
-                with open(part, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(part, act_dir / f"{name}.npy")
+                replace_file(part, act_dir / f"{name}.npy")
         write_csv(self.out / native.SAMPLES, self._sample_columns())
         adapter_name = self.spec.adapter or self.adapter.model_type
         cfg = {

@@ -89,7 +89,7 @@ def write_full_images(path: Path, fashion_mnist: Path | None = None, per_class: 
     """Write the full demo's image subset (the first ``per_class`` test images of each class) as a shipped .npz."""
     images, labels = load_fashion_mnist("test", fashion_mnist)
     idx = first_per_class(labels, per_class)
-    from ..formats.files import atomic_path
+    from ..atomic import atomic_path
 
     with atomic_path(Path(path)) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
@@ -250,8 +250,9 @@ def build_full_demo_report(
     Resumable: a cancelled or killed build continues at its next batch on the next call. A build from other
     weights or another image count is replaced.
     """
+    from ..atomic import atomic_write_json
     from ..demo import demo_model_path, demo_paths
-    from ..formats.files import atomic_write_json, read_json_object
+    from ..formats.files import read_json_object
 
     model = demo_model_path()
     per_class = FULL_PER_CLASS if per_class is None else per_class

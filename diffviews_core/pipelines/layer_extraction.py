@@ -34,7 +34,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import threading
@@ -44,8 +43,9 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npf
 
+from ..atomic import atomic_write_json, replace_file
 from ..errors import DataError
-from ..formats.files import atomic_write_json, read_json_object, sha256_file
+from ..formats.files import read_json_object, sha256_file
 from ..formats.model import ModelData
 from ..formats.npyio import npy_header
 from ..jobs import Progress, check_cancelled, count_progress
@@ -283,10 +283,7 @@ class _Extraction:
 
     def finish(self) -> None:
         for name in self.layers:
-            part = self.work / f"{name}.npy"
-            with open(part, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(part, self.folder / f"{name}.npy")
+            replace_file(self.work / f"{name}.npy", self.folder / f"{name}.npy")
         shutil.rmtree(self.work)
 
 
