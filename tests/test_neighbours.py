@@ -125,7 +125,7 @@ def test_plane_rejects_nan_and_bad_rows():
         PlaneIndex(np.zeros((3, 2))).query(5, 1)
 
 
-def test_neighbors_cli_on_an_original_layout(tmp_path, capsys):
+def test_neighbours_cli_on_an_original_layout(tmp_path, capsys):
     import json
 
     from data_fixtures import expected_activations, make_original_layout, tree_checksums
@@ -134,7 +134,7 @@ def test_neighbors_cli_on_an_original_layout(tmp_path, capsys):
 
     root = make_original_layout(tmp_path / "data", n_per_model=40)
     before = tree_checksums(root)
-    assert main(["neighbors", str(root), "-m", "edm", "--sample", "10002", "-k", "4", "--json"]) == 0
+    assert main(["neighbours", str(root), "-m", "edm", "--sample", "10002", "-k", "4", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     X = expected_activations(root, "edm")
     ids = [h["sample_id"] for h in report["neighbors"]]
@@ -148,6 +148,10 @@ def test_neighbors_cli_on_an_original_layout(tmp_path, capsys):
     np.testing.assert_allclose([h["distance"] for h in report["neighbors"]], ref[order[:4]], rtol=1e-5)
     assert all("map_distance" in h for h in report["neighbors"])
 
+    assert main(["neighbours", str(root), "-m", "dmd2", "--sample", "3", "--space", "map", "-k", "2", "--json"]) == 0
+    on_map = json.loads(capsys.readouterr().out)
+    assert on_map["space"] == "map" and len(on_map["neighbors"]) == 2
+    # the American command name and the CLI's old name of the map space still work
     assert main(["neighbors", str(root), "-m", "dmd2", "--sample", "3", "--space", "embedding", "-k", "2"]) == 0
     assert "2 nearest neighbours of sample 3 (2D map demo_embeddings)" in capsys.readouterr().out
     assert main(["neighbors", str(root), "-m", "broken", "--sample", "3"]) == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -19,6 +20,19 @@ ORGANIZATION = "DiffViews"
 APPLICATION = "DiffViews Desktop"
 SCREENSHOT_SETTLE_MS = 400  # after the first full frame: let the docks' images and the GL frame land
 SCREENSHOT_TIMEOUT_MS = 60000
+
+
+SETTINGS_FILE = "diffviews-desktop.ini"
+
+
+def user_settings() -> QSettings:
+    """The user's settings (window layout, recent folders): an INI file in ``$DIFFVIEWS_CONFIG_DIR`` when that is set,
+    else Qt's native place for this organisation and application."""
+    from diffviews_core.paths import CONFIG_ENV, config_dir
+
+    if os.environ.get(CONFIG_ENV, "").strip():
+        return QSettings(str(config_dir() / SETTINGS_FILE), QSettings.Format.IniFormat)
+    return QSettings(ORGANIZATION, APPLICATION)
 
 
 def application() -> QApplication:
@@ -48,7 +62,7 @@ def create_window(options: LaunchOptions | None = None, settings: QSettings | No
     pool = WorkerPool()
     controller = ExplorerController(state, pool, options)
     canvas = canvas if canvas is not None else PointCloudCanvas()
-    window = MainWindow(state, canvas, pool, controller, settings or QSettings(ORGANIZATION, APPLICATION))
+    window = MainWindow(state, canvas, pool, controller, settings or user_settings())
     for obj in (state, pool, controller):
         obj.setParent(window)
     return window
@@ -120,7 +134,7 @@ def run_app(options: LaunchOptions) -> int:
         if options.screenshot is not None:  # a fixed, fresh layout: screenshots do not depend on the user's settings
             settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
         else:
-            settings = QSettings(ORGANIZATION, APPLICATION)
+            settings = user_settings()
         window = create_window(options, settings)
         window.show()
         restorer = window.generation.open_session(options.session) if options.session else None

@@ -34,11 +34,6 @@ def save_png(image: np.ndarray, path: Path | str) -> Path:
     return atomic_write_bytes(path, png_bytes(image))
 
 
-def export_view(canvas, path: Path | str) -> Path:
-    """The map as drawn now, full detail, with trajectories and generated points (vispy render)."""
-    return save_png(canvas.render_image(), path)
-
-
 def _rgb(image: np.ndarray) -> np.ndarray:
     a = np.asarray(image)
     if a.ndim == 2:

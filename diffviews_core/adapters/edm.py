@@ -118,10 +118,6 @@ class EDMAdapter(HookMixin, GeneratorAdapter):
 
     # --- construction ----------------------------------------------------------------------------
     @classmethod
-    def from_network(cls, net: EDMPrecond, device: str | torch.device = "cpu", **config) -> EDMAdapter:
-        return cls(net, device=device, config=config)
-
-    @classmethod
     def from_config(cls, network_config: dict | None = None, device: str | torch.device = "cpu", **config):
         """An adapter with freshly initialised weights (for training, tests and shape queries)."""
         net_cfg = network_config or cls.DEFAULT_NETWORK

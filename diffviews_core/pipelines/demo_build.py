@@ -8,7 +8,6 @@ so the same weights give the same files.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -224,14 +223,6 @@ def build_demo_data(
     )
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def full_demo_root(out_dir: Path | None = None) -> Path:
     """The data root the full demo is built into: ``out_dir``, else ``<user cache>/demo-full``."""
     from ..paths import cache_dir
@@ -252,12 +243,12 @@ def build_full_demo_report(
     """
     from ..atomic import atomic_write_json
     from ..demo import demo_model_path, demo_paths
-    from ..formats.files import read_json_object
+    from ..formats.files import read_json_object, sha256_file
 
     model = demo_model_path()
     per_class = FULL_PER_CLASS if per_class is None else per_class
     final = full_demo_root(out_dir) / FULL_MODEL_NAME
-    stamp = {"demo_model_sha256": _file_sha256(model), "demo_per_class": per_class}
+    stamp = {"demo_model_sha256": sha256_file(model), "demo_per_class": per_class}
     if (final / "embeddings" / f"{EMBEDDING_NAME}.csv").is_file():
         if {k: read_json_object(final / "config.json").get(k) for k in stamp} == stamp:
             return None
