@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from data_fixtures import tree_checksums
 
-TESTS = Path(__file__).resolve().parent
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"  # tiny_model.py, for the child process
 
 SCRIPT = textwrap.dedent(
     """
@@ -36,14 +36,14 @@ SCRIPT = textwrap.dedent(
     spec = BuildSpec(sys.argv[1], ArraySource(imgs, np.arange(9) % 4, None), [9.0, 0.3],
                      ["encoder_block_1", "midblock"], batch_size=2, label_mode="both", seed=11)
     slow = len(sys.argv) > 3
-    build_dataset(spec, adapter=EDMAdapter(net), progress=(lambda d, t: time.sleep(0.15)) if slow else None)
+    build_dataset(spec, adapter=EDMAdapter(net), progress=(lambda fraction, message: time.sleep(0.15)) if slow else None)
     """
 )
 
 
 def _run(script: Path, out: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.Popen([sys.executable, str(script), str(out), str(TESTS), *extra], env=env)
+    return subprocess.Popen([sys.executable, str(script), str(out), str(HELPERS), *extra], env=env)
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import OrderedDict
 
 import pytest
@@ -15,6 +16,7 @@ from checkpoint_fixtures import (
     evil,
     evil_storage_tensor,
     pickle_bytes,
+    stock_persistence_module,
     write_edm_pickle,
 )
 
@@ -29,6 +31,29 @@ def tripwire(tmp_path):
     path = tmp_path / "TRIPWIRE"
     yield path
     assert not path.exists(), "code stored in the checkpoint was executed"
+
+
+@pytest.mark.parametrize("how", ["os.system", "builtins.eval", "subprocess.run", "subprocess.Popen"])
+def test_positive_control_each_payload_fires_the_tripwire_under_the_stock_unpickler(tmp_path, how):
+    """The refusal tests check that the tripwire stays absent; here the same payloads, read by ``pickle.loads``,
+    create it, so an absent tripwire means the loader refused them, not that they were harmless."""
+    wire = tmp_path / "TRIPWIRE"
+    loaded = pickle.loads(pickle_bytes(evil(wire, how), wire))  # noqa: S301 (the behaviour under test)
+    if how == "subprocess.Popen":
+        loaded.wait(timeout=30)
+    assert wire.exists()
+
+
+def test_positive_control_module_src_fires_the_tripwire_under_a_trusting_loader(tiny_net, tmp_path):
+    """A checkpoint's ``module_src`` is a tripwire too: a loader that executes it, as NVIDIA's does, creates it."""
+    wire = tmp_path / "TRIPWIRE"
+    path = write_edm_pickle(tmp_path / "net.pkl", edm_snapshot(tiny_net), TINY, tripwire=wire)
+    with stock_persistence_module(), open(path, "rb") as fh, pytest.raises(SystemExit, match="module_src was executed"):
+        pickle.load(fh)  # noqa: S301 (the behaviour under test)
+    assert wire.exists()
+    wire.unlink()
+    load_network(path)  # the project's loader reads the same file without running it
+    assert not wire.exists()
 
 
 def refused(path, *fragments: str) -> CheckpointError:

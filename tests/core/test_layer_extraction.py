@@ -67,9 +67,14 @@ def test_built_dataset_layers_come_back_bit_for_bit(built, tiny_adapter, cache):
     for layer, path in paths.items():
         assert path.parent.parent == cache / "layers"
         assert np.array_equal(np.load(path), built.activations([layer])), layer
-    other = extract_layers(built, ["encoder_bottleneck"], adapter=tiny_adapter, batch_size=5)  # other batches
-    np.testing.assert_allclose(np.load(other["encoder_bottleneck"]), built.activations(["encoder_bottleneck"]),
-                               rtol=1e-6, atol=1e-6)  # fmt: skip
+    # Other batches: the same inputs, but BLAS sums in another order (it depends on the batch shape and the thread
+    # count), so the rows agree to float32 rounding of the layer's scale, not bit for bit. Rows of other inputs differ
+    # by the scale itself: the tolerance still tells the right rows from any others.
+    other = np.load(extract_layers(built, ["encoder_bottleneck"], adapter=tiny_adapter, batch_size=5)["encoder_bottleneck"])
+    stored = np.asarray(built.activations(["encoder_bottleneck"]))
+    tolerance = 1e-5 * np.abs(stored).max()
+    assert np.abs(other - stored).max() <= tolerance
+    assert np.abs(np.roll(other, 1, axis=0) - stored).max(axis=1).min() > 100 * tolerance  # the control
 
 
 def test_built_dataset_loads_its_checkpoint_and_attaches(built, tiny_adapter):

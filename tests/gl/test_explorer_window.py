@@ -25,8 +25,9 @@ def hover(qtbot, window, row: int) -> None:
 
 
 def click(qtbot, window, row: int, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
-    QTest.mouseClick(window.canvas.native, LEFT, modifiers, screen_pos(window, row))
-    qtbot.wait(10)
+    """Click a row's point; returns once the canvas has reported the click (the state follows synchronously)."""
+    with qtbot.waitSignal(window.canvas.clicked, timeout=3000):
+        QTest.mouseClick(window.canvas.native, LEFT, modifiers, screen_pos(window, row))
 
 
 def test_opens_the_data_and_reports_the_broken_model(make_window, fixture_root):
@@ -241,7 +242,7 @@ def test_dock_layout_and_window_state_are_remembered(qtbot, make_window, fixture
     w = make_window(settings_file=settings)
     w.classes_dock.hide()
     w.resize(720, w.height())
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: w.width() == 720, timeout=3000)
     w.close()
     w2 = create_window(LaunchOptions(), QSettings(str(settings), QSettings.Format.IniFormat))
     try:

@@ -3,11 +3,9 @@ generated point, lineage replay bit for bit, session round trip, and an event lo
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QTimer
 
 from diffviews_core.lineage import Lineage
 
@@ -144,45 +142,37 @@ def test_session_round_trip(qtbot, window_parts, tmp_path):
     assert "generated" in parts.canvas.overlay_names()
 
 
-def _max_gap(qtbot, action) -> tuple[int, int]:
-    """Longest interval (ms) between ticks of a 10 ms timer while ``action`` runs (the click included), and the
-    number of ticks."""
-    gaps: list[int] = []
-    clock = QElapsedTimer()
-    timer = QTimer(interval=10)
-    timer.timeout.connect(lambda: gaps.append(clock.restart()))
-    clock.start()
-    timer.start()
-    action()
-    timer.stop()
-    return max(gaps, default=0), len(gaps)
+def test_the_event_loop_keeps_turning_and_every_step_lands_during_generation(qtbot, window_parts):
+    """While a generation runs on the worker, the UI thread keeps serving its events: a 10 ms timer ticks and sees
+    the trajectory part-drawn (steps arrive live, not all at the end), and every step reaches the UI.
 
-
-def test_event_loop_never_stalls_during_generation(qtbot, window_parts):
-    """A 10 ms timer keeps firing while a generation runs and every step reaches the UI: no gap over 50 ms.
-
-    The window is unexposed while measuring: every piece of the app's UI-thread work still runs (step relay, state,
-    map and dock updates), but the compositor does not. On software GL (llvmpipe, CI) one composite of the whole
-    window costs 30-90 ms, which no application code can avoid; benchmarks/bench_generation_ui.py reports the
-    figure with painting. Where even the idle loop stalls (an overloaded machine), the test says so and skips.
+    Untimed on purpose: how long the loop may stall is a speed goal, measured with painting by
+    benchmarks/bench_generation_ui.py ("longest event-loop gap"), not asserted here.
     """
     parts = window_parts
     gen = parts.gen
     _select_with_knn(parts)
     gen.update_settings(num_steps=2, mask_steps=10, seed=5, num_samples=4)
     _generate(qtbot, parts)  # adapter, projection and GL glyphs ready: the measured run is the generation itself
-    parts.window.hide()
-    idle, _ = _max_gap(qtbot, lambda: qtbot.wait(1000))
-    if idle > 25:
-        pytest.skip(f"the idle event loop of this machine already stalls {idle} ms (load)")
     gen.update_settings(num_steps=40)
-    started = time.perf_counter()
-    worst, ticks = _max_gap(qtbot, lambda: _generate(qtbot, parts))
-    took = time.perf_counter() - started
-    parts.window.show()
-    assert len(gen.current_trajectory().sigmas) == 40 and took > 0.2 and ticks > 10
-    assert len(parts.steps_dock.captions()) == 40  # every step reached the UI while it was measured
-    assert worst <= 50, f"event loop stalled {worst} ms during a {took:.1f} s generation (idle: {idle} ms)"
+    seen: list[int] = []  # steps drawn so far, at each tick of the timer while the generation runs
+
+    def tick() -> None:
+        traj = gen.current_trajectory()
+        if gen.running and traj is not None:
+            seen.append(len(traj.sigmas))
+
+    timer = QTimer(interval=10)
+    timer.timeout.connect(tick)
+    timer.start()
+    try:
+        _generate(qtbot, parts)
+    finally:
+        timer.stop()
+    assert len(gen.current_trajectory().sigmas) == 40
+    assert len(parts.steps_dock.captions()) == 40  # every step reached the UI
+    assert len(seen) >= 2, "the UI thread's timer never fired while the generation ran"
+    assert any(0 < n < 40 for n in seen), f"no part-drawn trajectory seen while it ran: {sorted(set(seen))}"
 
 
 def test_generation_docks_can_be_toggled_from_the_view_menu(window_parts):

@@ -4,7 +4,7 @@ progress and cancel (resuming after a cancel), then the map swaps; the data fold
 from __future__ import annotations
 
 import os
-import time
+import threading
 
 import numpy as np
 import pytest
@@ -61,16 +61,22 @@ def test_unstored_layer_is_extracted_then_embedded_then_swapped_in(qtbot, make_w
     assert "midblock" not in w.state.layer_choices  # stored and mapped by the default embedding
     assert w.view_dock.layer_combo.currentData() == "default" and w.state.layer == "default"
 
-    # Slow batches so the cancel lands mid-extraction; the map stays, the work is kept for later.
+    # One batch runs, the next waits for the test: the cancel lands mid-extraction; the map stays, the work is kept.
     slow_batch = layer_extraction._Extraction.run_batch
-    monkeypatch.setattr(layer_extraction._Extraction, "run_batch",
-                        lambda self, step: (time.sleep(0.3), slow_batch(self, step)))  # fmt: skip
+    gate = threading.Semaphore(1)
+
+    def gated_batch(self, step):
+        assert gate.acquire(timeout=60), "the test never released the batch"
+        slow_batch(self, step)
+
+    monkeypatch.setattr(layer_extraction._Extraction, "run_batch", gated_batch)
     w.state.select(5)
     choose_layer(w, LAYER)
     extracting = lambda: [j for j in w.pool.running() if j.name != "Preparing generation"]  # noqa: E731
     assert [j.name for j in extracting()] == [f"Extracting {LAYER}"]
     qtbot.waitUntil(lambda: extracting() and extracting()[0].fraction > 0, timeout=30000)
     qtbot.mouseClick(w.jobs.cancel_button, Qt.MouseButton.LeftButton)
+    gate.release(100)  # the waiting batch finishes, then the job sees the cancel
     qtbot.waitUntil(lambda: not w.pool.running(), timeout=30000)
     assert w.state.layer == "default" and w.view_dock.layer_combo.currentData() == "default"
     assert LAYER not in w.state.model.layers

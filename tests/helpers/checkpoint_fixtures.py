@@ -123,6 +123,32 @@ def fake_persistence_module() -> Iterator[types.FunctionType]:
                 sys.modules[name] = previous
 
 
+@contextmanager
+def stock_persistence_module() -> Iterator[None]:
+    """A ``torch_utils.persistence`` that loads as NVIDIA's does (it executes each object's ``module_src``): only for
+    the tripwire's positive control, which shows what a loader that trusts the file would run."""
+
+    def _reconstruct_persistent_obj(meta):
+        module = types.ModuleType("_imported_module")
+        exec(meta["module_src"], module.__dict__)  # noqa: S102 (the behaviour under test)
+        return getattr(module, meta["class_name"])
+
+    package = types.ModuleType("torch_utils")
+    module = types.ModuleType("torch_utils.persistence")
+    module._reconstruct_persistent_obj = _reconstruct_persistent_obj
+    package.persistence = module
+    saved = {name: sys.modules.get(name) for name in ("torch_utils", "torch_utils.persistence")}
+    sys.modules.update({"torch_utils": package, "torch_utils.persistence": module})
+    try:
+        yield
+    finally:
+        for name, previous in saved.items():
+            if previous is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = previous
+
+
 class _Pickler(pickle._Pickler):
     """Python pickler (so ``save`` can write arbitrary globals) emitting persistence-format network modules."""
 

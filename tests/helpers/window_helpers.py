@@ -6,10 +6,17 @@ import numpy as np
 
 
 def wait_drawn(qtbot, window) -> None:
-    """Until the canvas holds the state's points and its picking index is ready."""
+    """Until the canvas holds the state's points, its picking index is ready and a frame with them was drawn."""
     n = window.state.num_points
     qtbot.waitUntil(lambda: window.canvas.point_count == n and window.canvas.index_ready, timeout=10000)
-    qtbot.wait(30)
+    frames: list[object] = []
+    draw = window.canvas.scene_canvas.events.draw
+    draw.connect(frames.append)
+    try:
+        window.canvas.scene_canvas.update()
+        qtbot.waitUntil(lambda: bool(frames), timeout=10000)
+    finally:
+        draw.disconnect(frames.append)
 
 
 def screen_pos(window, row: int):
