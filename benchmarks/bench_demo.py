@@ -2,11 +2,12 @@
 
 Goal: under 1 s on a 2-core CPU. Baseline in the same run: 1 thread. Also shows the other sampler and guidance 1
 (one network pass per step instead of two). Uses the shipped weights when installed (speed does not depend on them).
-Run: python3 benchmarks/bench_demo.py
+Run: python3 benchmarks/bench_demo.py [--smoke] (``--smoke``: one repeat per case, for CI; its figures mean nothing).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from diffviews_core.demo.train import DEMO_NETWORK  # noqa: E402
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="one repeat per case (CI)")
+    repeat = 1 if parser.parse_args().smoke else 5
     model = demo_paths().model
     if model.is_file():
         adapter, source = EDMAdapter.from_checkpoint(model), "shipped weights"
@@ -39,7 +43,7 @@ def main() -> None:
         for threads in (1, 2):
             torch.set_num_threads(threads)
             t = measure(
-                lambda s=settings: generate_with_mask_multistep(adapter, None, class_label=3, seed=0, **s), repeat=5
+                lambda s=settings: generate_with_mask_multistep(adapter, None, class_label=3, seed=0, **s), repeat=repeat
             )
             base = base or t
             rows.append((f"{label}, {threads} thread(s)", t, base))
