@@ -84,6 +84,11 @@ class EDMAdapter(HookMixin, GeneratorAdapter):
         except KeyError:
             raise KeyError(f"unknown layer {layer_name!r}; hookable layers: {', '.join(self._layer_map)}") from None
 
+    def to(self, device: str | torch.device) -> EDMAdapter:
+        self._device = torch.device(device)
+        self.net.to(self._device)
+        return self
+
     # --- behaviour -------------------------------------------------------------------------------
     @torch.no_grad()
     def forward(self, x, sigma, class_labels=None, **kwargs) -> torch.Tensor:
