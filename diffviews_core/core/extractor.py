@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -82,13 +83,28 @@ class ActivationExtractor:
             atomic_write_text(output_path.with_suffix(".json"), json.dumps(metadata, indent=2))
 
 
+def read_npz(path: str | Path, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """The named arrays (default: all) of an .npz, never unpickling; problems are a ValueError naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            available = list(data.keys())
+            wanted = list(names) if names is not None else available
+            missing = [n for n in wanted if n not in available]
+            arrays = {} if missing else {n: data[n] for n in wanted}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: cannot read: {exc}") from None
+    if missing:
+        quoted = ", ".join(f"'{n}'" for n in missing)
+        raise ValueError(f"{path}: layer {quoted} not found. Available: {available}")
+    return arrays
+
+
 def load_activations(activation_path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(layer -> array, metadata) from ``activation_path`` .npz and its optional .json, as ``save`` writes them."""
     from ..store.files import read_json
 
     activation_path = Path(activation_path)
-    with np.load(activation_path.with_suffix(".npz"), allow_pickle=False) as data:
-        activations = {key: data[key] for key in data.keys()}
+    activations = read_npz(activation_path.with_suffix(".npz"))
     meta_path = activation_path.with_suffix(".json")
     metadata = read_json(meta_path) if meta_path.exists() else {}
     return activations, metadata
@@ -106,12 +122,10 @@ def convert_to_fast_format(
 
     npz_path = Path(npz_path)
     output_path = Path(output_path) if output_path is not None else npz_path.with_suffix(".npy")
-    with np.load(npz_path, allow_pickle=False) as data:
-        names = list(layers) if layers else sorted(data.keys())
-        missing = [n for n in names if n not in data]
-        if missing:
-            raise ValueError(f"{npz_path}: layers {missing} not found. Available: {sorted(data.keys())}")
-        arrays = {n: data[n] for n in names}
+    arrays = read_npz(npz_path, list(layers) if layers else None)
+    if not layers:
+        arrays = {n: arrays[n] for n in sorted(arrays)}
+    names = list(arrays)
     rows = {a.shape[0] for a in arrays.values()}
     if len(rows) != 1:
         raise ValueError(f"{npz_path}: layers have different sample counts {sorted(rows)}")

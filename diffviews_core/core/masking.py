@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..adapters.base import GeneratorAdapter
+from .extractor import read_npz
 
 CfgPass = Literal["cond", "uncond", "both"]
 
@@ -153,10 +154,8 @@ class ActivationMasker:
 
 def load_activation_from_npz(npz_path: str | Path, layer_name: str) -> torch.Tensor:
     """One layer's activation from an ``.npz`` (arrays only, no pickles), with a batch axis added to a 1-D one."""
-    with np.load(npz_path, allow_pickle=False) as data:
-        if layer_name not in data:
-            raise ValueError(f"{npz_path}: layer '{layer_name}' not found. Available: {list(data.keys())}")
-        activation = torch.from_numpy(data[layer_name])
+    array = read_npz(npz_path, [layer_name])[layer_name]
+    activation = torch.from_numpy(array)
     return activation.unsqueeze(0) if activation.ndim == 1 else activation
 
 
