@@ -363,8 +363,8 @@ def save_generated_sample(
 
     ``model`` comes from ``metadata['model']`` (default 'generated'). ``image`` is H x W x C (or H x W) uint8.
     """
+    from ..atomic import atomic_path, atomic_write_text
     from ..demo.images import write_png
-    from ..store.files import atomic_path, atomic_write_text
 
     output_dir = Path(output_dir)
     model_name = _path_part(metadata.get("model", "generated"), "model name")
