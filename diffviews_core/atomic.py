@@ -3,18 +3,43 @@ file or the whole new one, never a part.
 
 The temporary file sits beside the target (same file system) under a name unique to its writer, so two writers never
 share one; it is flushed to disk before the rename and the folder after it, so the new name survives a power cut;
-on any failure the temporary file is removed and the target is left as it was.
+on any failure the temporary file is removed and the target is left as it was. The new file gets the permissions
+a plain ``open(path, "w")`` would give it (or keeps those of the file it replaces), not the private 0600 of a
+temporary file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux reports it (else set and restored once)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _new_file_mode(target: Path) -> int:
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
 
 
 def fsync_dir(folder: Path | str) -> None:
@@ -50,6 +75,7 @@ def atomic_path(path: Path | str, suffix: str = ".tmp") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
+        os.chmod(tmp, _new_file_mode(path))
         yield Path(tmp)
         replace_file(tmp, path)
     finally:

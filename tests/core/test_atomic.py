@@ -57,3 +57,13 @@ def test_file_and_folder_are_flushed_before_and_after_the_rename(tmp_path, monke
     part.write_bytes(b"finished elsewhere")
     replace_file(part, tmp_path / "y.bin")
     assert synced == ["file", "dir"] and (tmp_path / "y.bin").read_bytes() == b"finished elsewhere"
+
+
+def test_new_files_get_ordinary_permissions_and_replaced_files_keep_theirs(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("made by open()")
+    atomic_write_bytes(tmp_path / "new.txt", b"x")
+    assert stat.S_IMODE((tmp_path / "new.txt").stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    os.chmod(plain, 0o640)
+    atomic_write_bytes(plain, b"replaced")
+    assert stat.S_IMODE(plain.stat().st_mode) == 0o640
