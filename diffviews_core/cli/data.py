@@ -104,7 +104,7 @@ def describe(root) -> dict:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..store import open_data
+    from ..formats import open_data
 
     root = open_data(args.data_dir)
     report = describe(root)
@@ -140,8 +140,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     from ..errors import DataError
-    from ..store.convert import convert_model
-    from ..store.root import is_model_dir
+    from ..formats.root import is_model_dir
+    from ..pipelines.convert import convert_model
 
     path = args.data_dir
     if not path.is_dir():
@@ -173,12 +173,11 @@ def _floats(text: str) -> list[float]:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ..adapters import get_adapter
     from ..device import pick_device, set_torch_threads
-    from ..store.builder import BuildSpec, build_dataset
-    from ..store.sources import GeneratedSource
+    from ..pipelines.builder import BuildSpec, build_dataset
+    from ..pipelines.sources import GeneratedSource
+    from ._progress import progress_bar
 
     device = pick_device(args.device)
     set_torch_threads()
@@ -204,19 +203,11 @@ def run_build(args: argparse.Namespace) -> int:
         dataset_type=args.dataset_type,
         device=device,
     )
-    bar = tqdm(unit="batch", desc=f"building {args.output.name}")
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     try:
-        path = build_dataset(spec, adapter=adapter, progress=progress)
+        with progress_bar(f"building {args.output.name}") as progress:
+            path = build_dataset(spec, adapter=adapter, progress=progress)
     except KeyboardInterrupt:
-        bar.close()
         print(f"stopped; run the same command again to resume the build in {args.output}")
         raise
-    bar.close()
     print(f"dataset written to {path}")
     return 0
