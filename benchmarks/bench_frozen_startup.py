@@ -25,7 +25,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from harness import print_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-FROZEN_CANDIDATES = [Path("/opt/diffviews-desktop/diffviews-desktop"), ROOT / "build/dist/diffviews-desktop/diffviews-desktop"]
+FROZEN_CANDIDATES = [
+    Path("/opt/diffviews-desktop/diffviews-desktop"),
+    ROOT / "build/dist/diffviews-desktop/diffviews-desktop",
+]
 
 BARE_QT = """
 import sys
@@ -86,7 +89,7 @@ def main() -> None:
             "frozen": [str(args.frozen), "--screenshot", str(png)],
         }
         times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in cases}
-        for name, command in cases.items():  # warm-up: disk cache, font cache, settings file
+        for command in cases.values():  # warm-up: disk cache, font cache, settings file
             launch(command, png, env)
         for _ in range(args.repeat):
             for name, command in cases.items():

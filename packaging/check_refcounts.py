@@ -48,7 +48,7 @@ def main() -> int:
     received.clear()
 
     none_before, true_before = counts()
-    for i in range(args.calls):
+    for _ in range(args.calls):
         label.setText("x")  # a Qt method returning void: the leak dropped a reference to None here
     none_after_void, true_after_void = counts()
     for i in range(args.calls):

@@ -72,7 +72,7 @@ def main() -> int:
         for name, users in sorted(missing.items()):
             print(f"{name}: not found (needed by {', '.join(sorted(users)[:3])})", file=sys.stderr)
         return 1
-    packages = sorted((owning_packages(outside) - ALWAYS))
+    packages = sorted(owning_packages(outside) - ALWAYS)
     print(", ".join(packages))
     return 0
 

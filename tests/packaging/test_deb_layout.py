@@ -25,7 +25,7 @@ def deb(tmp_path_factory) -> Path:
     bundle = tmp / NAME
     (bundle / "_internal").mkdir(parents=True)
     for exe in (NAME, "diffviews"):
-        (bundle / exe).write_text("#!/bin/sh\necho \"$0\"\n")
+        (bundle / exe).write_text('#!/bin/sh\necho "$0"\n')
         (bundle / exe).chmod(0o755)
     # A real ELF that loads a library from the system (liblzma): its owner must land in Depends.
     shutil.copy(os.path.realpath(shutil.which("xz")), bundle / "_internal" / "xz")

@@ -60,7 +60,12 @@ def plan(tmp_path: Path, *args: str, gpu: bool, index: str) -> dict[str, str]:
         else "#!/bin/sh\necho 'NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.'\nexit 9\n"
     )
     smi.chmod(0o755)
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "PYTHON": sys.executable, "TORCH_CPU_INDEX": index}
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHON": sys.executable,
+        "TORCH_CPU_INDEX": index,
+    }
     proc = subprocess.run(
         ["bash", str(ROOT / "scripts" / "setup.sh"), "--print-plan", *args],
         env=env, capture_output=True, text=True, timeout=60,
