@@ -190,8 +190,9 @@ class ExplorerController(QObject):
             self._choices.update((c.key, c) for c in extraction_choices(model, self._choices, hookable))
         from .colors import color_options
 
-        if self.state.color_by not in color_options(model.samples.columns):
-            self.state.set_color_by("class")
+        options = color_options(model.samples.columns)
+        if self.state.color_by not in options:
+            self.state.set_color_by(options[0] if options else "class")
         self.state.set_model(model, key, embedding)
         self.state.set_layer_choices({k: (c.label, c.how) for k, c in self._choices.items()})
         if embedding is None:

@@ -87,7 +87,8 @@ def describe(root) -> dict:
             "path": str(m.path),
             "format": "diffviews" if m.is_native else "original",
             "num_samples": m.num_samples,
-            "num_classes": int(len(set(m.samples.class_label.tolist()))),
+            "num_classes": int(len(set(m.samples.class_label.tolist()))) if m.samples.has_classes else 0,
+            "labels": "class" if m.samples.has_classes else "caption",
             "noise_levels": sorted({float(s) for s in m.samples.conditioning_sigma if s == s}, reverse=True),
             "layers": {k: list(v) for k, v in m.layer_shapes.items()},
             "activations_memory_mapped": m.memory_mapped,
@@ -117,8 +118,9 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"{report['path']}: {len(root.models)} model(s), {len(root.problems)} problem(s)")
         for name, r in report["models"].items():
             cfg = r["config"]
+            labels = f"{r['num_classes']} classes" if r["labels"] == "class" else "captions (text-conditioned)"
             print(
-                f"\n{name}  [{r['format']}]  {r['num_samples']} points, {r['num_classes']} classes, "
+                f"\n{name}  [{r['format']}]  {r['num_samples']} points, {labels}, "
                 f"adapter {cfg['adapter']}, checkpoint {cfg['checkpoint'] or 'none'}"
             )
             levels = ", ".join(f"{s:g}" for s in r["noise_levels"])

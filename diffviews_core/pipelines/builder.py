@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npf
 
+from ..class_index import imagenet_names, is_imagenet_model
 from ..errors import CancelledError, DataError
 from ..formats import native
 from ..formats.files import atomic_path, atomic_write_json, read_json_object
@@ -114,6 +115,9 @@ class _Plan:
 
     def __init__(self, spec: BuildSpec, adapter, source: ImageSource) -> None:
         self.labels, self.names = source.catalogue(spec.per_class)
+        if is_imagenet_model(spec.adapter or adapter.model_type, adapter.num_classes):
+            known = imagenet_names()  # a source without names (names = the numbers) gets ImageNet's
+            self.names = [known.get(c, n) if n == str(c) else n for c, n in zip(self.labels.tolist(), self.names)]
         self.n = len(self.labels)
         if self.n == 0:
             raise DataError(str(spec.output), "the image source holds no images")
