@@ -196,7 +196,13 @@ class ExplorerController(QObject):
         self.state.set_model(model, key, embedding)
         self.state.set_layer_choices({k: (c.label, c.how) for k, c in self._choices.items()})
         if embedding is None:
-            self.message.emit("warning", f"{model.path}: no embedding yet; pick a layer to embed it.")
+            stored = next((c for c in self._choices.values() if c.how == "activations"), None)
+            if stored is None:
+                self.message.emit("warning", f"{model.path}: no embedding yet; pick a layer to embed it.")
+                return
+            # as the original does on opening a folder without a map: embed its (first) stored layer
+            self.message.emit("info", f"{model.path}: no embedding yet; embedding layer {stored.key}.")
+            self.switch_layer(stored.key)
 
     # ---- model and layer ----------------------------------------------------------------------------------------
     def switch_model(self, name: str) -> None:
