@@ -7,7 +7,7 @@ Usage (Python)::
 
     spec = BuildSpec(
         output=Path("data/fashion"),               # the model folder to create
-        source=ArraySource(images, labels, names), # or FolderSource(dir), a dir/.npz path, GeneratedSource(...)
+        source=ArraySource(images, labels, names), # or any path source_paths.source_from reads, GeneratedSource(...)
         sigmas=[50.0, 14.0, 1.0, 0.05],
         layers=["encoder_bottleneck", "midblock"],
         label_mode="both",                         # "true", "null" or "both" (two rows per image and level)
@@ -45,7 +45,8 @@ from ..errors import CancelledError, DataError
 from ..formats import native
 from ..formats.files import atomic_path, atomic_write_json, read_json_object
 from ..formats.table import write_csv
-from .sources import GeneratedSource, ImageSource, source_from
+from .source_paths import source_from
+from .sources import GeneratedSource, ImageSource
 
 log = logging.getLogger(__name__)
 
