@@ -3,6 +3,7 @@ text-conditioned model's captions are refused by a class-label adapter with a cl
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from extraction_fixtures import write_tiny_extraction_model
 
@@ -41,3 +42,16 @@ def test_captioned_samples_refuse_a_class_label_adapter(tmp_path, tiny_net, tiny
     assert not model.samples.has_classes
     with pytest.raises(DiffViewsError, match=r"text-conditioned \(captions\).*takes class labels: generation refused"):
         generate_from_samples(_adapter(model), model, ["sample_000000_n82"], ["midblock"], GenerationSettings())
+
+
+def test_layer_extraction_over_string_id_rows_resumes_by_a_stable_fingerprint(tmp_path, tiny_net, tiny_adapter,
+                                                                             monkeypatch):  # fmt: skip
+    from diffviews_core.pipelines.layer_extraction import _rows_fingerprint, extract_layers
+
+    monkeypatch.setenv("DIFFVIEWS_CACHE_DIR", str(tmp_path / "cache"))
+    write_tiny_extraction_model(tmp_path / "data" / "tiny", tiny_net, tiny_adapter, num_images=2)
+    first, second = (open_data(tmp_path / "data").models["tiny"] for _ in range(2))
+    assert _rows_fingerprint(first) == _rows_fingerprint(second)  # the ids' text, not their object pointers
+    paths = extract_layers(first, ["encoder_bottleneck"], adapter=tiny_adapter)
+    assert extract_layers(second, ["encoder_bottleneck"], adapter=tiny_adapter) == paths  # found, not redone
+    assert np.load(paths["encoder_bottleneck"]).shape[0] == 10
