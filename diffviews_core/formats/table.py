@@ -90,16 +90,22 @@ def _convert(path: Path, name: str, cells: Sequence[str], kind: str) -> np.ndarr
     return out
 
 
+_INT64 = np.iinfo(np.int64)
+
+
 def _integer(cell: str) -> int | None:
+    """The int64 a cell spells (``12``, ``12.0``), else None (text, fractions, numbers beyond int64)."""
     try:
-        return int(cell)
+        value = int(cell)
     except ValueError:
-        pass
-    try:
-        value = float(cell)
-    except ValueError:
-        return None
-    return int(value) if value.is_integer() else None
+        try:
+            number = float(cell)
+        except ValueError:
+            return None
+        if not number.is_integer():
+            return None
+        value = int(number)
+    return value if _INT64.min <= value <= _INT64.max else None
 
 
 def parse_ids(path: Path, cells: Sequence[str]) -> np.ndarray:

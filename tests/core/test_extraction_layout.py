@@ -175,3 +175,13 @@ def test_rows_without_class_or_caption_are_refused(root):
     _edit_info(root, lambda s: [r.pop("class_label") for r in s])
     with pytest.raises(DataError, match=r"missing column\(s\) class_label or caption"):
         ModelData(root / "dmd2", root=root)
+
+
+def test_id_kinds():
+    from diffviews_core.formats.table import parse_ids
+
+    assert parse_ids("t.csv", ["3", "1.0", "-2"]).tolist() == [3, 1, -2]
+    big = parse_ids("t.csv", ["99999999999999999999999", "sample_1"])  # beyond int64: an opaque text id
+    assert big.dtype == object and big.tolist() == ["99999999999999999999999", "sample_1"]
+    with pytest.raises(DataError, match="t.csv: column 'sample_id' mixes integer ids"):
+        parse_ids("t.csv", ["3", "1.5"])
