@@ -74,6 +74,7 @@ def test_string_ids_through_the_window(qtbot, open_window, roots, tmp_path):
     assert s.selected == row
     assert w.preview_dock.title.text() == "sample_000003_n54  (selected)"
     assert "Class 3: class 3, tiny" in w.preview_dock.details.text()
+    assert f"Noise level 54 % (σ = {samples.conditioning_sigma[row]:.4g})" in w.preview_dock.details.text()
     assert "sample_000003_n54" in w.neighbours_dock.selected_label.text()
 
     # activation KNN: neighbours named by their string ids

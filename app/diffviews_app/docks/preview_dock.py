@@ -89,8 +89,12 @@ class PreviewDock(QDockWidget):
         root_names = s.root.class_names if s.root is not None else None
         lines = [label_text(s.model, row, root_names)]
         sigma = samples.conditioning_sigma
+        level = samples.columns.get("noise_level")  # percent, as the original's extraction script records it
         if sigma is not None and np.isfinite(sigma[row]):
-            lines.append(f"Noise level σ = {float(sigma[row]):.4g}")
+            if level is not None and np.issubdtype(level.dtype, np.number) and np.isfinite(level[row]):
+                lines.append(f"Noise level {float(level[row]):g} % (σ = {float(sigma[row]):.4g})")
+            else:
+                lines.append(f"Noise level σ = {float(sigma[row]):.4g}")
         coords = s.coords()
         if coords is not None:
             lines.append("Coordinates (" + ", ".join(f"{v:.2f}" for v in coords[row]) + ")")
