@@ -101,6 +101,22 @@ def test_string_ids_through_the_window(qtbot, open_window, roots, tmp_path):
     restorer = w.generation.open_session(session)
     qtbot.waitUntil(lambda: restorer.finished, timeout=30000)
     assert s.selected == row and s.neighbours == neighbours
+
+    # a fresh window restores it: the layer is embedded once (on opening), then the selection is applied
+    from diffviews_app.app import create_window
+
+    fresh = create_window(settings=QSettings(str(tmp_path / "fresh.ini"), QSettings.Format.IniFormat))
+    fresh.show()
+    jobs = []
+    fresh.pool.jobs_changed.connect(lambda: jobs.extend(j for j in fresh.pool.running() if j not in jobs))
+    try:
+        restorer = fresh.generation.open_session(session)
+        qtbot.waitUntil(lambda: restorer.finished, timeout=180000)
+        assert fresh.state.layer == "midblock" and fresh.state.selected == row
+        assert fresh.state.neighbours == neighbours and [j.name for j in jobs].count("Embedding midblock") == 1
+    finally:
+        fresh.pool.shutdown(10000)
+        fresh.close()
     assert tree_checksums(roots / "classes") == before  # opened, embedded and explored without writing to it
 
 
