@@ -23,8 +23,9 @@ from .docks.classes_dock import ClassesDock
 from .docks.neighbours_dock import NeighboursDock
 from .docks.preview_dock import PreviewDock
 from .docks.view_dock import COLOR_LABELS, ViewDock
+from .exports import save_png
 from .generation_ui import install_generation
-from .images import ImageCache, to_qimage
+from .images import ImageCache
 from .state import ExplorerState
 from .widgets import JobsIndicator, MessageBanner
 from .workers import WorkerPool
@@ -215,10 +216,7 @@ class MainWindow(QMainWindow):
 
     def export_view(self, path: Path | str) -> Path:
         """Save the map as drawn (vispy render at full detail) as a PNG."""
-        path = Path(path)
-        image = to_qimage(np.asarray(self.canvas.render_image()))
-        if not image.save(str(path), "PNG"):
-            raise OSError(f"{path}: could not write the PNG")
+        path = save_png(np.asarray(self.canvas.render_image()), path)
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return path
 

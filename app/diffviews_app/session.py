@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from diffviews_core.atomic import atomic_write_text
 from diffviews_core.errors import DataError
 from diffviews_core.lineage import GenerationSettings, Lineage
 
@@ -99,15 +99,8 @@ def session_dict(parts: SessionParts) -> dict[str, Any]:
 
 
 def save_session(parts: SessionParts, path: Path | str) -> Path:
-    """Write the session JSON atomically (temp file beside it, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(session_dict(parts), indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write the session JSON atomically (``diffviews_core.atomic``)."""
+    return atomic_write_text(path, json.dumps(session_dict(parts), indent=1))
 
 
 def load_session_file(path: Path | str) -> dict[str, Any]:

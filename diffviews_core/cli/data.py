@@ -202,13 +202,12 @@ def _ints(text: str, option: str) -> list[int]:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ..adapters import get_adapter
     from ..device import pick_device, set_torch_threads
     from ..pipelines.builder import BuildSpec, build_dataset
     from ..pipelines.source_paths import source_from
     from ..pipelines.sources import GeneratedSource
+    from ._progress import progress_bar
 
     classes = _ints(args.classes, "--classes") if args.classes else None
     if args.generate is not None:
@@ -234,19 +233,11 @@ def run_build(args: argparse.Namespace) -> int:
         dataset_type=args.dataset_type,
         device=device,
     )
-    bar = tqdm(unit="batch", desc=f"building {args.output.name}")
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     try:
-        path = build_dataset(spec, adapter=adapter, progress=progress)
+        with progress_bar(f"building {args.output.name}") as progress:
+            path = build_dataset(spec, adapter=adapter, progress=progress)
     except KeyboardInterrupt:
-        bar.close()
         print(f"stopped; run the same command again to resume the build in {args.output}")
         raise
-    bar.close()
     print(f"dataset written to {path}")
     return 0

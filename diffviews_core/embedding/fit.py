@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._job import CancelFlag, Job, ProgressFn
+from ..jobs import Progress, check_cancelled, report, stage_progress
 from .pca import PCAStage, fit_pca
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 42
+PCA_SPAN = 0.4  # share of a fit's progress bar given to scaler+PCA (UMAP, which reports nothing, gets the rest)
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,8 @@ def fit_embedding(
     min_dist: float = 0.1,
     pca_components: int = 50,
     seed: int | None = DEFAULT_SEED,
-    progress: ProgressFn | None = None,
-    cancel: CancelFlag = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
     *,
     stage: PCAStage | None = None,
     fit_rows: int | None = None,
@@ -98,20 +100,17 @@ def fit_embedding(
         raise ValueError(f"n_components must be 2 or 3, not {n_components}")
     if len(X) < 3:
         raise ValueError(f"need at least 3 rows to embed, got {len(X)}")
-    job = Job(progress, cancel)
     t0 = time.perf_counter()
     if stage is None:
-        pca_span = 0.4
-
-        def pca_progress(frac: float, msg: str) -> None:
-            job.report(frac * pca_span, msg)
-
-        stage = fit_pca(X, pca_components, seed=seed or 0, fit_rows=fit_rows, job=Job(pca_progress, cancel))
+        stage = fit_pca(X, pca_components, seed=seed or 0, fit_rows=fit_rows,
+                        progress=stage_progress(progress, 0.0, PCA_SPAN), cancel=cancel)  # fmt: skip
     elif len(stage.coords) != len(X):
         raise ValueError(f"the PCA stage was fitted on {len(stage.coords)} rows, X has {len(X)}")
-    job.report(0.4, f"UMAP {n_components}D of {len(X)} points")
+    check_cancelled(cancel, "embedding cancelled")
+    report(progress, PCA_SPAN, f"UMAP {n_components}D of {len(X)} points")
     coords = run_umap(stage.coords, n_components, n_neighbors, min_dist, seed)
-    job.report(1.0, "embedding done")
+    check_cancelled(cancel, "embedding cancelled")
+    report(progress, 1.0, "embedding done")
     params = embedding_params(n_components, n_neighbors, min_dist, len(stage.components), seed)
     params.update(num_rows=int(X.shape[0]), num_features=int(X.shape[1]))
     log.info("embedded %d x %d in %dD in %.1f s", X.shape[0], X.shape[1], n_components, time.perf_counter() - t0)
@@ -137,22 +136,16 @@ def fit_embeddings(
     X: np.ndarray,
     dims: Sequence[int] = (2, 3),
     *,
-    progress: ProgressFn | None = None,
-    cancel: CancelFlag = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
     **kwargs,
 ) -> dict[int, FittedEmbedding]:
     """One embedding per entry of ``dims`` sharing a single scaler+PCA fit."""
     out: dict[int, FittedEmbedding] = {}
     stage = kwargs.pop("stage", None)
     for i, dim in enumerate(dict.fromkeys(dims)):
-        part = None
-        if progress is not None:
-            part = functools.partial(_sub_progress, progress, i, len(dims))
+        part = stage_progress(progress, i / len(dims), (i + 1) / len(dims))
         fitted = fit_embedding(X, dim, progress=part, cancel=cancel, stage=stage, **kwargs)
         stage = fitted.stage
         out[dim] = fitted
     return out
-
-
-def _sub_progress(progress: ProgressFn, index: int, count: int, frac: float, msg: str) -> None:
-    progress((index + frac) / count, msg)

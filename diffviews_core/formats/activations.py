@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npf
 
+from ..atomic import atomic_path
 from ..errors import DataError
-from .files import atomic_path, read_json_object
+from .files import read_json_object
 from .npyio import READ_CHUNK_BYTES, npy_header, npz_headers, open_npy, read_npz_member
 
 log = logging.getLogger(__name__)

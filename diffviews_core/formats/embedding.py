@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write_json
 from ..errors import DataError
-from .files import atomic_write_json, read_json_object
+from .files import read_json_object
 from .table import SampleTable, column_order, read_csv, typed_columns, write_csv
 
 COORD_COLUMNS = ("umap_x", "umap_y", "umap_z", "umap3d_x", "umap3d_y", "umap3d_z")

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..atomic import atomic_write_json
 from ..errors import DataError
-from .files import atomic_write_json, read_json_object, sha256_file
+from .files import read_json_object, sha256_file
 
 MANIFEST = "manifest.json"
 FORMAT = "diffviews-dataset"

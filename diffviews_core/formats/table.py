@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write_text
 from ..errors import DataError
-from .files import atomic_write_text
 
 ID_COLUMN = "sample_id"
 INT_COLUMNS = ("class_label", "batch_index", "image_index", "level_index")

@@ -13,7 +13,7 @@ Usage (Python)::
         label_mode="both",                         # "true", "null" or "both" (two rows per image and level)
         batch_size=64, seed=0,
     )
-    path = build_dataset(spec, adapter=my_adapter, progress=lambda done, total: ..., cancel=threading.Event())
+    path = build_dataset(spec, adapter=my_adapter, progress=lambda fraction, message: ..., cancel=threading.Event())
 
 Without ``adapter`` the builder loads ``spec.adapter`` from ``spec.checkpoint``. Each image i at noise level l
 is fed as ``x = image + sigma_l * eps`` with ``eps`` drawn from ``numpy.random.default_rng([seed, l, i])`` (image in
@@ -30,21 +30,22 @@ import hashlib
 import json
 import logging
 import math
-import os
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npf
 
+from ..atomic import atomic_path, atomic_write_json, replace_file
 from ..class_index import imagenet_names, is_imagenet_model
-from ..errors import CancelledError, DataError
+from ..errors import DataError
 from ..formats import native
-from ..formats.files import atomic_path, atomic_write_json, read_json_object
+from ..formats.files import read_json_object
 from ..formats.table import write_csv
+from ..jobs import Progress, check_cancelled, count_progress
 from .source_paths import source_from
 from .sources import GeneratedSource, ImageSource
 
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 
 LABEL_MODES = {"true": ("true",), "null": ("null",), "both": ("true", "null")}
 WORK_DIR = ".build"
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -296,9 +296,7 @@ class _Builder:
         for name in self.layers:
             part = self.work / f"{name}.npy"
             if part.exists():
-                with open(part, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(part, act_dir / f"{name}.npy")
+                replace_file(part, act_dir / f"{name}.npy")
         write_csv(self.out / native.SAMPLES, self._sample_columns())
         adapter_name = self.spec.adapter or self.adapter.model_type
         cfg = {
@@ -342,8 +340,8 @@ def build_dataset(
 ) -> Path:
     """Build (or resume, or return the finished) dataset of ``spec``; returns the model folder.
 
-    ``progress(done, total)`` is called after every batch; setting ``cancel`` stops after the current batch with
-    CancelledError, and calling again with the same spec resumes.
+    ``progress(fraction, message)`` is called after every batch; setting ``cancel`` stops after the current batch
+    with CancelledError, and calling again with the same spec resumes (the ``diffviews_core.jobs`` contract).
     """
     _check_spec(spec)
     adapter = adapter if adapter is not None else _load_adapter(spec)
@@ -362,16 +360,11 @@ def build_dataset(
     done = builder.start()
     if done:
         log.info("resuming build of %s at step %d of %d", out, done, plan.total)
-    if progress:
-        progress(done, plan.total)
+    count_progress(progress, done, plan.total, "batches")
     for step in range(done, plan.total):
-        if cancel is not None and cancel.is_set():
-            raise CancelledError(
-                f"build of {out} cancelled after {step} of {plan.total} steps; run it again with "
-                "the same settings to resume"
-            )
+        check_cancelled(cancel, f"build of {out} cancelled after {step} of {plan.total} batches; run it again "
+                                "with the same settings to resume")  # fmt: skip
         builder.run_step(step)
         builder._save_progress(step + 1)
-        if progress:
-            progress(step + 1, plan.total)
+        count_progress(progress, step + 1, plan.total, "batches")
     return builder.finish()

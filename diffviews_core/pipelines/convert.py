@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npf
 
+from ..atomic import atomic_path, atomic_write_json
 from ..errors import DataError
 from ..formats.activations import CombinedNpy
 from ..formats.config import DEFAULT_DATASET_TYPE
-from ..formats.files import atomic_path, atomic_write_json, read_json_object
+from ..formats.files import read_json_object
 from ..formats.npyio import iter_npz_rows, npz_headers
 
 log = logging.getLogger(__name__)

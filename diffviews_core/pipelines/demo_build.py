@@ -8,11 +8,10 @@ so the same weights give the same files.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 from ..demo import DEMO_ADAPTER, DEMO_GENERATION, DEMO_MODEL_NAME
 from ..demo.fashion_mnist import CLASS_NAMES, balanced_subset, load_fashion_mnist
 from ..errors import DataError
+from ..jobs import Progress, stage_progress
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ FULL_MODEL_NAME = f"{DEMO_MODEL_NAME}-full"
 FULL_CACHE_DIR = "demo-full"  # under paths.cache_dir()
 EMBEDDING_NAME = "demo"
 KNN_K = 5  # below the 8 images per class of a subset, so 1.0 is reachable
+BUILD_SPAN = 0.8  # share of a demo build's progress given to the activations (the map fit gets the rest)
 
 
 @dataclass
@@ -87,7 +88,7 @@ def write_full_images(path: Path, fashion_mnist: Path | None = None, per_class: 
     """Write the full demo's image subset (the first ``per_class`` test images of each class) as a shipped .npz."""
     images, labels = load_fashion_mnist("test", fashion_mnist)
     idx = first_per_class(labels, per_class)
-    from ..formats.files import atomic_path
+    from ..atomic import atomic_path
 
     with atomic_path(Path(path)) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
@@ -112,7 +113,7 @@ def read_full_images(path: Path, per_class: int | None = None) -> tuple[np.ndarr
 
 
 def _fit_embedding(
-    model_dir: Path, model_name: str, progress=None, cancel=None
+    model_dir: Path, model_name: str, progress: Progress | None = None, cancel: threading.Event | None = None
 ) -> tuple[int, dict[tuple[float, str], dict[str, float]]]:
     """Fit and write the 2D/3D map of the demo layers; (rows, kNN label agreement per level and label pass)."""
     from ..embedding import fit_embeddings
@@ -156,13 +157,13 @@ def _build(
     checkpoint: str,
     stamp: dict | None = None,
     resume: bool = False,
-    progress: Callable | None = None,
-    cancel=None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> DemoBuildReport:
     """Build the model folder ``final`` from 28 x 28 images with the demo settings, fit its map, swap it in.
 
-    ``progress`` gets ``(done, total)`` batches while building, then ``(fraction, message)`` while fitting. With
-    ``resume`` an interrupted build (same weights and images) continues where it stopped; else it starts over.
+    ``progress`` follows the activations, then the map fit (the ``diffviews_core.jobs`` contract). With ``resume``
+    an interrupted build (same weights and images) continues where it stopped; else it starts over.
     """
     from ..adapters import get_adapter
     from ..pipelines.builder import BuildSpec, build_dataset
@@ -191,8 +192,8 @@ def _build(
             **(stamp or {}),
         },
     )
-    build_dataset(spec, adapter=adapter, progress=progress, cancel=cancel)
-    rows, knn = _fit_embedding(work, final.name, progress, cancel)
+    build_dataset(spec, adapter=adapter, progress=stage_progress(progress, 0.0, BUILD_SPAN), cancel=cancel)
+    rows, knn = _fit_embedding(work, final.name, stage_progress(progress, BUILD_SPAN, 1.0), cancel)
     if final.exists():
         shutil.rmtree(final)
     os.replace(work, final)
@@ -200,63 +201,26 @@ def _build(
     return DemoBuildReport(final, rows, size, knn)
 
 
-def tqdm_progress(desc: str):
-    """(close, callback) for ``_build``: a tqdm bar, opened at the first report, of batches and then the map fit."""
-    from tqdm import tqdm
-
-    bars = []
-
-    def report(value, detail) -> None:
-        if not bars:
-            bars.append(tqdm(desc=desc, unit="batch"))
-        bar = bars[0]
-        if isinstance(detail, str):
-            bar.set_description(f"fitting the map ({detail})" if detail else "fitting the map", refresh=True)
-            return
-        bar.total = detail
-        bar.n = value
-        bar.refresh()
-
-    def close() -> None:
-        for bar in bars:
-            bar.close()
-
-    return close, report
-
-
 def build_demo_data(
     model: Path,
     data_root: Path,
     per_class: int | None = None,
     fashion_mnist: Path | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> DemoBuildReport:
     """Build ``data_root/<demo model>/`` from the weights at ``model`` (its config.json points back to them)."""
     images, labels = demo_images(per_class or DEMO_PER_CLASS, fashion_mnist)
     final = Path(data_root) / DEMO_MODEL_NAME
     checkpoint = Path(os.path.relpath(Path(model).resolve(), final.resolve()))
-    close, report = tqdm_progress("building demo data") if progress else (None, None)
-    try:
-        return _build(
-            model,
-            final,
-            images,
-            labels,
-            origin="Fashion-MNIST test split (balanced subset)",
-            checkpoint=checkpoint.as_posix(),
-            progress=report,
-        )
-    finally:
-        if close is not None:
-            close()
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return _build(
+        model,
+        final,
+        images,
+        labels,
+        origin="Fashion-MNIST test split (balanced subset)",
+        checkpoint=checkpoint.as_posix(),
+        progress=progress,
+    )
 
 
 def full_demo_root(out_dir: Path | None = None) -> Path:
@@ -268,8 +232,8 @@ def full_demo_root(out_dir: Path | None = None) -> Path:
 
 def build_full_demo_report(
     out_dir: Path | None = None,
-    progress: Callable | None = None,
-    cancel=None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
     per_class: int | None = None,
 ) -> DemoBuildReport | None:
     """Build the full demo (the shipped model on the shipped 400-image subset) unless it is built already (None).
@@ -277,13 +241,14 @@ def build_full_demo_report(
     Resumable: a cancelled or killed build continues at its next batch on the next call. A build from other
     weights or another image count is replaced.
     """
+    from ..atomic import atomic_write_json
     from ..demo import demo_model_path, demo_paths
-    from ..formats.files import atomic_write_json, read_json_object
+    from ..formats.files import read_json_object, sha256_file
 
     model = demo_model_path()
     per_class = FULL_PER_CLASS if per_class is None else per_class
     final = full_demo_root(out_dir) / FULL_MODEL_NAME
-    stamp = {"demo_model_sha256": _file_sha256(model), "demo_per_class": per_class}
+    stamp = {"demo_model_sha256": sha256_file(model), "demo_per_class": per_class}
     if (final / "embeddings" / f"{EMBEDDING_NAME}.csv").is_file():
         if {k: read_json_object(final / "config.json").get(k) for k in stamp} == stamp:
             return None
@@ -308,7 +273,9 @@ def build_full_demo_report(
     return report
 
 
-def build_full_demo(out_dir: Path | None = None, progress: Callable | None = None, cancel=None) -> Path:
+def build_full_demo(
+    out_dir: Path | None = None, progress: Progress | None = None, cancel: threading.Event | None = None
+) -> Path:
     """The full demo's data root, built first if needed (minutes on a CPU, resumable; instant once built)."""
     build_full_demo_report(out_dir, progress, cancel)
     return full_demo_root(out_dir)

@@ -34,20 +34,21 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npf
 
-from ..errors import CancelledError, DataError
-from ..formats.files import atomic_write_json, read_json_object, sha256_file
+from ..atomic import atomic_write_json, replace_file
+from ..errors import DataError
+from ..formats.files import read_json_object, sha256_file
 from ..formats.model import ModelData
 from ..formats.npyio import npy_header
+from ..jobs import Progress, check_cancelled, count_progress
 from .builder import _weights_sha256
 from .sources import fit_image
 
@@ -57,7 +58,6 @@ ORIGINAL_SEED = 0
 DEFAULT_BATCH = 32
 CACHE_SUBDIR = "layers"
 BUILD_COLUMNS = ("image_index", "level_index", "label_mode")
-Progress = Callable[[int, int], None]
 
 _LAYER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _locks: dict[str, threading.Lock] = {}
@@ -286,10 +286,7 @@ class _Extraction:
 
     def finish(self) -> None:
         for name in self.layers:
-            part = self.work / f"{name}.npy"
-            with open(part, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(part, self.folder / f"{name}.npy")
+            replace_file(self.work / f"{name}.npy", self.folder / f"{name}.npy")
         shutil.rmtree(self.work)
 
 
@@ -313,8 +310,8 @@ def extract_layers(
     """Record ``layers`` for every row of ``model`` into the cache (or find them there); returns layer -> .npy.
 
     ``batch_size`` None uses the build's batch size (bit-identical rows) or 32. Without ``adapter`` it is loaded
-    from the model's config, only if something is left to extract. ``progress(done, total)`` counts batches;
-    setting ``cancel`` stops after the current batch with CancelledError, and calling again resumes.
+    from the model's config, only if something is left to extract. ``progress(fraction, message)`` follows the
+    batches; setting ``cancel`` stops after the current batch with CancelledError, and calling again resumes.
     """
     names = sorted(set(layers))
     if not names:
@@ -338,14 +335,11 @@ def extract_layers(
         if done:
             log.info("resuming extraction of %s for %s at batch %d of %d", todo, model.name, done, total)
         for step in range(done, total):
-            if cancel is not None and cancel.is_set():
-                raise CancelledError(
-                    f"extraction of {', '.join(todo)} cancelled after {step} of {total} batches; run it again to resume"
-                )
+            check_cancelled(cancel, f"extraction of {', '.join(todo)} cancelled after {step} of {total} batches; "
+                                    "run it again to resume")  # fmt: skip
             job.run_batch(step)
             job.save(step + 1)
-            if progress:
-                progress(step + 1, total)
+            count_progress(progress, step + 1, total, "batches")
         job.finish()
         log.info("extracted %s for %s (%d rows) into %s", todo, model.name, model.num_samples, folder)
     return out

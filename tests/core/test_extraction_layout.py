@@ -66,7 +66,7 @@ def test_the_npz_alone_opens_with_the_same_rows(root):
 
 
 def test_neighbors_takes_and_prints_string_ids(root, capsys):
-    assert main(["neighbors", str(root), "-m", "dmd2", "--sample", "sample_000003_n35", "-k", "3", "--json"]) == 0
+    assert main(["neighbours", str(root), "-m", "dmd2", "--sample", "sample_000003_n35", "-k", "3", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["sample_id"] == "sample_000003_n35"
     acts = np.load(root / "dmd2/activations/imagenet_real/batch_000000.npy")
@@ -77,10 +77,10 @@ def test_neighbors_takes_and_prints_string_ids(root, capsys):
     assert [h["sample_id"] for h in report["neighbors"]] == [ids[i]["sample_id"] for i in np.argsort(dist)[:3]]
     assert all(isinstance(h["sample_id"], str) and h["class_name"] for h in report["neighbors"])
 
-    assert main(["neighbors", str(root), "-m", "dmd2", "--sample", "sample_000003_n35", "-k", "2"]) == 0
+    assert main(["neighbours", str(root), "-m", "dmd2", "--sample", "sample_000003_n35", "-k", "2"]) == 0
     out = capsys.readouterr().out
     assert "2 nearest neighbours of sample sample_000003_n35" in out
-    assert main(["neighbors", str(root), "-m", "dmd2", "--sample", "sample_999999_n0"]) == 4
+    assert main(["neighbours", str(root), "-m", "dmd2", "--sample", "sample_999999_n0"]) == 4
     assert "no sample with id sample_999999_n0" in capsys.readouterr().err
 
 
@@ -162,7 +162,7 @@ def test_text_conditioned_variant_opens_with_captions(tmp_path, capsys):
     assert main(["info", str(d), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["models"]["mscoco"]
     assert report["labels"] == "caption" and report["num_classes"] == 0
-    assert main(["neighbors", str(d), "--sample", "sample_000001_n54", "-k", "2", "--json"]) == 0
+    assert main(["neighbours", str(d), "--sample", "sample_000001_n54", "-k", "2", "--json"]) == 0
     hits = json.loads(capsys.readouterr().out)["neighbors"]
     assert all("caption" in h and "class_label" not in h for h in hits)
     # an embedding written beside it keeps captions with commas, quotes and angle brackets
