@@ -421,5 +421,7 @@ class LmdbSource(_StreamingSource):
             for i in positions.tolist():
                 raw = self._get(txn, f"images_{i}_data")
                 if len(raw) != 3 * side * side:
-                    raise DataError(self.path, f"'images_{i}_data' holds {len(raw)} bytes, expected 3 x {side} x {side}")
+                    raise DataError(
+                        self.path, f"'images_{i}_data' holds {len(raw)} bytes, expected 3 x {side} x {side}"
+                    )
                 yield np.frombuffer(raw, dtype=np.uint8).reshape(3, side, side).transpose(1, 2, 0)

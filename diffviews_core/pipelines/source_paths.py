@@ -41,7 +41,9 @@ def source_from(
         batches = sorted(path.glob("*.npz"))
         if batches and not any(p.is_dir() for p in path.iterdir()):
             if not all(_is_batch(p) for p in batches):
-                raise DataError(path, "a folder of .npz files must hold Downsampled ImageNet batches ('data', 'labels')")
+                raise DataError(
+                    path, "a folder of .npz files must hold Downsampled ImageNet batches ('data', 'labels')"
+                )
             return DownsampledNpzSource(path=path, label_map=label_map, classes=classes)
         if label_map is not None:
             raise DataError(label_map, "a label map applies to Downsampled ImageNet .npz batches and LMDB sources only")
