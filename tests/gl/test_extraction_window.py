@@ -127,9 +127,9 @@ def test_captioned_model(qtbot, open_window, roots):
     combo = w.view_dock.color_combo
     assert combo.itemText(0) == "Class (unavailable)" and not combo.model().item(0).isEnabled()
     assert "no classes" in combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
-    assert "Colour by class is off" in w.view_dock.summary.text()
+    assert combo.toolTip() == "Class is off: text-conditioned samples (captions) have no classes to colour by"
     assert w.classes_dock.class_rows() == {}
-    assert "text-conditioned samples: no classes" in w.classes_dock.status.text()
+    assert "text-conditioned samples (captions): no classes, so colour by class is off" in w.classes_dock.status.text()
 
     s.select(samples.row_of("sample_000001_n82"))
     assert w.preview_dock.details.text().splitlines()[0] == f"Caption: {CAPTIONS[1]}"

@@ -189,6 +189,9 @@ class ClassesDock(QDockWidget):
             if s.model.samples.has_classes:
                 parts.append(f"{len(counts)} classes, {s.num_points} samples")
             else:
-                parts.append(f"{s.num_points} text-conditioned samples: no classes. Search a caption or a sample id.")
+                parts.append(
+                    f"{s.num_points} text-conditioned samples (captions): no classes, so colour by class is off. "
+                    "Search a caption or a sample id."
+                )
         self.status.setText("\n".join(parts))
         self.clear_button.setEnabled(bool(s.highlight_classes or s.search_rows.size))

@@ -123,11 +123,13 @@ class ViewDock(QDockWidget):
         if model is not None:
             for option in color_options(model.samples.columns):
                 self.color_combo.addItem(COLOR_LABELS.get(option, option), option)
-            for option, note in unavailable_color_options(model.samples.columns).items():
+            notes = unavailable_color_options(model.samples.columns)
+            for option, note in notes.items():
                 self.color_combo.insertItem(0, f"{COLOR_LABELS.get(option, option)} (unavailable)", option)
                 item = self.color_combo.model().item(0)
                 item.setEnabled(False)
                 item.setToolTip(note)
+            self.color_combo.setToolTip("; ".join(f"{COLOR_LABELS.get(o, o)} is off: {n}" for o, n in notes.items()))
         self.color_combo.setCurrentIndex(max(0, self.color_combo.findData(self.state.color_by)))
         self._updating = False
 
@@ -136,10 +138,7 @@ class ViewDock(QDockWidget):
         if s.model is None:
             self.summary.setText("No data loaded. File > Open data folder, or drop a folder on the window.")
             return
-        text = f"Showing {s.num_points:,} samples ({s.model_name}), layer: {s.layer_label()}"
-        for note in unavailable_color_options(s.model.samples.columns).values():
-            text += f"\nColour by class is off: {note}."
-        self.summary.setText(text)
+        self.summary.setText(f"Showing {s.num_points:,} samples ({s.model_name}), layer: {s.layer_label()}")
 
     def _refresh_all(self) -> None:
         self._refresh_models()
