@@ -64,7 +64,7 @@ class Lineage:
     model: str
     adapter: str
     layers: list[str]
-    source_sample_ids: list[int]
+    source_sample_ids: list[int | str]  # integer or text ids, as the model's sample table holds them
     class_label: int | None
     settings: GenerationSettings
     masked: bool = True

@@ -18,10 +18,10 @@ from .jobs import Progress, report
 from .lineage import GenerationSettings, Lineage, file_sha256, images_sha256
 
 
-def mean_activations(model_data, sample_ids: Sequence[int], layers: Sequence[str]) -> dict[str, np.ndarray]:
+def mean_activations(model_data, sample_ids: Sequence[int | str], layers: Sequence[str]) -> dict[str, np.ndarray]:
     """Per layer, the mean flattened stored activation over ``sample_ids`` (rows read from the memory map)."""
     layers = sorted(layers)
-    rows = sorted(model_data.samples.row_of(int(s)) for s in sample_ids)
+    rows = sorted(model_data.samples.row_of(s) for s in sample_ids)
     if not rows:
         raise ValueError("no samples selected")
     matrix = model_data.activations(layers)
@@ -37,10 +37,26 @@ def mean_activations(model_data, sample_ids: Sequence[int], layers: Sequence[str
     return out
 
 
+def refuse_text_conditioned(adapter, model_data) -> None:
+    """Captioned (text-conditioned) samples need an adapter that takes text; a class-label model is refused."""
+    if model_data.samples.has_classes:
+        return
+    takes = getattr(adapter, "conditioning_type", "class")
+    if takes != "text":
+        raise DiffViewsError(
+            f"{model_data.name}: its samples are text-conditioned (captions), but adapter "
+            f"{getattr(adapter, 'model_type', type(adapter).__name__)!r} takes class labels: generation refused"
+        )
+    raise DiffViewsError(
+        f"{model_data.name}: generating from captions is not supported yet (adapter "
+        f"{getattr(adapter, 'model_type', type(adapter).__name__)!r} takes text, but the generator passes class labels)"
+    )
+
+
 def generate_from_samples(
     adapter,
     model_data,
-    sample_ids: Sequence[int],
+    sample_ids: Sequence[int | str],
     layers: Sequence[str],
     settings: GenerationSettings,
     class_label: int | None = None,
@@ -56,9 +72,11 @@ def generate_from_samples(
     ``on_step`` gets every step's record (images, activations); ``progress`` and ``cancel`` follow the
     ``diffviews_core.jobs`` contract (checked once per step).
     """
-    ids = [int(s) for s in sample_ids]
+    samples = model_data.samples
+    ids = [samples.sample_key(samples.row_of(s)) for s in sample_ids]
+    refuse_text_conditioned(adapter, model_data)
     if class_label is None and ids:
-        class_label = int(model_data.samples.class_label[model_data.samples.row_of(ids[0])])
+        class_label = int(samples.class_label[samples.row_of(ids[0])])
     masker = None
     if masked:
         masker = ActivationMasker(

@@ -45,8 +45,9 @@ class CanvasBridge(QObject):
 
     def _upload_points(self) -> None:
         coords = self.state.coords()
-        if coords is None:
-            coords = np.zeros((0, 3 if self.state.mode == "3d" else 2), dtype=np.float32)
+        if coords is None:  # a model without a map yet (one is being fitted): nothing to draw
+            self.canvas.set_points(np.zeros((0, 3 if self.state.mode == "3d" else 2), dtype=np.float32))
+            return
         self.canvas.set_points(np.ascontiguousarray(coords, dtype=np.float32))
         self._upload_colors(recompute=False)
         self._refresh_rings()
@@ -60,7 +61,7 @@ class CanvasBridge(QObject):
 
     def _upload_colors(self, recompute: bool = True) -> None:
         model = self.state.model
-        if model is None:
+        if model is None or self.state.coords() is None:
             return
         if recompute or self._rgba is None:
             self._rgba = point_colors(model.samples.columns, self.state.color_by, model.num_samples)

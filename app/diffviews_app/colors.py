@@ -82,10 +82,19 @@ def noise_alpha(sigma: np.ndarray | None, n: int) -> np.ndarray:
     return (1.0 - (1.0 - MIN_ALPHA) * (s - lo) / (hi - lo)).astype(np.float32)
 
 
+NO_CLASSES_NOTE = "text-conditioned samples (captions) have no classes to colour by"
+
+
+def unavailable_color_options(columns: dict[str, np.ndarray]) -> dict[str, str]:
+    """Colourings the data cannot give, with the reason shown beside the disabled choice."""
+    return {} if "class_label" in columns else {"class": NO_CLASSES_NOTE}
+
+
 def color_options(columns: dict[str, np.ndarray]) -> list[str]:
-    """What the points can be coloured by: class, noise level, then every other numeric metadata column."""
+    """What the points can be coloured by: class (unless the samples carry captions instead), noise level, then
+    every other numeric metadata column."""
     skip = {"class_label", "sample_id", NOISE_COLUMN, "batch_index", "umap_x", "umap_y", "umap_z"}
-    options = ["class"]
+    options = [] if unavailable_color_options(columns) else ["class"]
     if NOISE_COLUMN in columns:
         options.append("noise")
     for name, col in columns.items():

@@ -146,6 +146,7 @@ class ExplorerController(QObject):
         self._indexes: dict[tuple[str, tuple[str, ...]], object] = {}  # activation KNN indexes
         self._choices: dict[str, LayerChoice] = {}
         self._adapters: dict[str, object] = {}  # model path -> adapter for extraction (not shared with generation)
+        self._embedding: tuple[str, str] | None = None  # (model path, layer) being embedded now
 
     # ---- opening ----------------------------------------------------------------------------------------------
     def open_folder(self, path: Path | str, model: str | None = None) -> None:
@@ -190,12 +191,20 @@ class ExplorerController(QObject):
             self._choices.update((c.key, c) for c in extraction_choices(model, self._choices, hookable))
         from .colors import color_options
 
-        if self.state.color_by not in color_options(model.samples.columns):
-            self.state.set_color_by("class")
-        self.state.set_model(model, key, embedding)
+        options = color_options(model.samples.columns)
+        if self.state.color_by not in options:
+            self.state.set_color_by(options[0] if options else "class")
+        # the choices first: a session restoring a layer checks them when the model lands
         self.state.set_layer_choices({k: (c.label, c.how) for k, c in self._choices.items()})
+        self.state.set_model(model, key, embedding)
         if embedding is None:
-            self.message.emit("warning", f"{model.path}: no embedding yet; pick a layer to embed it.")
+            stored = next((c for c in self._choices.values() if c.how == "activations"), None)
+            if stored is None:
+                self.message.emit("warning", f"{model.path}: no embedding yet; pick a layer to embed it.")
+                return
+            # as the original does on opening a folder without a map: embed its (first) stored layer
+            self.message.emit("info", f"{model.path}: no embedding yet; embedding layer {stored.key}.")
+            self.switch_layer(stored.key)
 
     # ---- model and layer ----------------------------------------------------------------------------------------
     def switch_model(self, name: str) -> None:
@@ -251,6 +260,14 @@ class ExplorerController(QObject):
         self._embed(model, key, show)
 
     def _embed(self, model, key: str, show) -> None:
+        if self._embedding == (str(model.path), key):
+            return  # already being embedded (e.g. on opening, and again by a session restoring that layer)
+        self._embedding = (str(model.path), key)
+
+        def ended() -> None:
+            if self._embedding == (str(model.path), key):
+                self._embedding = None
+
         def fitted(emb, model=model) -> None:
             self._computed[(str(model.path), key)] = emb
             show(emb)
@@ -263,6 +280,7 @@ class ExplorerController(QObject):
         job = self.pool.submit(f"Embedding {key}", embed_layer, model, key, key="view", on_result=fitted,
                                on_error=failed)
         job.cancelled.connect(self._revert_layer_menu)
+        job.ended.connect(ended)
 
     def _discover_layers(self, model) -> None:
         """Load the model's checkpoint in a job, then offer its hookable layers that are not stored."""

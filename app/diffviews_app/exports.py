@@ -72,7 +72,7 @@ def export_images(trajectories: Sequence[Trajectory], folder: Path | str, strips
     return written
 
 
-SELECTION_COLUMNS = ["role", "row", "sample_id", "class_label", "class_name", "distance", "x", "y", "z"]
+SELECTION_COLUMNS = ["role", "row", "sample_id", "class_label", "class_name", "caption", "distance", "x", "y", "z"]
 
 
 def selection_rows(state: ExplorerState) -> list[dict]:
@@ -88,8 +88,9 @@ def selection_rows(state: ExplorerState) -> list[dict]:
         xyz = [float(v) for v in coords[row]] if coords is not None else []
         name = str(samples.class_name[row]) if samples.class_name is not None else ""
         out.append({
-            "role": role, "row": int(row), "sample_id": int(samples.sample_id[row]),
-            "class_label": int(samples.class_label[row]), "class_name": name,
+            "role": role, "row": int(row), "sample_id": samples.sample_key(row),
+            "class_label": int(samples.class_label[row]) if samples.has_classes else "", "class_name": name,
+            "caption": str(samples.caption[row]) if samples.caption is not None else "",
             "distance": "" if dist is None else f"{dist:.6g}",
             "x": xyz[0] if xyz else "", "y": xyz[1] if xyz else "", "z": xyz[2] if len(xyz) > 2 else "",
         })  # fmt: skip

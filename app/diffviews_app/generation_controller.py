@@ -89,7 +89,7 @@ class GenerationRequest:
     """Everything a run needs, captured on the UI thread when the user clicks."""
 
     model: object
-    sample_ids: list[int]
+    sample_ids: list[int | str]
     layers: list[str]
     settings: GenerationSettings
     class_label: int | None
@@ -321,9 +321,10 @@ class GenerationController(QObject):
             self.message.emit("info", "Select a sample on the map first; its neighbours join the mask.")
             return False
         rows = [s.selected, *s.neighbour_rows()]
-        ids = [int(s.model.samples.sample_id[r]) for r in rows]
+        ids = [s.model.samples.sample_key(r) for r in rows]
         settings = self.gen.settings
-        label = int(s.model.samples.class_label[s.selected])
+        samples = s.model.samples
+        label = int(samples.class_label[s.selected]) if samples.has_classes else None
         req = GenerationRequest(
             model=s.model, sample_ids=ids, layers=list(self.knn_layers()), settings=settings, class_label=label,
             passes=(True, False) if compare else (True,), map_key=self.map_key(),

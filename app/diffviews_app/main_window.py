@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVB
 
 from . import __version__
 from .canvas_bridge import CanvasBridge
-from .colors import color_options
+from .colors import color_options, unavailable_color_options
 from .controller import ExplorerController
 from .docks.classes_dock import ClassesDock
 from .docks.neighbours_dock import NeighboursDock
@@ -157,6 +157,10 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _c=False, o=option: self.state.set_color_by(o))
             self.color_group.addAction(action)
             self.color_menu.addAction(action)
+        for option, note in unavailable_color_options(model.samples.columns).items() if model is not None else []:
+            action = QAction(f"{COLOR_LABELS.get(option, option)} (unavailable: {note})", self)
+            action.setEnabled(False)
+            self.color_menu.insertAction(self.color_menu.actions()[0] if self.color_menu.actions() else None, action)
 
     def _refresh_mode_actions(self, *_args) -> None:
         self.action_3d.setEnabled(self.state.has_3d())

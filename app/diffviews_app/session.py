@@ -59,8 +59,8 @@ def session_dict(parts: SessionParts) -> dict[str, Any]:
     s, gen = parts.state, parts.gen
     samples = s.model.samples if s.model is not None else None
 
-    def sid(row: int) -> int:
-        return int(samples.sample_id[row])
+    def sid(row: int) -> int | str:
+        return samples.sample_key(row)
 
     trajectories = []
     current = -1
@@ -215,10 +215,12 @@ class SessionRestore(QObject):
         samples = s.model.samples
 
         def row(sample_id) -> int:
+            if not isinstance(sample_id, (int, str)) or isinstance(sample_id, bool):
+                raise DataError(self.source, f"sample_id {sample_id!r} is not an integer or text id")
             try:
-                return samples.row_of(int(sample_id))
-            except (KeyError, ValueError):
-                raise DataError(self.source, f"sample_id {sample_id} is not in model {s.model_name!r}") from None
+                return samples.row_of(sample_id)
+            except KeyError:
+                raise DataError(self.source, f"sample_id {sample_id!r} is not in model {s.model_name!r}") from None
 
         records = [_trajectory_record(t, self.source) for t in d.get("trajectories", [])]
         s.set_color_by(d.get("color_by", s.color_by))

@@ -48,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the default 2D map is shown too, so neighbours that the projection tore apart stand out.",
     )
     _common(p)
-    p.add_argument("--sample", type=int, required=True, metavar="ID", help="sample_id of the query point")
+    p.add_argument(
+        "--sample", required=True, metavar="ID", help="sample_id of the query point (a number or a text id)"
+    )
     p.add_argument("-k", type=int, default=5, help="number of neighbours (default: 5)")
     p.add_argument(
         "--space",
@@ -147,7 +149,7 @@ def run_neighbours(args: argparse.Namespace) -> int:
     except KeyError:
         raise DataError(model.path, f"no sample with id {args.sample}") from None
     emb = model.embedding(args.embedding) if model.embedding_names else None
-    report: dict = {"model": model.name, "sample_id": args.sample, "space": space, "k": args.k}
+    report: dict = {"model": model.name, "sample_id": table.sample_key(row), "space": space, "k": args.k}
     plane = None if emb is None else emb.coords2d
     if space == "activation":
         layers = _layers(model, args.layers)
@@ -163,15 +165,12 @@ def run_neighbours(args: argparse.Namespace) -> int:
         report.update(embedding=emb.name, dims=args.dims)
     hits = []
     for rank, (r, d) in enumerate(zip(rows.tolist(), dists.tolist(), strict=True), start=1):
-        hit = {
-            "rank": rank,
-            "sample_id": int(table.sample_id[r]),
-            "row": r,
-            "class_label": int(table.class_label[r]),
-            "class_name": str(table.class_name[r]),
-            "conditioning_sigma": float(table.conditioning_sigma[r]),
-            "distance": float(d),
-        }
+        hit = {"rank": rank, "sample_id": table.sample_key(r), "row": r}
+        if table.has_classes:
+            hit.update(class_label=int(table.class_label[r]), class_name=str(table.class_name[r]))
+        if table.caption is not None:
+            hit["caption"] = str(table.caption[r])
+        hit.update(conditioning_sigma=float(table.conditioning_sigma[r]), distance=float(d))
         if space == "activation" and plane is not None:
             hit["map_distance"] = float(np.linalg.norm(plane[r] - plane[row]))
         hits.append(hit)
@@ -184,13 +183,16 @@ def run_neighbours(args: argparse.Namespace) -> int:
         if space == "activation"
         else (f"{args.dims}D map {report['embedding']}")
     )
-    print(f"{model.name}: {len(hits)} nearest neighbours of sample {args.sample} ({where})")
+    print(f"{model.name}: {len(hits)} nearest neighbours of sample {table.sample_key(row)} ({where})")
     extra = "  map_dist" if hits and "map_distance" in hits[0] else ""
-    print(f"{'#':>3} {'sample_id':>9} {'sigma':>8} {'distance':>11}{extra}  class")
+    width = max([9] + [len(str(h["sample_id"])) for h in hits])
+    what = "class" if table.has_classes else "caption"
+    print(f"{'#':>3} {'sample_id':>{width}} {'sigma':>8} {'distance':>11}{extra}  {what}")
     for h in hits:
         md = f"  {h['map_distance']:8.3f}" if extra else ""
+        label = f"{h['class_label']} {h['class_name']}" if table.has_classes else h.get("caption", "")
         print(
-            f"{h['rank']:>3} {h['sample_id']:>9} {h['conditioning_sigma']:>8g} {h['distance']:>11.5g}{md}  "
-            f"{h['class_label']} {h['class_name']}"
+            f"{h['rank']:>3} {h['sample_id']!s:>{width}} {h['conditioning_sigma']:>8g} {h['distance']:>11.5g}{md}  "
+            f"{label}"
         )
     return 0

@@ -46,9 +46,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adapter", required=True, help="adapter name (see `diffviews adapters`)")
     p.add_argument("--checkpoint", type=Path, required=True, help="model weights (.safetensors or weights-only .pt)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--images", type=Path, help="folder of <class>/*.png, or an .npz with 'images' and 'labels'")
+    src.add_argument(
+        "--images",
+        type=Path,
+        help="folder of <class>/*.png; ImageNet synset folders (train/n01440764/*.JPEG); an .npz with 'images' and "
+        "'labels'; Downsampled ImageNet .npz batches ('data', 'labels') or a folder of them; or an LMDB "
+        "(images_{i}_data / labels_{i}_data rows, needs the [lmdb] extra). Read streaming",
+    )
     src.add_argument("--generate", type=int, metavar="N", help="generate N images per class with the model")
-    p.add_argument("--classes", default=None, help="with --generate: comma-separated class numbers (default: all)")
+    p.add_argument(
+        "--classes",
+        default=None,
+        help="comma-separated class numbers to take (ImageNet sources: standard ImageNet-1k numbers; default: all)",
+    )
+    p.add_argument(
+        "--label-map",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="class order of a Downsampled ImageNet or LMDB source that is not the usual one: synset ids, one per "
+        "source class (JSON list, JSON {index: synset or [synset, name]}, or text one per line)",
+    )
     p.add_argument("--generate-steps", type=int, default=None, help="with --generate: denoising steps")
     p.add_argument("--sigmas", default="80,14,1.9,0.62", help="noise levels in sigma units (default: %(default)s)")
     p.add_argument(
@@ -63,7 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="noise seed, recorded in the manifest (default: %(default)s)")
-    p.add_argument("--per-class", type=int, default=None, help="use only the first N images of each class")
+    p.add_argument(
+        "--per-class", type=int, default=None, help="use only the first N images of each class (in source order)"
+    )
     p.add_argument("--dataset-type", default="custom", help="name of the image subfolder (default: %(default)s)")
     p.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (default: %(default)s)")
     p.set_defaults(func=run_build)
@@ -87,7 +107,8 @@ def describe(root) -> dict:
             "path": str(m.path),
             "format": "diffviews" if m.is_native else "original",
             "num_samples": m.num_samples,
-            "num_classes": int(len(set(m.samples.class_label.tolist()))),
+            "num_classes": int(len(set(m.samples.class_label.tolist()))) if m.samples.has_classes else 0,
+            "labels": "class" if m.samples.has_classes else "caption",
             "noise_levels": sorted({float(s) for s in m.samples.conditioning_sigma if s == s}, reverse=True),
             "layers": {k: list(v) for k, v in m.layer_shapes.items()},
             "activations_memory_mapped": m.memory_mapped,
@@ -117,8 +138,9 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"{report['path']}: {len(root.models)} model(s), {len(root.problems)} problem(s)")
         for name, r in report["models"].items():
             cfg = r["config"]
+            labels = f"{r['num_classes']} classes" if r["labels"] == "class" else "captions (text-conditioned)"
             print(
-                f"\n{name}  [{r['format']}]  {r['num_samples']} points, {r['num_classes']} classes, "
+                f"\n{name}  [{r['format']}]  {r['num_samples']} points, {labels}, "
                 f"adapter {cfg['adapter']}, checkpoint {cfg['checkpoint'] or 'none'}"
             )
             levels = ", ".join(f"{s:g}" for s in r["noise_levels"])
@@ -172,23 +194,31 @@ def _floats(text: str) -> list[float]:
         raise SystemExit(f"diffviews build: error: --sigmas must be comma-separated numbers, got {text!r}") from None
 
 
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SystemExit(f"diffviews build: error: {option} must be comma-separated numbers, got {text!r}") from None
+
+
 def run_build(args: argparse.Namespace) -> int:
     from ..adapters import get_adapter
     from ..device import pick_device, set_torch_threads
     from ..pipelines.builder import BuildSpec, build_dataset
+    from ..pipelines.source_paths import source_from
     from ..pipelines.sources import GeneratedSource
     from ._progress import progress_bar
 
-    device = pick_device(args.device)
-    set_torch_threads()
-    adapter = get_adapter(args.adapter).from_checkpoint(args.checkpoint, device=device)
+    classes = _ints(args.classes, "--classes") if args.classes else None
     if args.generate is not None:
-        classes = [int(c) for c in args.classes.split(",")] if args.classes else None
         source = GeneratedSource(
             per_class=args.generate, classes=classes, num_steps=args.generate_steps, seed=args.seed
         )
     else:
-        source = args.images
+        source = source_from(args.images, classes=classes, label_map=args.label_map)
+    device = pick_device(args.device)
+    set_torch_threads()
+    adapter = get_adapter(args.adapter).from_checkpoint(args.checkpoint, device=device)
     spec = BuildSpec(
         output=args.output,
         source=source,

@@ -41,7 +41,7 @@ def _finite(path: Path, name: str, values: np.ndarray, sample_ids: np.ndarray | 
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
         i = int(bad[0])
-        who = f" (sample_id {int(sample_ids[i])})" if sample_ids is not None else ""
+        who = f" (sample_id {sample_ids[i]})" if sample_ids is not None else ""
         raise DataError(path, f"{bad.size} non-finite value(s) in column {name!r}, first at data row {i + 1}{who}")
 
 
@@ -74,11 +74,12 @@ def _check_rows(path: Path, cols: Mapping[str, np.ndarray], table: SampleTable) 
     if n != len(table):
         raise DataError(path, f"{n} rows, but the model has {len(table)} samples (from {table.source.name})")
     if "sample_id" in cols and not np.array_equal(cols["sample_id"], table.sample_id):
-        i = int(np.flatnonzero(cols["sample_id"] != table.sample_id)[0])
+        ours, theirs = cols["sample_id"].tolist(), table.sample_id.tolist()
+        i = next(j for j, (a, b) in enumerate(zip(ours, theirs)) if a != b or type(a) is not type(b))
         raise DataError(
             path,
-            f"row order differs from {table.source.name}: data row {i + 1} has sample_id "
-            f"{int(cols['sample_id'][i])}, expected {int(table.sample_id[i])}",
+            f"row order differs from {table.source.name}: data row {i + 1} has sample_id {ours[i]!r}, expected "
+            f"{theirs[i]!r}",
         )
 
 

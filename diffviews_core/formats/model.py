@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..class_index import imagenet_names, is_imagenet_model
 from ..errors import DataError
 from . import native
 from .activations import LayerMatrix, PerLayerNpy, open_batch_dir
@@ -64,6 +65,8 @@ class ModelData:
             self.samples, self._main = self._open_original()
         self.samples.check_unique_ids()
         self.samples.fill_class_names(class_names)
+        if is_imagenet_model(self.config["adapter"], self.config.get("num_classes")):
+            self.samples.fill_class_names(imagenet_names())
         self._extra = self._open_layer_cache()
         if self._embedding_files:
             self.embedding(self.embedding_names[0])  # validate the default embedding now
@@ -290,7 +293,7 @@ class ModelData:
                 mode = "L" if im.mode in ("L", "I", "I;16", "1") else "RGB"
                 arr = np.asarray(im.convert(mode))
         except FileNotFoundError:
-            raise DataError(path, f"missing image (sample_id {int(self.samples.sample_id[i])})") from None
+            raise DataError(path, f"missing image ({self.samples.id_text(i)})") from None
         except (UnidentifiedImageError, OSError) as exc:
             raise DataError(path, f"unreadable image: {exc}") from None
         return arr[:, :, None] if arr.ndim == 2 else arr

@@ -1,7 +1,9 @@
 """The sample table (one row per activation row) and its CSV reading and writing.
 
 CSV cells are parsed with the ``csv`` module, so quoted class names containing commas survive; every bad cell or
-missing column is a DataError naming the file, the row and the column.
+missing column is a DataError naming the file, the row and the column. Sample ids are opaque: integers when every id
+is one (the original demo layout, the project's builds), else strings (``sample_000012_n82``, as the original's
+current extraction script writes them); a table never mixes the two.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import numpy as np
 from ..atomic import atomic_write_text
 from ..errors import DataError
 
-INT_COLUMNS = ("sample_id", "class_label", "batch_index", "image_index", "level_index")
+ID_COLUMN = "sample_id"
+INT_COLUMNS = ("class_label", "batch_index", "image_index", "level_index")
 FLOAT_COLUMNS = ("conditioning_sigma", "umap_x", "umap_y", "umap_z", "umap3d_x", "umap3d_y", "umap3d_z", "sigma")
 STR_COLUMNS = ("class_name", "image_path", "activation_path", "label_mode", "synset_id", "caption")
-REQUIRED_COLUMNS = ("sample_id", "class_label", "image_path")
+REQUIRED_COLUMNS = ("sample_id", "image_path")
+LABEL_COLUMNS = ("class_label", "caption")  # a sample is class- or text-conditioned: one of these is required
 # Order used when writing: the original's columns first, then extras in sorted order.
 STANDARD_ORDER = (
     "sample_id",
@@ -86,6 +90,56 @@ def _convert(path: Path, name: str, cells: Sequence[str], kind: str) -> np.ndarr
     return out
 
 
+_INT64 = np.iinfo(np.int64)
+
+
+def _integer(cell: str) -> int | None:
+    """The int64 a cell spells (``12``, ``12.0``), else None (text, fractions, numbers beyond int64)."""
+    try:
+        value = int(cell)
+    except ValueError:
+        try:
+            number = float(cell)
+        except ValueError:
+            return None
+        if not number.is_integer():
+            return None
+        value = int(number)
+    return value if _INT64.min <= value <= _INT64.max else None
+
+
+def parse_ids(path: Path, cells: Sequence[str]) -> np.ndarray:
+    """Sample ids: int64 when every id is an integer, else an object array of strings; empty or mixed ids (some
+    integers, some not) are DataErrors naming the rows."""
+    try:
+        return np.array(cells, dtype=np.int64)
+    except (ValueError, OverflowError):
+        pass
+    ints = [_integer(c) for c in cells]
+    for i, cell in enumerate(cells):
+        if not str(cell).strip():
+            raise DataError(path, f"column {ID_COLUMN!r}, data row {i + 1}: empty sample id")
+    numeric = [i for i, v in enumerate(ints) if v is not None]
+    if len(numeric) == len(cells):
+        return np.array(ints, dtype=np.int64)
+    if numeric:
+        j = next(i for i, v in enumerate(ints) if v is None)
+        k = numeric[0]
+        raise DataError(
+            path,
+            f"column {ID_COLUMN!r} mixes integer ids (data row {k + 1}: {cells[k]!r}) and text ids (data row "
+            f"{j + 1}: {cells[j]!r}); use one kind",
+        )
+    return np.array([str(c) for c in cells], dtype=object)
+
+
+def show_id(value) -> str:
+    """A sample id as a user reads it: ``sample_000012`` for integer ids, text ids as they are."""
+    if isinstance(value, (int, np.integer)):
+        return f"sample_{int(value):06d}"
+    return str(value)
+
+
 def _guess(cells: Sequence[str]) -> str:
     for kind, fn in (("int", int), ("float", float)):
         try:
@@ -101,6 +155,9 @@ def typed_columns(path: Path, cols: Mapping[str, Sequence[str]]) -> dict[str, np
     """Known columns get their fixed types; extra metadata columns become int, float or str, whichever fits."""
     out = {}
     for name, cells in cols.items():
+        if name == ID_COLUMN:
+            out[name] = parse_ids(path, cells)
+            continue
         if name in INT_COLUMNS:
             kind = "int"
         elif name in FLOAT_COLUMNS:
@@ -119,6 +176,8 @@ class SampleTable:
     def __init__(self, columns: Mapping[str, np.ndarray], source: Path | str = "<memory>") -> None:
         self.source = Path(source) if not isinstance(source, Path) else source
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if not any(c in columns for c in LABEL_COLUMNS):
+            missing.append(" or ".join(LABEL_COLUMNS))
         if missing:
             raise DataError(self.source, f"missing column(s) {', '.join(missing)}")
         lengths = {len(v) for v in columns.values()}
@@ -131,7 +190,8 @@ class SampleTable:
         if "conditioning_sigma" not in cols:
             cols["conditioning_sigma"] = np.full(n, np.nan)
         self.columns: dict[str, np.ndarray] = cols
-        self._rows: dict[int, int] | None = None
+        self._rows: dict[int | str, int] | None = None
+        self._no_labels: np.ndarray | None = None
 
     # Contract attributes -----------------------------------------------------------------------
     @property
@@ -140,7 +200,25 @@ class SampleTable:
 
     @property
     def class_label(self) -> np.ndarray:
-        return self.columns["class_label"]
+        """Class numbers; all -1 for text-conditioned samples (``has_classes`` is False, see ``caption``)."""
+        if "class_label" in self.columns:
+            return self.columns["class_label"]
+        if self._no_labels is None:
+            self._no_labels = np.full(len(self), -1, dtype=np.int64)
+        return self._no_labels
+
+    @property
+    def has_classes(self) -> bool:
+        """False for text-conditioned samples, which carry a caption instead of a class."""
+        return "class_label" in self.columns
+
+    @property
+    def caption(self) -> np.ndarray | None:
+        return self.columns.get("caption")
+
+    @property
+    def ids_are_text(self) -> bool:
+        return self.sample_id.dtype == object
 
     @property
     def class_name(self) -> np.ndarray:
@@ -157,33 +235,59 @@ class SampleTable:
     def __len__(self) -> int:
         return len(self.columns["sample_id"])
 
-    def row_of(self, sample_id: int) -> int:
-        """Row index of a sample id (KeyError if absent)."""
+    def id_key(self, sample_id) -> int | str:
+        """``sample_id`` as this table stores it: text ids as str; integer ids as int (from an int or its digits)."""
+        if self.ids_are_text:
+            return str(sample_id)
+        if isinstance(sample_id, (bool, np.bool_)):
+            raise KeyError(f"no sample with id {sample_id!r}")
+        if isinstance(sample_id, (int, np.integer)):
+            return int(sample_id)
+        text = str(sample_id).strip()
+        value = _integer(text) if text else None
+        if value is None:
+            raise KeyError(f"no sample with id {sample_id!r} (this model's ids are integers)")
+        return value
+
+    def row_of(self, sample_id: int | str) -> int:
+        """Row index of a sample id, an int or str as ``id_key`` accepts it (KeyError if absent)."""
         if self._rows is None:
-            self._rows = {int(s): i for i, s in enumerate(self.sample_id)}
+            self._rows = {s: i for i, s in enumerate(self.sample_id.tolist())}
+        key = self.id_key(sample_id)
         try:
-            return self._rows[int(sample_id)]
+            return self._rows[key]
         except KeyError:
-            raise KeyError(f"no sample with id {sample_id}") from None
+            raise KeyError(f"no sample with id {sample_id!r}") from None
+
+    def sample_key(self, row: int) -> int | str:
+        """The id of ``row`` as a plain int or str (what sessions, lineage and exports store)."""
+        value = self.sample_id[row]
+        return str(value) if self.ids_are_text else int(value)
+
+    def id_text(self, row: int) -> str:
+        """The id of ``row`` as a user reads it (``sample_000012`` or the text id)."""
+        return show_id(self.sample_key(row))
 
     def check_unique_ids(self) -> None:
         ids = self.sample_id
         uniq, counts = np.unique(ids, return_counts=True)
         if len(uniq) != len(ids):
-            dup = int(uniq[counts > 1][0])
+            dup = uniq[counts > 1][0]
             rows = np.flatnonzero(ids == dup)[:2].tolist()
+            shown = repr(str(dup)) if self.ids_are_text else str(int(dup))
             raise DataError(
-                self.source, f"sample_id {dup} appears more than once (data rows {rows[0] + 1}, {rows[1] + 1})"
+                self.source, f"sample_id {shown} appears more than once (data rows {rows[0] + 1}, {rows[1] + 1})"
             )
 
     def fill_class_names(self, names: Mapping[int, str] | None) -> None:
-        """Give rows without a class name the name from a class index (labels without one keep '')."""
-        if not names:
+        """Give rows without a class name the name from a class index; a name that is only the label's number
+        (``"207"`` for class 207) counts as none. Labels the index lacks keep what they have."""
+        if not names or not self.has_classes:
             return
         cn = self.columns["class_name"]
-        for i, (label, name) in enumerate(zip(self.class_label, cn)):
-            if not name and int(label) in names:
-                cn[i] = names[int(label)]
+        for i, (label, name) in enumerate(zip(self.class_label.tolist(), cn)):
+            if (not name or str(name) == str(label)) and label in names:
+                cn[i] = names[label]
 
     @classmethod
     def from_records(cls, records: Sequence[Mapping], source: Path | str) -> SampleTable:

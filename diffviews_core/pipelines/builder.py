@@ -7,7 +7,7 @@ Usage (Python)::
 
     spec = BuildSpec(
         output=Path("data/fashion"),               # the model folder to create
-        source=ArraySource(images, labels, names), # or FolderSource(dir), a dir/.npz path, GeneratedSource(...)
+        source=ArraySource(images, labels, names), # or any path source_paths.source_from reads, GeneratedSource(...)
         sigmas=[50.0, 14.0, 1.0, 0.05],
         layers=["encoder_bottleneck", "midblock"],
         label_mode="both",                         # "true", "null" or "both" (two rows per image and level)
@@ -40,12 +40,14 @@ import numpy as np
 from numpy.lib import format as npf
 
 from ..atomic import atomic_path, atomic_write_json, replace_file
+from ..class_index import imagenet_names, is_imagenet_model
 from ..errors import DataError
 from ..formats import native
 from ..formats.files import read_json_object
 from ..formats.table import write_csv
 from ..jobs import Progress, check_cancelled, count_progress
-from .sources import GeneratedSource, ImageSource, source_from
+from .source_paths import source_from
+from .sources import GeneratedSource, ImageSource
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,9 @@ class _Plan:
 
     def __init__(self, spec: BuildSpec, adapter, source: ImageSource) -> None:
         self.labels, self.names = source.catalogue(spec.per_class)
+        if is_imagenet_model(spec.adapter or adapter.model_type, adapter.num_classes):
+            known = imagenet_names()  # a source without names (names = the numbers) gets ImageNet's
+            self.names = [known.get(c, n) if n == str(c) else n for c, n in zip(self.labels.tolist(), self.names)]
         self.n = len(self.labels)
         if self.n == 0:
             raise DataError(str(spec.output), "the image source holds no images")

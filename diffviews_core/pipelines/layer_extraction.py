@@ -125,7 +125,10 @@ def _rows_fingerprint(model: ModelData) -> str:
     h = hashlib.sha256()
     s = model.samples
     for arr in (s.sample_id, s.class_label, s.conditioning_sigma):
-        h.update(np.ascontiguousarray(arr).tobytes())
+        if arr.dtype == object:  # text ids: their characters (an object array's bytes are pointers)
+            h.update("\n".join(map(str, arr)).encode())
+        else:
+            h.update(np.ascontiguousarray(arr).tobytes())
     h.update("\n".join(map(str, s.image_path)).encode())
     for col in BUILD_COLUMNS:
         if col in s.columns:

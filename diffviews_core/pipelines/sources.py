@@ -1,5 +1,6 @@
 """Where a dataset build gets its clean images: a folder of labelled images, an array file, arrays in memory, or
-samples the model generates. Every source is deterministic, so an interrupted build can resume byte for byte.
+samples the model generates (the ImageNet sources are in ``imagenet_sources``; ``source_paths`` picks the reader
+of a path). Every source is deterministic, so an interrupted build can resume byte for byte.
 """
 
 from __future__ import annotations
@@ -33,13 +34,16 @@ def fit_image(img: np.ndarray, resolution: int, channels: int) -> np.ndarray:
     return out[:, :, None] if out.ndim == 2 else out
 
 
-def _pick_per_class(labels: np.ndarray, per_class: int | None) -> np.ndarray:
-    """Indices of the first ``per_class`` images of every class, in source order (all when None)."""
-    if per_class is None:
+def _pick_per_class(labels: np.ndarray, per_class: int | None, classes: Sequence[int] | None = None) -> np.ndarray:
+    """Indices of the first ``per_class`` images of every class (only ``classes`` when given), in source order."""
+    wanted = None if classes is None else {int(c) for c in classes}
+    if per_class is None and wanted is None:
         return np.arange(len(labels))
     keep, seen = [], {}
     for i, lab in enumerate(labels.tolist()):
-        if seen.get(lab, 0) < per_class:
+        if wanted is not None and lab not in wanted:
+            continue
+        if per_class is None or seen.get(lab, 0) < per_class:
             seen[lab] = seen.get(lab, 0) + 1
             keep.append(i)
     return np.asarray(keep, dtype=np.int64)
@@ -66,18 +70,20 @@ class ArraySource(ImageSource):
     labels: np.ndarray
     class_names: Sequence[str] | None = None
     origin: str = "arrays"
+    classes: Sequence[int] | None = None  # only these labels (None: all)
     _picked: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def describe(self) -> dict:
         h = hashlib.sha256(np.ascontiguousarray(self.images).tobytes())
         h.update(np.asarray(self.labels, dtype=np.int64).tobytes())
-        return {"kind": "arrays", "origin": self.origin, "count": int(len(self.labels)), "sha256": h.hexdigest()}
+        out = {"kind": "arrays", "origin": self.origin, "count": int(len(self.labels)), "sha256": h.hexdigest()}
+        return out if self.classes is None else {**out, "classes": [int(c) for c in self.classes]}
 
     def catalogue(self, per_class):
         labels = np.asarray(self.labels, dtype=np.int64)
         if len(labels) != len(self.images):
             raise DataError(self.origin, f"{len(self.images)} images but {len(labels)} labels")
-        self._picked = _pick_per_class(labels, per_class)
+        self._picked = _pick_per_class(labels, per_class, self.classes)
         labels = labels[self._picked]
         names = [
             self.class_names[c] if self.class_names is not None and 0 <= c < len(self.class_names) else str(c)
@@ -90,7 +96,7 @@ class ArraySource(ImageSource):
         return np.stack([fit_image(self.images[i], adapter.resolution, adapter.img_channels) for i in src])
 
 
-def array_file_source(path: Path) -> ArraySource:
+def array_file_source(path: Path, classes: Sequence[int] | None = None) -> ArraySource:
     """An ``.npz`` with ``images`` (N x H x W [x C]) and ``labels`` (N,), optionally ``class_names``; no pickle."""
     path = Path(path)
     try:
@@ -104,7 +110,7 @@ def array_file_source(path: Path) -> ArraySource:
         raise DataError(path, f"not a readable .npz array file ({exc})") from None
     if images.ndim not in (3, 4) or len(images) != len(labels):
         raise DataError(path, f"images {images.shape} and labels {labels.shape} do not fit (N x H x W [x C], N)")
-    return ArraySource(images, labels, names, origin=str(path))
+    return ArraySource(images, labels, names, origin=str(path), classes=classes)
 
 
 @dataclass
@@ -112,6 +118,7 @@ class FolderSource(ImageSource):
     """``<folder>/<class>/*.png``: class folders sorted by name give labels 0..K-1 (or their numbers if numeric)."""
 
     folder: Path
+    classes: Sequence[int] | None = None  # only these labels (None: all)
     _files: list[Path] = field(default_factory=list, init=False, repr=False)
 
     def _scan(self) -> tuple[list[Path], np.ndarray, list[str]]:
@@ -139,16 +146,17 @@ class FolderSource(ImageSource):
         for f in files:
             st = f.stat()
             h.update(f"{f.relative_to(self.folder)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-        return {
+        out = {
             "kind": "folder",
             "path": str(Path(self.folder).resolve()),
             "count": len(files),
             "sha256": h.hexdigest(),
         }
+        return out if self.classes is None else {**out, "classes": [int(c) for c in self.classes]}
 
     def catalogue(self, per_class):
         files, labels, names = self._scan()
-        keep = _pick_per_class(labels, per_class)
+        keep = _pick_per_class(labels, per_class, self.classes)
         self._files = [files[i] for i in keep]
         return labels[keep], [names[i] for i in keep]
 
@@ -213,15 +221,3 @@ class GeneratedSource(ImageSource):
             num_samples=len(indices),
         )
         return np.stack([fit_image(im, adapter.resolution, adapter.img_channels) for im in res.images])
-
-
-def source_from(value) -> ImageSource:
-    """An ImageSource from a folder path, an ``.npz`` path, or an ImageSource (returned as is)."""
-    if isinstance(value, ImageSource):
-        return value
-    path = Path(value)
-    if path.is_dir():
-        return FolderSource(path)
-    if path.suffix == ".npz":
-        return array_file_source(path)
-    raise DataError(path, "not an image folder (<folder>/<class>/*.png) or an .npz with images and labels")

@@ -80,7 +80,15 @@ def _missing_sample_id(root):
 def _bad_number(root):
     p = root / CSV
     lines = p.read_text().splitlines()
-    lines[2] = "abc" + lines[2][lines[2].index(",") :]
+    first, rest = lines[2].split(",", 1)
+    lines[2] = first + ",abc" + rest[rest.index(",") :]  # class_label
+    p.write_text("\n".join(lines) + "\n")
+
+
+def _mixed_ids(root):
+    p = root / CSV
+    lines = p.read_text().splitlines()
+    lines[2] = "sample_000001_n82" + lines[2][lines[2].index(",") :]
     p.write_text("\n".join(lines) + "\n")
 
 
@@ -101,7 +109,8 @@ CASES = {
     "invalid JSON": (_invalid_json, "dataset_info.json", "invalid JSON"),
     "missing umap column": (_missing_umap_column, "demo_embeddings.csv", "missing column(s) umap_y"),
     "missing sample_id column": (_missing_sample_id, "demo_embeddings.csv", "missing column(s) sample_id"),
-    "not a number": (_bad_number, "demo_embeddings.csv", "'abc' is not a number"),
+    "not a number": (_bad_number, "demo_embeddings.csv", "column 'class_label', data row 2: 'abc' is not a number"),
+    "mixed ids": (_mixed_ids, "demo_embeddings.csv", "mixes integer ids (data row 1: '0') and text ids (data row 2"),
     "dataset_info count": (_info_count_mismatch, "dataset_info.json", "lists 11 samples"),
 }
 

@@ -14,13 +14,22 @@ IMAGE_SIZE = 192
 
 
 def class_text(model, row: int, class_names: dict[int, str] | None = None) -> str:
-    """``"409: analog_clock"`` from the sample table (or the root's class index when the row has no name)."""
+    """``"409: analog_clock"`` from the sample table (or the root's class index when the row has no name); a
+    text-conditioned sample's caption."""
     samples = model.samples
+    if not samples.has_classes:
+        return str(samples.caption[row]) if samples.caption is not None else ""
     label = int(samples.class_label[row])
     name = str(samples.class_name[row]) if samples.class_name is not None else ""
     if not name and class_names:
         name = class_names.get(label, "")
     return f"{label}: {name}" if name else str(label)
+
+
+def label_text(model, row: int, class_names: dict[int, str] | None = None) -> str:
+    """``"Class 409: analog_clock"`` or ``"Caption: a dog on a beach"``: what a sample was conditioned on."""
+    prefix = "Class" if model.samples.has_classes else "Caption:"
+    return f"{prefix} {class_text(model, row, class_names)}"
 
 
 class PreviewDock(QDockWidget):
@@ -44,6 +53,8 @@ class PreviewDock(QDockWidget):
         self.title.setStyleSheet("font-weight: bold;")
         self.details = QLabel()
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)  # captions and text ids are shown as they are
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.details.setWordWrap(True)
         layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.title)
@@ -74,12 +85,16 @@ class PreviewDock(QDockWidget):
             self.image.setPixmap(scaled(pixmap, IMAGE_SIZE))
         samples = s.model.samples
         tag = "" if row == s.hovered else "  (selected)"
-        self.title.setText(f"sample_{int(samples.sample_id[row]):06d}{tag}")
+        self.title.setText(f"{samples.id_text(row)}{tag}")
         root_names = s.root.class_names if s.root is not None else None
-        lines = [f"Class {class_text(s.model, row, root_names)}"]
+        lines = [label_text(s.model, row, root_names)]
         sigma = samples.conditioning_sigma
+        level = samples.columns.get("noise_level")  # percent, as the original's extraction script records it
         if sigma is not None and np.isfinite(sigma[row]):
-            lines.append(f"Noise level σ = {float(sigma[row]):.4g}")
+            if level is not None and np.issubdtype(level.dtype, np.number) and np.isfinite(level[row]):
+                lines.append(f"Noise level {float(level[row]):g} % (σ = {float(sigma[row]):.4g})")
+            else:
+                lines.append(f"Noise level σ = {float(sigma[row]):.4g}")
         coords = s.coords()
         if coords is not None:
             lines.append("Coordinates (" + ", ".join(f"{v:.2f}" for v in coords[row]) + ")")
