@@ -266,19 +266,21 @@ def fit_build_reductions(
 
 
 def load_build_reductions(
-    spec: BuildSpec, shapes: Mapping[str, Sequence[int]], folder: Path
+    spec: BuildSpec, shapes: Mapping[str, Sequence[int]], folder: Path, plan: _Plan
 ) -> dict[str, LayerReduction]:
     """Reductions saved under ``folder`` by an earlier start of the same build (pooling needs no file)."""
     from ..layer_reduction import pca_files
     from .npyio import open_npy
 
+    chunks = fit_sample_chunks(plan, spec.reduction_fit_rows)
+    fit_rows = sum(plan.chunks[c][1] - plan.chunks[c][0] for c in chunks) * len(plan.blocks)
     out = {}
     for layer, rs in sorted(spec.reductions.items()):
         if rs.method == "pca":
             f = pca_files(layer)
             mean = np.asarray(open_npy(folder / f["mean"], ndim=1))
             comps = np.asarray(open_npy(folder / f["components"], ndim=2))
-            out[layer] = LayerReduction(layer, rs, shapes[layer], mean, comps, fit_rows=None)
+            out[layer] = LayerReduction(layer, rs, shapes[layer], mean, comps, fit_rows=fit_rows)
         else:
             out[layer] = LayerReduction(layer, rs, shapes[layer])
     return out
@@ -372,7 +374,7 @@ class _Builder:
                     "an unfinished build with different settings is here: use the same "
                     "settings to resume, or delete this folder to start over",
                 )
-            self.reductions = load_build_reductions(self.spec, self.shapes, self.work)
+            self.reductions = load_build_reductions(self.spec, self.shapes, self.work, self.plan)
             return int(state.get("done", 0))
         if self.out.exists() and any(x.name != WORK_DIR for x in self.out.iterdir()):
             raise DataError(self.out, "folder is not empty: choose a new folder for the dataset")
