@@ -66,6 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-class", type=int, default=None, help="use only the first N images of each class")
     p.add_argument("--dataset-type", default="custom", help="name of the image subfolder (default: %(default)s)")
     p.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (default: %(default)s)")
+    from .cluster import add_build_options
+
+    add_build_options(p)
     p.set_defaults(func=run_build)
 
 
@@ -90,6 +93,11 @@ def describe(root) -> dict:
             "num_classes": int(len(set(m.samples.class_label.tolist()))),
             "noise_levels": sorted({float(s) for s in m.samples.conditioning_sigma if s == s}, reverse=True),
             "layers": {k: list(v) for k, v in m.layer_shapes.items()},
+            "reductions": {
+                k: v["reduction"]
+                for k, v in (m.manifest or {}).get("layers", {}).items()
+                if isinstance(v, dict) and v.get("reduction")
+            },  # fmt: skip
             "activations_memory_mapped": m.memory_mapped,
             "embeddings": m.embedding_names,
             "config": _jsonable({k: v for k, v in m.config.items()}),
@@ -126,7 +134,9 @@ def run_info(args: argparse.Namespace) -> int:
             mapped = "memory-mapped" if r["activations_memory_mapped"] else "read into memory"
             print(f"  layers ({mapped}):" if r["layers"] else "  layers: none stored")
             for layer, shape in r["layers"].items():
-                print(f"    {layer:24s} {tuple(shape)}")
+                red = r["reductions"].get(layer)
+                how = f"  {red['method']} of {tuple(red['source_shape'])}, {red['dtype']}" if red else ""
+                print(f"    {layer:24s} {tuple(shape)}{how}")
             print(f"  embeddings: {', '.join(r['embeddings']) or 'none (run diffviews embed)'}")
             for w in r["warnings"] + r.get("checksum_problems", []):
                 print(f"  warning: {w}")
@@ -177,11 +187,14 @@ def run_build(args: argparse.Namespace) -> int:
 
     from ..adapters import get_adapter
     from ..device import pick_device, set_torch_threads
+    from ..layer_reduction import parse_reductions
     from ..store.builder import BuildSpec, build_dataset
     from ..store.sources import GeneratedSource
+    from .cluster import check_build_options, run_scaled_build
 
+    check_build_options(args)
     device = pick_device(args.device)
-    set_torch_threads()
+    set_torch_threads(args.threads)
     adapter = get_adapter(args.adapter).from_checkpoint(args.checkpoint, device=device)
     if args.generate is not None:
         classes = [int(c) for c in args.classes.split(",")] if args.classes else None
@@ -190,11 +203,16 @@ def run_build(args: argparse.Namespace) -> int:
         )
     else:
         source = args.images
+    layers = [x.strip() for x in args.layers.split(",") if x.strip()]
+    try:
+        reductions = parse_reductions(args.reduce, layers, args.float16)
+    except ValueError as exc:
+        raise SystemExit(f"diffviews build: error: {exc}") from None
     spec = BuildSpec(
         output=args.output,
         source=source,
         sigmas=_floats(args.sigmas),
-        layers=[x.strip() for x in args.layers.split(",") if x.strip()],
+        layers=layers,
         adapter=args.adapter,
         checkpoint=args.checkpoint,
         batch_size=args.batch_size,
@@ -203,7 +221,11 @@ def run_build(args: argparse.Namespace) -> int:
         per_class=args.per_class,
         dataset_type=args.dataset_type,
         device=device,
+        reductions=reductions,
+        reduction_fit_rows=args.reduce_fit_rows,
     )
+    if args.engine == "ray" or args.shard:
+        return run_scaled_build(args, spec, adapter)
     bar = tqdm(unit="batch", desc=f"building {args.output.name}")
 
     def progress(done: int, total: int) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -218,14 +219,18 @@ class ShardWriter:
 
 
 class ShardedBuild:
-    """A build split into ``count`` shards of whole batches (the model is needed; merging is not)."""
+    """A build split into ``count`` shards of whole batches, or into shards of ``shard_batches`` batches each (the
+    model is needed; merging is not)."""
 
-    def __init__(self, spec: BuildSpec, count: int, adapter=None) -> None:
+    def __init__(
+        self, spec: BuildSpec, count: int | None = None, adapter=None, shard_batches: int | None = None
+    ) -> None:
         _check_spec(spec)
-        if int(count) < 1:
-            raise ValueError("the shard count must be at least 1")
+        if (count is None) == (shard_batches is None):
+            raise ValueError("give either the shard count or the batches per shard")
+        if int(count or shard_batches) < 1:
+            raise ValueError("the shard count and the batches per shard must be at least 1")
         self.spec = spec
-        self.count = int(count)
         self.adapter = adapter if adapter is not None else _load_adapter(spec)
         unknown = [x for x in spec.layers if x not in self.adapter.hookable_layers]
         if unknown:
@@ -242,6 +247,7 @@ class ShardedBuild:
         self.layers = sorted(spec.layers)
         self.shapes = {k: tuple(v) for k, v in self.adapter.get_layer_shapes().items() if k in spec.layers}
         self.plan = _Plan(spec, self.adapter, self.source)  # fixes the catalogue: source.load works after this
+        self.count = int(count) if count is not None else math.ceil(len(self.plan.chunks) / int(shard_batches))
         self.shard_chunks = split_chunks(len(self.plan.chunks), self.count)
         self.reductions: dict[str, LayerReduction] = {}
 
