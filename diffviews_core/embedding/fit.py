@@ -88,12 +88,21 @@ def fit_embedding(
     *,
     stage: PCAStage | None = None,
     fit_rows: int | None = None,
+    backend: str = "auto",
+    sample_rows: int | None = None,
 ) -> FittedEmbedding:
     """Embed activations ``X`` (N, D; a memmap is streamed) in 2 or 3 dimensions.
 
     Pass ``stage`` (from an earlier fit on the same rows) to reuse its scaler+PCA, e.g. for the 3D map after the 2D
-    one; ``fit_rows`` fits scaler+PCA on a random sample of rows when N is very large.
+    one; ``fit_rows`` fits scaler+PCA on a random sample of rows (default: ``sample_rows`` of them when N is larger).
+    ``backend`` and ``sample_rows`` choose how UMAP runs at scale (``embedding.scale``: cuML on a GPU, or umap-learn
+    on a sample of ``sample_rows`` with the other rows placed by kNN).
     """
+    from .scale import SAMPLE_ROWS, umap_coords
+
+    sample_rows = int(sample_rows or SAMPLE_ROWS)
+    if fit_rows is None and len(X) > sample_rows:
+        fit_rows = sample_rows
     if n_components not in (2, 3):
         raise ValueError(f"n_components must be 2 or 3, not {n_components}")
     if len(X) < 3:
@@ -109,11 +118,13 @@ def fit_embedding(
         stage = fit_pca(X, pca_components, seed=seed or 0, fit_rows=fit_rows, job=Job(pca_progress, cancel))
     elif len(stage.coords) != len(X):
         raise ValueError(f"the PCA stage was fitted on {len(stage.coords)} rows, X has {len(X)}")
-    job.report(0.4, f"UMAP {n_components}D of {len(X)} points")
-    coords = run_umap(stage.coords, n_components, n_neighbors, min_dist, seed)
+    umap_job = Job(lambda frac, msg: job.report(0.4 + 0.6 * frac, msg), cancel)
+    coords, how = umap_coords(stage.coords, n_components, n_neighbors, min_dist, seed, umap_job, backend, sample_rows)
     job.report(1.0, "embedding done")
     params = embedding_params(n_components, n_neighbors, min_dist, len(stage.components), seed)
     params.update(num_rows=int(X.shape[0]), num_features=int(X.shape[1]))
+    if how["backend"] != "umap-learn":  # how a large map was made (a plain fit records nothing new)
+        params.update({f"umap_{k}": v for k, v in how.items()})
     log.info("embedded %d x %d in %dD in %.1f s", X.shape[0], X.shape[1], n_components, time.perf_counter() - t0)
     return FittedEmbedding(stage, coords, params)
 
