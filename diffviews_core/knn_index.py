@@ -165,7 +165,7 @@ class IVFIndex(NeighbourIndex):
         import faiss
 
         n, d = data.shape
-        nlist = int(min(max(16, 2 * math.sqrt(n)), n // 8 or 1))
+        nlist = int(max(1, min(max(16, 2 * math.sqrt(n)), n // 40)))  # faiss wants 39+ rows per list
         train_rows = np.sort(np.random.default_rng(seed).choice(n, size=min(n, 50 * nlist), replace=False))
         if progress:
             progress(0.0, f"training {nlist} lists on {len(train_rows):,} rows")
