@@ -129,6 +129,8 @@ def run_generation(resources: ModelResources, req: GenerationRequest, emit, canc
     emit(("status", "Preparing the map projection…"))
     projectors = resources.projectors(req.model, req.map_key, req.layers, req.coords2d, req.coords3d)
     mean = mean_vector(req.model, req.sample_ids, req.layers)
+    if any(x in getattr(req.model, "reductions", {}) for x in req.layers):
+        emit(("status", "Recomputing the selection's full-size activations…"))
     out = []
     for p, masked in enumerate(req.passes):
 

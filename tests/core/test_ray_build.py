@@ -80,8 +80,8 @@ def test_one_process_shards_and_ray_give_identical_datasets(tmp_path, model, loc
     np.testing.assert_array_equal(rows, open_data(single).models["ds"].activations(LAYERS))
 
 
-def test_an_interrupted_ray_build_resumes_only_what_is_missing(tmp_path, model, local_ray):
-    _checkpoint, adapter, _images = model
+def test_an_interrupted_ray_build_resumes_only_what_is_missing(tmp_path, model, local_ray, capsys):
+    checkpoint, adapter, images = model
     out = tmp_path / "ds"
     cancel = threading.Event()
 
@@ -93,7 +93,11 @@ def test_an_interrupted_ray_build_resumes_only_what_is_missing(tmp_path, model, 
         build_with_ray(_spec(out, model), workers=2, shard_batches=1, adapter=adapter, progress=stop_soon,
                        cancel=cancel)  # fmt: skip
     assert (out / "shards" / "plan.json").is_file() and not (out / "manifest.json").exists()
-    report = build_with_ray(_spec(out, model), workers=2, shard_batches=1, adapter=adapter)
-    assert 0 < report.batches_run < 12  # only the batches without a result yet
+    capsys.readouterr()
+    args = [str(out), "--adapter", "edm", "--checkpoint", str(checkpoint), "--images", str(images), "--sigmas",
+            "7,0.4", "--layers", ",".join(LAYERS), "--label-mode", "both", "--batch-size", "4", "--seed", "9"]  # fmt: skip
+    assert cli(["build", *args, "--engine", "ray", "--workers", "2", "--shard-batches", "1"]) == 0
+    ran = int(capsys.readouterr().out.split("batches in")[0].split()[-1])
+    assert 0 < ran < 12  # only the batches without a result yet
     reference = build_dataset(_spec(tmp_path / "single" / "ds", model), adapter=adapter)
     assert tree_checksums(out) == tree_checksums(reference)
