@@ -270,6 +270,7 @@ def _start_ray(ray, address, workers, threads, gpus, options) -> bool:
 
 def _pipeline(ray, build: ShardedBuild, plan: ShardPlan, todo, workers, threads, gpus):
     ctx = ray.data.DataContext.get_current()
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # progress goes through ``progress``, not Ray's bars
     ctx.enable_progress_bars = False
     spec, adapter = build.spec, build.adapter
     read = _ReadStage(
