@@ -91,7 +91,7 @@ class NeighbourIndex:
     def dim(self) -> int:
         return int(self.data.shape[1])
 
-    def _candidates(self, q: np.ndarray, n: int) -> np.ndarray:
+    def candidates(self, q: np.ndarray, n: int) -> np.ndarray:
         """(Q, n) candidate rows per query vector (-1 for none)."""
         raise NotImplementedError
 
@@ -124,7 +124,7 @@ class NeighbourIndex:
         if k == 0 or len(q) == 0:
             return out_rows, out_d
         extra = max((len(e) for e in exclude), default=0)
-        cand = self._candidates(q, min(self.num_rows, max(4 * k, 40) + extra))
+        cand = self.candidates(q, min(self.num_rows, max(4 * k, 40) + extra))
         for i, (vec, c, e) in enumerate(zip(q, cand, exclude, strict=True)):
             c = c[~np.isin(c, e)] if len(e) else c
             r, d = _rerank(self.data, self.metric, vec, c, k)
@@ -180,7 +180,7 @@ class IVFIndex(NeighbourIndex):
                 progress(0.1 + 0.7 * min(n, a + _ADD_ROWS) / n, f"indexed {min(n, a + _ADD_ROWS):,} of {n:,} rows")
         return cls(data, metric, index, nprobe=1, recall=None)
 
-    def _candidates(self, q: np.ndarray, n: int) -> np.ndarray:
+    def candidates(self, q: np.ndarray, n: int) -> np.ndarray:
         self.index.nprobe = self.nprobe
         _d, ids = self.index.search(_as_float32(q, self.metric), n)
         return ids
