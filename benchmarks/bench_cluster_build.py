@@ -40,9 +40,9 @@ def main() -> None:
     import torch
 
     from diffviews_core import get_adapter
-    from diffviews_core.cluster.ray_build import build_with_ray
     from diffviews_core.demo import demo_model_path, demo_paths
-    from diffviews_core.store.builder import BuildSpec, build_dataset
+    from diffviews_core.pipelines.builder import BuildSpec, build_dataset
+    from diffviews_core.pipelines.ray_build import build_with_ray
 
     torch.set_num_threads(1)
     per_class = 1 if args.smoke else args.per_class

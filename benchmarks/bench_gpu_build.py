@@ -31,7 +31,7 @@ def timed_forward(adapter, batch: int, repeat: int, reductions, device: str) -> 
 
     import torch
 
-    from diffviews_core.store.builder import forward_rows, reduce_rows
+    from diffviews_core.pipelines.builder import forward_rows, reduce_rows
 
     res, ch = adapter.resolution, adapter.img_channels
     x = np.random.default_rng(0).standard_normal((batch, ch, res, res), dtype=np.float32)
@@ -59,7 +59,7 @@ def main() -> None:
     import torch
 
     from diffviews_core.adapters.edm import EDMAdapter, EDMImageNet64Adapter
-    from diffviews_core.layer_reduction import LayerReduction, ReductionSpec
+    from diffviews_core.formats.reduction import LayerReduction, ReductionSpec
     from diffviews_core.networks import IMAGENET64_EDM, TINY, build_edm
 
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, torch {torch.__version__}")

@@ -52,11 +52,11 @@ def write_dataset(root: Path, rows: int) -> Path:
     from numpy.lib import format as npf
     from PIL import Image
 
-    from diffviews_core.layer_reduction import LayerReduction, ReductionSpec
-    from diffviews_core.store import native
-    from diffviews_core.store.embedding import write_embedding_files
-    from diffviews_core.store.files import atomic_write_json
-    from diffviews_core.store.table import SampleTable, write_csv
+    from diffviews_core.atomic import atomic_write_json
+    from diffviews_core.formats import native
+    from diffviews_core.formats.embedding import write_embedding_files
+    from diffviews_core.formats.reduction import LayerReduction, ReductionSpec
+    from diffviews_core.formats.table import SampleTable, write_csv
 
     model = root / "million"
     rng = np.random.default_rng(0)

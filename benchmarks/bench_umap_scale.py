@@ -24,9 +24,7 @@ from bench_knn_index import clustered_file  # noqa: E402
 from harness import print_table  # noqa: E402
 
 from diffviews_core.embedding import fit_pca  # noqa: E402
-from diffviews_core.embedding._job import Job  # noqa: E402
-from diffviews_core.embedding.fit import run_umap  # noqa: E402
-from diffviews_core.embedding.scale import choose_backend, umap_coords  # noqa: E402
+from diffviews_core.embedding.scale import choose_backend, run_umap, umap_coords  # noqa: E402
 
 
 def sampled(pca, sample: int) -> tuple[float, float, float, str]:
@@ -38,7 +36,7 @@ def sampled(pca, sample: int) -> tuple[float, float, float, str]:
         if "sampled points done" in message:
             marks["fit"] = time.perf_counter() - t0
 
-    coords, info = umap_coords(pca, 2, 15, 0.1, 42, Job(progress), sample_rows=sample)
+    coords, info = umap_coords(pca, 2, 15, 0.1, 42, progress, sample_rows=sample)
     total = time.perf_counter() - t0
     assert np.isfinite(coords).all()
     fit = marks.get("fit", total)

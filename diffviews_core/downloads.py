@@ -15,12 +15,13 @@ import tempfile
 import threading
 import urllib.request
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import replace_file
 from .errors import CancelledError, DataError, DiffViewsError
-from .store.files import sha256_file
+from .formats.files import sha256_file
+from .jobs import Progress, check_cancelled, report, stage_progress
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -76,10 +77,12 @@ def download_file(
     url: str,
     dest: Path,
     sha256: str,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
-    """Fetch ``url`` to ``dest``: resumes ``dest.part`` with an HTTP Range request, checks SHA-256, then renames."""
+    """Fetch ``url`` to ``dest``: resumes ``dest.part`` with an HTTP Range request, checks SHA-256, then renames.
+
+    ``progress`` and ``cancel`` follow the ``diffviews_core.jobs`` contract (checked after every block)."""
     dest = Path(dest)
     if dest.is_file() and sha256_file(dest) == sha256:
         return dest
@@ -96,41 +99,44 @@ def download_file(
             with open(part, "ab" if have else "wb") as out:
                 done = have
                 while block := resp.read(CHUNK):
-                    if cancel is not None and cancel.is_set():
-                        raise CancelledError(f"download of {dest.name} cancelled (resumes next time)")
+                    check_cancelled(cancel, f"download of {dest.name} cancelled (resumes next time)")
                     out.write(block)
                     done += len(block)
-                    if progress is not None:
-                        progress(done, total)
+                    report(progress, done / total if total else None, _bytes_message(dest.name, done, total))
     except OSError as exc:
         raise DiffViewsError(f"{url}: download failed ({exc}); run the command again to resume") from None
     got = sha256_file(part)
     if got != sha256:
         part.unlink()
         raise DataError(dest, f"checksum mismatch (expected {sha256[:12]}…, got {got[:12]}…); the partial file was removed")
-    os.replace(part, dest)
-    return dest
+    return replace_file(part, dest)
+
+
+def _bytes_message(name: str, done: int, total: int | None) -> str:
+    return f"{name}: {done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{name}: {done / 1e6:.1f} MB"
 
 
 def download(
     entries: list[ManifestEntry],
     out_dir: Path,
     source: str = "auto",
-    progress: Callable[[str, int, int | None], None] | None = None,
+    progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> list[Path]:
-    """Download every entry into ``out_dir``; ``source`` auto tries R2 then Hugging Face per file."""
+    """Download every entry into ``out_dir``; ``source`` auto tries R2 then Hugging Face per file.
+
+    ``progress`` gives each file an equal share of the whole; its message names the file and the bytes so far."""
     order = SOURCES if source == "auto" else (source,)
     paths = []
-    for e in entries:
+    for i, e in enumerate(entries):
         urls = [e.urls[s] for s in order if s in e.urls]
         if not urls:
             raise DataError(e.path, f"no URL for source {source!r} in the manifest")
         last: Exception | None = None
         for url in urls:
             try:
-                cb = (lambda d, t, name=e.path: progress(name, d, t)) if progress else None
-                paths.append(download_file(url, out_dir / e.path, e.sha256, cb, cancel))
+                part = stage_progress(progress, i / len(entries), (i + 1) / len(entries))
+                paths.append(download_file(url, out_dir / e.path, e.sha256, part, cancel))
                 break
             except DiffViewsError as exc:
                 if isinstance(exc, (CancelledError, DataError)):
@@ -155,7 +161,7 @@ def import_data(source: Path, data_root: Path, overwrite: bool = False) -> list[
     For offline machines: the archive is carried over by hand. Unpacking goes to a temporary folder first and is
     checked with the store before anything appears in ``data_root``.
     """
-    from .store import open_data
+    from .formats import open_data
 
     source, data_root = Path(source), Path(data_root)
     data_root.mkdir(parents=True, exist_ok=True)

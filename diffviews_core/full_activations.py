@@ -28,7 +28,7 @@ _weights_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _weights_of(adapter) -> str | None:
-    from .store.builder import _weights_sha256
+    from .pipelines.builder import _weights_sha256
 
     net = getattr(adapter, "net", None)
     if net is None:
@@ -76,7 +76,7 @@ def recompute_rows(
     cancel: threading.Event | Callable[[], bool] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per layer, the (len(rows), C*H*W) float32 full-size activations of ``rows``, in the order given."""
-    from .store.builder import forward_rows, noised_inputs
+    from .pipelines.builder import forward_rows, noised_inputs
 
     build = _build_record(model_data)
     check_same_model(model_data, adapter)

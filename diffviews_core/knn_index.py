@@ -24,12 +24,13 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .errors import CancelledError, DataError
+from .errors import DataError
+from .jobs import Progress, check_cancelled
 from .neighbours import METRICS, ActivationIndex
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,6 @@ RECALL_K = 10
 RECALL_QUERIES = 200
 INDEX_FORMAT = "diffviews-knn-index/1"
 _ADD_ROWS = 65536
-Progress = Callable[[float | None, str], None]
-
-
-def _check(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise CancelledError("building the neighbour index cancelled")
 
 
 def _as_float32(rows: np.ndarray, metric: str) -> np.ndarray:
@@ -174,7 +169,7 @@ class IVFIndex(NeighbourIndex):
         index.cp.seed = int(seed)
         index.train(_as_float32(data[train_rows], metric))
         for a in range(0, n, _ADD_ROWS):
-            _check(cancel)
+            check_cancelled(cancel, "building the neighbour index cancelled")
             index.add(_as_float32(data[a : a + _ADD_ROWS], metric))
             if progress:
                 progress(0.1 + 0.7 * min(n, a + _ADD_ROWS) / n, f"indexed {min(n, a + _ADD_ROWS):,} of {n:,} rows")
@@ -188,7 +183,7 @@ class IVFIndex(NeighbourIndex):
     def save(self, folder: Path, record: dict) -> None:
         import faiss
 
-        from .store.files import atomic_path, atomic_write_json
+        from .atomic import atomic_path, atomic_write_json
 
         with atomic_path(Path(folder) / "index.faiss") as tmp:
             faiss.write_index(self.index, str(tmp))
@@ -253,7 +248,7 @@ def build_index(
         return ExactIndex(data, metric)
     index = IVFIndex.build(data, metric, seed=seed, progress=progress, cancel=cancel)
     steps = [p for p in (1, 2, 4, 8, 16, 32, 64, 128, 256) if p <= index.index.nlist]
-    _check(cancel)
+    check_cancelled(cancel, "building the neighbour index cancelled")
     if progress:
         progress(0.85, "measuring recall against the exact scan")
     _tune(index, target_recall, steps, seed)
@@ -270,10 +265,12 @@ def index_key(model, layers: Sequence[str], metric: str) -> str:
         rec = manifest.get("files", {}).get(manifest.get("layers", {}).get(layer, {}).get("file", ""))
         files.append(rec["sha256"] if rec else layer)
     stamp = [str(Path(model.path).resolve()), files, metric, model.num_samples]
-    if not manifest:
-        from .embedding.cache import data_fingerprint
-
-        stamp.append(data_fingerprint(model.activations(sorted(layers))))
+    if not manifest:  # original layout: the shape and a few rows stand for the data
+        rows = model.activations(sorted(layers))
+        picks = sorted({0, len(rows) // 2, len(rows) - 1}) if len(rows) else []
+        stamp.append(
+            [list(rows.shape), hashlib.sha256(np.asarray(rows[picks], dtype=np.float32).tobytes()).hexdigest()]
+        )
     return hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:24]
 
 
@@ -282,7 +279,7 @@ def load_index(folder: Path, data: np.ndarray, metric: str) -> NeighbourIndex | 
     folder = Path(folder)
     if not (folder / "index.json").is_file() or not (folder / "index.faiss").is_file() or not faiss_available():
         return None
-    from .store.files import read_json_object
+    from .formats.files import read_json_object
 
     try:
         rec = read_json_object(folder / "index.json")

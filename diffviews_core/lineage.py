@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_write_text
 from .errors import DataError
-from .store.files import atomic_write_text, sha256_file
+from .formats.files import sha256_file
 
 LINEAGE_VERSION = 1
 _hash_cache: dict[tuple[str, int, int], str] = {}

@@ -15,6 +15,7 @@ import numpy as np
 
 from .core import ActivationMasker, GenerationResult, StepRecord, generate_with_mask_multistep
 from .errors import DiffViewsError
+from .jobs import Progress, report
 from .lineage import GenerationSettings, Lineage, file_sha256, images_sha256
 
 
@@ -76,12 +77,15 @@ def generate_from_samples(
     class_label: int | None = None,
     masked: bool = True,
     on_step: Callable[[StepRecord], None] | None = None,
-    cancel: threading.Event | Callable[[], bool] | None = None,
+    cancel: threading.Event | None = None,
+    progress: Progress | None = None,
 ) -> tuple[GenerationResult, Lineage]:
     """Masked generation from the samples' mean activation; class defaults to the first (selected) sample's.
 
     ``masked=False`` runs the same seed and settings without the mask (the side-by-side comparison).
     Trajectory activations are recorded for ``layers`` either way, so both runs can be drawn on the map.
+    ``on_step`` gets every step's record (images, activations); ``progress`` and ``cancel`` follow the
+    ``diffviews_core.jobs`` contract (checked once per step).
     """
     ids = [int(s) for s in sample_ids]
     if class_label is None and ids:
@@ -97,6 +101,12 @@ def generate_from_samples(
         )
         for name, vec in mean_activations(model_data, ids, layers, adapter=adapter, cancel=cancel).items():
             masker.set_mask(name, vec)
+    def step_done(rec: StepRecord) -> None:
+        if on_step is not None:
+            on_step(rec)
+        report(progress, (rec.step + 1) / rec.num_steps, f"step {rec.step + 1} of {rec.num_steps}")
+
+    report(progress, 0.0, f"step 0 of {settings.num_steps}")
     result = generate_with_mask_multistep(
         adapter,
         masker,
@@ -110,7 +120,7 @@ def generate_from_samples(
         seed=settings.seed,
         num_samples=settings.num_samples,
         extract_layers=sorted(layers),
-        on_step=on_step,
+        on_step=step_done,
         cancel=cancel,
     )
     checkpoint = getattr(adapter, "checkpoint_path", None)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from .options import LaunchOptions, default_data_dir
@@ -19,6 +20,19 @@ ORGANIZATION = "DiffViews"
 APPLICATION = "DiffViews Desktop"
 SCREENSHOT_SETTLE_MS = 400  # after the first full frame: let the docks' images and the GL frame land
 SCREENSHOT_TIMEOUT_MS = 60000
+
+
+SETTINGS_FILE = "diffviews-desktop.ini"
+
+
+def user_settings() -> QSettings:
+    """The user's settings (window layout, recent folders): an INI file in ``$DIFFVIEWS_CONFIG_DIR`` when that is set,
+    else Qt's native place for this organisation and application."""
+    from diffviews_core.paths import CONFIG_ENV, config_dir
+
+    if os.environ.get(CONFIG_ENV, "").strip():
+        return QSettings(str(config_dir() / SETTINGS_FILE), QSettings.Format.IniFormat)
+    return QSettings(ORGANIZATION, APPLICATION)
 
 
 def application() -> QApplication:
@@ -48,7 +62,7 @@ def create_window(options: LaunchOptions | None = None, settings: QSettings | No
     pool = WorkerPool()
     controller = ExplorerController(state, pool, options)
     canvas = canvas if canvas is not None else PointCloudCanvas()
-    window = MainWindow(state, canvas, pool, controller, settings or QSettings(ORGANIZATION, APPLICATION))
+    window = MainWindow(state, canvas, pool, controller, settings or user_settings())
     for obj in (state, pool, controller):
         obj.setParent(window)
     return window
@@ -65,6 +79,23 @@ def open_start_data(window, options: LaunchOptions) -> bool:
     return True
 
 
+def _save_widget_png(widget, path: Path) -> bool:
+    """Grab ``widget`` as a PNG written atomically; False if it could not be encoded or written."""
+    from diffviews_core.atomic import atomic_write_bytes
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not widget.grab().save(buffer, "PNG"):
+        return False
+    try:
+        atomic_write_bytes(path, bytes(data))
+    except OSError as exc:
+        log.error("screenshot %s: %s", path, exc)
+        return False
+    return True
+
+
 def _screenshot_when_ready(window, path: Path, app: QApplication, started: float, restorer=None) -> None:
     """Save the window once the first map is drawn (or the session is restored, or no data loaded), then quit."""
     state = window.state
@@ -75,7 +106,7 @@ def _screenshot_when_ready(window, path: Path, app: QApplication, started: float
             return
         done["saved"] = True
         app.processEvents()
-        ok = window.grab().save(str(path), "PNG")
+        ok = _save_widget_png(window, path)
         log.info("screenshot %s after %.2f s: %s", path, time.perf_counter() - started, "saved" if ok else "failed")
         if not ok:
             print(f"diffviews-desktop: could not write {path}", file=sys.stderr)
@@ -103,7 +134,7 @@ def run_app(options: LaunchOptions) -> int:
         if options.screenshot is not None:  # a fixed, fresh layout: screenshots do not depend on the user's settings
             settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
         else:
-            settings = QSettings(ORGANIZATION, APPLICATION)
+            settings = user_settings()
         window = create_window(options, settings)
         window.show()
         restorer = window.generation.open_session(options.session) if options.session else None

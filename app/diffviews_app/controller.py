@@ -62,7 +62,7 @@ def layer_choices(model) -> list[LayerChoice]:
 
 def load_embedding(model, name: str):
     """The named embedding, with 3D coordinates borrowed from its ``aligned_3d`` counterpart when it has none."""
-    from diffviews_core.store import Embedding
+    from diffviews_core.formats import Embedding
 
     emb = model.embedding(name)
     if emb.coords3d is not None:
@@ -80,7 +80,7 @@ def load_embedding(model, name: str):
 def embed_layer(model, layer: str, progress=None, cancel=None):
     """Fit 2D and 3D maps of one stored layer (StandardScaler -> PCA -> UMAP); kept in memory for the session."""
     from diffviews_core.embedding.fit import fit_embeddings
-    from diffviews_core.store import Embedding
+    from diffviews_core.formats import Embedding
 
     fitted = fit_embeddings(model.activations([layer]), dims=(2, 3), progress=progress, cancel=cancel)
     params = {**fitted[2].params, "layers": [layer]}
@@ -100,21 +100,21 @@ def extraction_choices(model, choices: dict[str, LayerChoice], hookable: list[st
 def load_model_adapter(model, checkpoint: Path | None, adapter_name: str | None, device: str | None):
     """The model's adapter for extraction (launch options override config.json, as for generation)."""
     from diffviews_core.device import pick_device
-    from diffviews_core.store.layer_extraction import load_adapter
+    from diffviews_core.pipelines.layer_extraction import load_adapter
 
     return load_adapter(model, checkpoint, adapter_name, pick_device(device))
 
 
 def extract_layer(model, layer: str, adapter, progress=None, cancel=None):
     """Record one layer for every sample into the cache (resuming or reusing earlier work); (paths, shapes)."""
-    from diffviews_core.store.layer_extraction import extract_layers
+    from diffviews_core.pipelines.layer_extraction import extract_layers
 
     paths = extract_layers(model, [layer], adapter=adapter, progress=progress, cancel=cancel)
     return paths, {layer: adapter.get_layer_shapes()[layer]}
 
 
 def _open(path: Path, model_name: str | None, embeddings_csv: Path | None):
-    from diffviews_core.store import open_data
+    from diffviews_core.formats import open_data
 
     root = open_data(path)
     if not root.models:
@@ -122,7 +122,7 @@ def _open(path: Path, model_name: str | None, embeddings_csv: Path | None):
     name = model_name if model_name in root.models else next(iter(root.models))
     model = root.models[name]
     if embeddings_csv is not None:
-        from diffviews_core.store.embedding import read_embedding_csv
+        from diffviews_core.formats.embedding import read_embedding_csv
 
         return root, name, embeddings_csv.stem, read_embedding_csv(embeddings_csv.stem, embeddings_csv, model.samples)
     key = layer_choices(model)[0].key if model.embedding_names else ""

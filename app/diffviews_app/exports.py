@@ -1,31 +1,21 @@
 """Exports: the map as PNG, generated images and step strips as PNG, selection + neighbours as CSV, trajectory
-activations as NPZ. Every file is written to a temporary name beside the target and renamed, so a failed export never
-leaves half a file."""
+activations as NPZ. Every file is written atomically (``diffviews_core.atomic``), so a failed export never leaves half a
+file."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from diffviews_core.atomic import atomic_write_bytes
+
 from .state import ExplorerState
 from .state.generation_state import Trajectory
-
-
-def _atomic_bytes(path: Path | str, data: bytes) -> Path:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -41,12 +31,7 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def save_png(image: np.ndarray, path: Path | str) -> Path:
-    return _atomic_bytes(path, png_bytes(image))
-
-
-def export_view(canvas, path: Path | str) -> Path:
-    """The map as drawn now, full detail, with trajectories and generated points (vispy render)."""
-    return save_png(canvas.render_image(), path)
+    return atomic_write_bytes(path, png_bytes(image))
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
@@ -120,7 +105,7 @@ def export_selection_csv(state: ExplorerState, path: Path | str) -> Path:
     writer = csv.DictWriter(buf, fieldnames=SELECTION_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return _atomic_bytes(path, buf.getvalue().encode("utf-8"))
+    return atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
 
 
 def export_trajectory_npz(traj: Trajectory, path: Path | str) -> Path:
@@ -140,4 +125,4 @@ def export_trajectory_npz(traj: Trajectory, path: Path | str) -> Path:
         arrays["image"] = np.asarray(traj.image)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
-    return _atomic_bytes(path, buf.getvalue())
+    return atomic_write_bytes(path, buf.getvalue())

@@ -23,8 +23,9 @@ from .docks.classes_dock import ClassesDock
 from .docks.neighbours_dock import NeighboursDock
 from .docks.preview_dock import PreviewDock
 from .docks.view_dock import COLOR_LABELS, ViewDock
+from .exports import save_png
 from .generation_ui import install_generation
-from .images import ImageCache, to_qimage
+from .images import ImageCache
 from .state import ExplorerState
 from .widgets import JobsIndicator, MessageBanner
 from .workers import WorkerPool
@@ -184,7 +185,7 @@ class MainWindow(QMainWindow):
 
     def build_full_demo(self) -> None:
         """Build the full demo in a job (progress and cancel in the status bar), then open it; instant once built."""
-        from diffviews_core.demo.build import build_full_demo
+        from diffviews_core.pipelines.demo_build import build_full_demo
 
         self.full_demo_action.setEnabled(False)  # one build at a time: two would share the work folder
         job = self.pool.submit("Building the full demo", build_full_demo, on_result=self.open_folder,
@@ -211,10 +212,7 @@ class MainWindow(QMainWindow):
 
     def export_view(self, path: Path | str) -> Path:
         """Save the map as drawn (vispy render at full detail) as a PNG."""
-        path = Path(path)
-        image = to_qimage(np.asarray(self.canvas.render_image()))
-        if not image.save(str(path), "PNG"):
-            raise OSError(f"{path}: could not write the PNG")
+        path = save_png(np.asarray(self.canvas.render_image()), path)
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return path
 

@@ -7,24 +7,37 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from diffviews_core.atomic import atomic_write_text
 from diffviews_core.errors import DataError
 from diffviews_core.lineage import GenerationSettings, Lineage
 
 from .exports import png_bytes
 
 if TYPE_CHECKING:
-    from .generation_ui import GenerationParts
+    from .canvas import PointCloudCanvas
+    from .controller import ExplorerController
+    from .state import ExplorerState
+    from .state.generation_state import GenerationState
 
 SESSION_VERSION = 1
 SESSION_KIND = "diffviews-desktop-session"
+
+
+class SessionParts(Protocol):
+    """What a session reads and restores: the window's explorer state and controller, the generation state, the
+    canvas (for the cameras). ``generation_ui.GenerationParts`` is one; this module never imports it."""
+
+    state: ExplorerState
+    controller: ExplorerController
+    gen: GenerationState
+    canvas: PointCloudCanvas
 
 
 def _image_to_text(image: np.ndarray | None) -> str | None:
@@ -41,7 +54,7 @@ def _image_from_text(text: str | None) -> np.ndarray | None:
     return a[:, :, None] if a.ndim == 2 else a
 
 
-def session_dict(parts: GenerationParts) -> dict[str, Any]:
+def session_dict(parts: SessionParts) -> dict[str, Any]:
     """Everything a session restores, as plain JSON types (generated images as base64 PNG, no step frames)."""
     s, gen = parts.state, parts.gen
     samples = s.model.samples if s.model is not None else None
@@ -85,16 +98,9 @@ def session_dict(parts: GenerationParts) -> dict[str, Any]:
     }
 
 
-def save_session(parts: GenerationParts, path: Path | str) -> Path:
-    """Write the session JSON atomically (temp file beside it, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(session_dict(parts), indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+def save_session(parts: SessionParts, path: Path | str) -> Path:
+    """Write the session JSON atomically (``diffviews_core.atomic``)."""
+    return atomic_write_text(path, json.dumps(session_dict(parts), indent=1))
 
 
 def load_session_file(path: Path | str) -> dict[str, Any]:
@@ -139,7 +145,7 @@ class SessionRestore(QObject):
 
     done = Signal(bool, str)
 
-    def __init__(self, parts: GenerationParts, data: dict[str, Any], source: str = "session",
+    def __init__(self, parts: SessionParts, data: dict[str, Any], source: str = "session",
                  parent: QObject | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.parts, self.data, self.source = parts, data, source
@@ -231,7 +237,7 @@ class SessionRestore(QObject):
             parts.canvas.set_camera_state(d["camera"])
 
 
-def restore_session(parts: GenerationParts, path: Path | str) -> SessionRestore:
+def restore_session(parts: SessionParts, path: Path | str) -> SessionRestore:
     """Start restoring the session file ``path``; connect to the returned object's ``done`` to know when it landed."""
     data = load_session_file(path)
     restorer = SessionRestore(parts, data, str(path), parent=parts.gen)

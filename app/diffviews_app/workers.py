@@ -1,10 +1,11 @@
-"""Run slow core functions off the UI thread, with progress, cancel and errors relayed as messages.
+"""Run slow core functions off the UI thread, with progress, cancel and errors relayed to one place.
 
-Every long job is a core function ``fn(*args, progress=cb, cancel=event)`` (``cb(fraction, message)`` or
-``cb(done, total)``, ``event`` a ``threading.Event``; each passed only if ``fn`` takes it); ``WorkerPool.submit``
-wraps it once in
-a ``Job`` (a QThread) whose signals arrive on the UI thread. The pool tracks running jobs so the status bar can show
-them and the window can cancel and wait for all of them on close.
+Every long job is a function ``fn(*args, progress=cb, cancel=event)`` following the ``diffviews_core.jobs`` contract
+(``cb(fraction or None, message)``, ``event`` a ``threading.Event``; each passed only if ``fn`` takes it).
+``WorkerPool.submit`` wraps it once in a ``Job`` (a QThread) whose signals arrive on the UI thread. An exception
+travels as the exception object to ``WorkerPool._failed``, which turns it into a message (and logs the traceback of
+anything that is not a ``DiffViewsError``). The pool tracks running jobs so the status bar can show them and the
+window can cancel and wait for all of them on close.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal
 
 from diffviews_core.errors import CancelledError, DiffViewsError
+from diffviews_core.jobs import check_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ class Job(QThread):
 
     progressed = Signal(float, str)  # fraction done (0..1, or -1 when unknown), message
     succeeded = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)  # the exception
     cancelled = Signal()
     ended = Signal()
 
@@ -68,35 +70,26 @@ class Job(QThread):
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    def _report(self, value: float | None = None, detail: str | float = "") -> None:
-        """The progress callback handed to the core, throttled to ~20 Hz. The core uses two forms:
-        ``progress(fraction, message)`` (embedding; None = unknown) and ``progress(done, total)`` (dataset builds)."""
-        if isinstance(detail, (int, float)) and not isinstance(detail, bool):
-            fraction, message = (float(value) / detail if detail else 0.0), f"{value} / {detail}"
-        else:
-            fraction, message = (-1.0 if value is None else float(value)), str(detail)
-        fraction = fraction if fraction < 0 else min(1.0, fraction)
+    def _report(self, fraction: float | None, message: str) -> None:
+        """The ``progress(fraction or None, message)`` handed to the job, throttled to ~20 Hz; it raises
+        CancelledError once the job is cancelled, so a job that only reports progress stops too."""
+        value = -1.0 if fraction is None else min(1.0, max(0.0, float(fraction)))
         now = time.monotonic()
-        if fraction >= 1.0 or now - self._last_progress > 0.05:
+        if value >= 1.0 or now - self._last_progress > 0.05:
             self._last_progress = now
-            self.progressed.emit(fraction, message)
-        if self._cancel.is_set():
-            raise CancelledError(f"{self.name} cancelled")
+            self.progressed.emit(value, str(message))
+        check_cancelled(self._cancel, f"{self.name} cancelled")
 
     def run(self) -> None:  # runs on the worker thread
         try:
             result = self._fn(*self._args, **self._kwargs)
         except CancelledError:
             self.cancelled.emit()
-        except Exception as exc:  # relayed to the UI as a message, never a crash
+        except Exception as exc:  # relayed to the UI thread as the exception object, never a crash
             if self._cancel.is_set():
                 self.cancelled.emit()
             else:
-                if isinstance(exc, DiffViewsError):
-                    log.warning("job %r: %s", self.name, exc)
-                else:
-                    log.exception("job %r failed", self.name)
-                self.failed.emit(error_message(exc))
+                self.failed.emit(exc)
         else:
             if self._cancel.is_set():
                 self.cancelled.emit()
@@ -131,14 +124,15 @@ class WorkerPool(QObject):
         """Run ``fn(*args, **kwargs)`` on a worker thread; ``on_result`` gets the value on the UI thread.
 
         A job submitted with the ``key`` of a running job supersedes it: the older one is cancelled and its result
-        dropped (a new layer or KNN request replaces the pending one). Errors go to ``on_error`` or ``job_failed``.
+        dropped (a new layer or KNN request replaces the pending one). An error becomes a message (``_failed``) for
+        ``on_error``, or else for ``job_failed``.
         """
         if key is not None and key in self._by_key:
             self._by_key.pop(key).cancel()
         job = Job(name, fn, args, kwargs, parent=self)
         if on_result is not None:
             job.succeeded.connect(lambda value, j=job: None if j.is_cancelled else on_result(value))
-        job.failed.connect(on_error if on_error is not None else (lambda msg, n=name: self.job_failed.emit(n, msg)))
+        job.failed.connect(lambda exc, j=job: self._failed(j, exc, on_error))
         job.progressed.connect(lambda f, m, j=job: self._progress(j, f, m))
         job.ended.connect(lambda j=job, k=key: self._ended(j, k))
         self._jobs.append(job)
@@ -147,6 +141,19 @@ class WorkerPool(QObject):
         job.start()
         self.jobs_changed.emit()
         return job
+
+    def _failed(self, job: Job, exc: BaseException, on_error: Callable[[str], None] | None) -> None:
+        """The one place a job's exception arrives (UI thread): a project error is a message for people; anything
+        else is a bug, logged with its traceback, and still only a message, never a crash."""
+        if isinstance(exc, DiffViewsError):
+            log.warning("job %r: %s", job.name, exc)
+        else:
+            log.error("job %r failed", job.name, exc_info=(type(exc), exc, exc.__traceback__))
+        message = error_message(exc)
+        if on_error is not None:
+            on_error(message)
+        else:
+            self.job_failed.emit(job.name, message)
 
     def _progress(self, job: Job, fraction: float, message: str) -> None:
         job.fraction, job.message = fraction, message

@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_path, atomic_write_text
 from ..errors import CheckpointError
-
-
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_network(net: Any, path: Path, config: dict) -> None:
@@ -30,9 +17,9 @@ def save_network(net: Any, path: Path, config: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    _atomic_write(path, lambda tmp: save_file(sd, tmp, metadata={"format": "diffviews-edm", "version": "1"}))
-    text = json.dumps({"network": config}, indent=2)
-    _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    with atomic_path(path) as tmp:
+        save_file(sd, str(tmp), metadata={"format": "diffviews-edm", "version": "1"})
+    atomic_write_text(path.with_suffix(".json"), json.dumps({"network": config}, indent=2))
 
 
 def convert_checkpoint(source: Path, out: Path, default_config: dict | None = None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""``diffviews embed`` and ``diffviews neighbors``: fit UMAP maps of stored activations, list a sample's neighbours."""
+"""``diffviews embed`` and ``diffviews neighbours`` (alias ``neighbors``): fit UMAP maps of stored activations, list a
+sample's neighbours."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_embed)
 
     p = sub.add_parser(
-        "neighbors",
+        "neighbours",
+        aliases=["neighbors"],
         help="nearest neighbours of a sample, in activation space (true neighbours) or on the map",
         description="Exact k nearest neighbours of one sample. In activation space each neighbour's distance on "
         "the default 2D map is shown too, so neighbours that the projection tore apart stand out.",
@@ -50,9 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-k", type=int, default=5, help="number of neighbours (default: 5)")
     p.add_argument(
         "--space",
-        choices=("activation", "embedding"),
+        choices=("activation", "map", "embedding"),
         default="activation",
-        help="search activations or map coordinates (default: activation)",
+        help="search activations or map coordinates; 'embedding' is another name for 'map' (default: activation)",
     )
     p.add_argument(
         "--metric",
@@ -71,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--embedding", metavar="NAME", help="map to use (default: the model's first)")
     p.add_argument("--dims", type=int, choices=(2, 3), default=2, help="map dimensions for --space embedding")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=run_neighbors)
+    p.set_defaults(func=run_neighbours)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -80,7 +82,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _model(args: argparse.Namespace):
-    from ..store import open_data
+    from ..formats import open_data
 
     root = open_data(args.data_dir)
     if args.model is None and len(root.models) == 1:
@@ -104,20 +106,9 @@ def _layers(model, spec: str | None) -> list[str]:
     return sorted(layers)
 
 
-def _progress_bar(desc: str):
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=desc, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
-
-    def update(frac: float, message: str) -> None:
-        bar.n = round(frac * 100)
-        bar.set_postfix_str(message, refresh=True)
-
-    return bar, update
-
-
 def run_embed(args: argparse.Namespace) -> int:
     from ..embedding import EmbeddingCache, cached_embeddings
+    from ._progress import progress_bar
 
     model = _model(args)
     layers = _layers(model, args.layers)
@@ -128,8 +119,7 @@ def run_embed(args: argparse.Namespace) -> int:
     if csv_path.exists() and not args.overwrite:
         raise DataError(csv_path, "already exists; pass --overwrite or choose another --name")
     X = model.activations(layers)
-    bar, update = _progress_bar(f"embed {model.name}")
-    try:
+    with progress_bar(f"embed {model.name}") as update:
         fitted = cached_embeddings(
             X,
             model_id=f"{model.name}@{model.path.resolve()}",
@@ -142,8 +132,6 @@ def run_embed(args: argparse.Namespace) -> int:
             cache=EmbeddingCache(args.cache_dir) if args.cache_dir else None,
             progress=update,
         )
-    finally:
-        bar.close()
     params = {k: v for k, v in fitted[2].params.items() if k != "n_components"}
     params.update(layers=layers, model=model.config.get("dataset_type", model.name), dims=list(dims))
     written = model.write_embedding(
@@ -153,22 +141,23 @@ def run_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_neighbors(args: argparse.Namespace) -> int:
+def run_neighbours(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..knn_index import dataset_index
     from ..neighbours import knn_plane
 
     model = _model(args)
+    space = "map" if args.space == "embedding" else args.space
     table = model.samples
     try:
         row = table.row_of(args.sample)
     except KeyError:
         raise DataError(model.path, f"no sample with id {args.sample}") from None
     emb = model.embedding(args.embedding) if model.embedding_names else None
-    report: dict = {"model": model.name, "sample_id": args.sample, "space": args.space, "k": args.k}
+    report: dict = {"model": model.name, "sample_id": args.sample, "space": space, "k": args.k}
     plane = None if emb is None else emb.coords2d
-    if args.space == "activation":
+    if space == "activation":
         layers = _layers(model, args.layers)
         index = dataset_index(model, layers, args.metric, mode=args.index)
         rows, dists = index.query_rows(row, args.k)
@@ -192,17 +181,17 @@ def run_neighbors(args: argparse.Namespace) -> int:
             "conditioning_sigma": float(table.conditioning_sigma[r]),
             "distance": float(d),
         }
-        if args.space == "activation" and plane is not None:
+        if space == "activation" and plane is not None:
             hit["map_distance"] = float(np.linalg.norm(plane[r] - plane[row]))
         hits.append(hit)
-    report["neighbors"] = hits
+    report["neighbors"] = hits  # the JSON key predates the command's British name; scripts read it
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     where = (
         f"{args.metric} over {', '.join(report['layers'])}, {report['index']} index"
         + (f" (recall@10 {report['recall_at_10']:.3f})" if report["index"] != "exact" else "")
-        if args.space == "activation"
+        if space == "activation"
         else (f"{args.dims}D map {report['embedding']}")
     )
     print(f"{model.name}: {len(hits)} nearest neighbours of sample {args.sample} ({where})")

@@ -56,54 +56,21 @@ def check_build_options(args: argparse.Namespace) -> None:
 
 def run_scaled_build(args: argparse.Namespace, spec, adapter) -> int:
     """A sharded (``--shard i/N``) or Ray (``--engine ray``) build of ``spec``."""
-    from tqdm import tqdm
+    from ._progress import progress_bar
 
-    bar = tqdm(total=100, bar_format="{percentage:3.0f}%|{bar:24}| {desc}", desc=f"building {args.output.name}")
-
-    def progress(fraction: float | None, message: str) -> None:
-        if fraction is not None:
-            bar.n = round(100 * fraction, 1)
-        bar.set_description_str(message, refresh=True)
+    if args.shard:
+        return _run_shard(args, spec, adapter)
+    from ..pipelines.ray_build import build_with_ray
 
     try:
-        if args.shard:
-            from ..cluster.merge import merge_state
-            from ..cluster.shards import ShardedBuild, parse_shard
-
-            try:
-                index, count = parse_shard(args.shard)
-            except ValueError as exc:
-                raise SystemExit(f"diffviews build: error: {exc}") from None
-            build = ShardedBuild(spec, count, adapter=adapter)
-            if build.finished:
-                bar.close()
-                print(f"{args.output} is already built and merged")
-                return 0
-            path = build.build_shard(index, progress=progress)
-            bar.close()
-            state = merge_state(args.output)
-            print(f"shard {index}/{count} written to {path}; {state['done']} of {count} shards built")
-            if not state["missing"]:
-                print(f"all shards are built: run `diffviews merge {args.output}`")
-            return 0
-        from ..cluster.ray_build import build_with_ray
-
-        report = build_with_ray(
-            spec,
-            address=args.address,
-            workers=args.workers,
-            gpus_per_worker=args.gpus_per_worker,
-            threads_per_worker=args.threads or 1,
-            shard_batches=args.shard_batches,
-            merge=not args.no_merge,
-            adapter=adapter,
-            progress=progress,
-        )
+        with progress_bar(f"building {args.output.name}") as progress:
+            report = build_with_ray(spec, address=args.address, workers=args.workers,
+                                    gpus_per_worker=args.gpus_per_worker, threads_per_worker=args.threads or 1,
+                                    shard_batches=args.shard_batches, merge=not args.no_merge, adapter=adapter,
+                                    progress=progress)  # fmt: skip
     except KeyboardInterrupt:
-        bar.close()
         print(f"stopped; run the same command again to resume the build in {args.output}")
         raise
-    bar.close()
     rate = f", {report.batches_run / report.seconds:.2f} batches/s" if report.batches_run else ""
     print(f"{report.batches_run} batches in {report.seconds:.1f} s on {report.workers} Ray workers{rate}")
     print(f"dataset written to {report.path}" if not args.no_merge else
@@ -111,9 +78,35 @@ def run_scaled_build(args: argparse.Namespace, spec, adapter) -> int:
     return 0
 
 
+def _run_shard(args: argparse.Namespace, spec, adapter) -> int:
+    from ..pipelines.merge import merge_state
+    from ..pipelines.shards import ShardedBuild, parse_shard
+    from ._progress import progress_bar
+
+    try:
+        index, count = parse_shard(args.shard)
+    except ValueError as exc:
+        raise SystemExit(f"diffviews build: error: {exc}") from None
+    build = ShardedBuild(spec, count, adapter=adapter)
+    if build.finished:
+        print(f"{args.output} is already built and merged")
+        return 0
+    try:
+        with progress_bar(f"building {args.output.name}") as progress:
+            path = build.build_shard(index, progress=progress)
+    except KeyboardInterrupt:
+        print(f"stopped; run the same command again to build shard {index}/{count} of {args.output}")
+        raise
+    state = merge_state(args.output)
+    print(f"shard {index}/{count} written to {path}; {state['done']} of {count} shards built")
+    if not state["missing"]:
+        print(f"all shards are built: run `diffviews merge {args.output}`")
+    return 0
+
+
 def run_merge(args: argparse.Namespace) -> int:
-    from ..cluster.merge import merge_shards, merge_state
-    from ..store import native
+    from ..formats import native
+    from ..pipelines.merge import merge_shards, merge_state
 
     if args.status:
         if native.is_native(args.output) and not (args.output / "shards").is_dir():

@@ -112,7 +112,7 @@ def describe(root) -> dict:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..store import open_data
+    from ..formats import open_data
 
     root = open_data(args.data_dir)
     report = describe(root)
@@ -150,8 +150,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     from ..errors import DataError
-    from ..store.convert import convert_model
-    from ..store.root import is_model_dir
+    from ..formats.root import is_model_dir
+    from ..pipelines.convert import convert_model
 
     path = args.data_dir
     if not path.is_dir():
@@ -183,13 +183,12 @@ def _floats(text: str) -> list[float]:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ..adapters import get_adapter
     from ..device import pick_device, set_torch_threads
-    from ..layer_reduction import parse_reductions
-    from ..store.builder import BuildSpec, build_dataset
-    from ..store.sources import GeneratedSource
+    from ..formats.reduction import parse_reductions
+    from ..pipelines.builder import BuildSpec, build_dataset
+    from ..pipelines.sources import GeneratedSource
+    from ._progress import progress_bar
     from .cluster import check_build_options, run_scaled_build
 
     check_build_options(args)
@@ -226,19 +225,11 @@ def run_build(args: argparse.Namespace) -> int:
     )
     if args.engine == "ray" or args.shard:
         return run_scaled_build(args, spec, adapter)
-    bar = tqdm(unit="batch", desc=f"building {args.output.name}")
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     try:
-        path = build_dataset(spec, adapter=adapter, progress=progress)
+        with progress_bar(f"building {args.output.name}") as progress:
+            path = build_dataset(spec, adapter=adapter, progress=progress)
     except KeyboardInterrupt:
-        bar.close()
         print(f"stopped; run the same command again to resume the build in {args.output}")
         raise
-    bar.close()
     print(f"dataset written to {path}")
     return 0

@@ -1,5 +1,5 @@
-"""UMAP at a million points: cuML on a CUDA GPU when it is installed, else umap-learn on a sample with every other
-row placed by kNN, as generation trajectories are placed (``Projector``).
+"""Running UMAP, up to a million points: cuML on a CUDA GPU when it is installed, else umap-learn (on a sample with
+every other row placed by kNN, as generation trajectories are placed, when there are many rows).
 
 ``umap_coords(pca_coords, ...)`` is what ``fit_embedding`` calls once scaler+PCA are done. Backends:
 
@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
+import threading
 import time
+import warnings
 
 import numpy as np
 
-from ._job import Job
+from ..jobs import Progress, check_cancelled, report
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,38 @@ SAMPLE_ROWS = 50_000  # above this, UMAP is fitted on a sample and the rest plac
 PLACE_CHUNK = 2048  # rows placed per step (an exact (chunk, sample) score block stays ~400 MB at 50k samples)
 APPROX_SEARCH_ROWS = 20_000  # from this many sampled points on, placement searches them with faiss when installed
 BACKENDS = ("auto", "cuml", "umap", "sampled")
+
+
+def _import_umap():
+    """Import umap with numba's JIT cache in the user cache, so only the first fit ever compiles."""
+    from .. import paths
+
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(paths.ensure_dir(paths.cache_dir() / "numba")))
+    import umap
+
+    return umap
+
+
+def run_umap(
+    pca_coords: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int | None
+) -> np.ndarray:
+    """UMAP of PCA coordinates; a ``seed`` makes it reproducible (and single-threaded), None lets it use all cores."""
+    umap = _import_umap()
+    n = len(pca_coords)
+    reducer = umap.UMAP(
+        n_components=n_components,
+        n_neighbors=max(2, min(int(n_neighbors), n - 1)),
+        min_dist=float(min_dist),
+        metric="euclidean",
+        random_state=seed,
+        init="spectral" if n > n_components + 1 else "random",
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*spectral initialisation.*", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Graph is not fully connected", category=UserWarning)
+        out = reducer.fit_transform(pca_coords)
+    return np.ascontiguousarray(out, dtype=np.float32)
 
 
 def cuml_available() -> bool:
@@ -62,13 +97,13 @@ def _cuml_umap(pca_coords: np.ndarray, n_components: int, n_neighbors: int, min_
     return np.ascontiguousarray(np.asarray(out), dtype=np.float32)
 
 
-def _candidate_search(fitted: np.ndarray, n: int, job: Job, at: float):
+def _candidate_search(fitted: np.ndarray, n: int, progress: Progress | None, at: float):
     """(chunk of points -> (m, n) candidate fitted rows): faiss's inverted file with a measured recall@10 >= 0.95
     over a large sample when faiss is installed (``knn_index``), else BLAS scores against every fitted row."""
     from ..knn_index import build_index, faiss_available
 
     if faiss_available() and len(fitted) >= APPROX_SEARCH_ROWS:
-        job.report(at, f"indexing the {len(fitted):,} sampled points")
+        report(progress, at, f"indexing the {len(fitted):,} sampled points")
         index = build_index(fitted, mode="approx")
         log.info("placement search: %s, recall@10 %.3f", index.describe(), index.recall)
         return lambda z: index.candidates(z, n)
@@ -86,17 +121,19 @@ def _candidate_search(fitted: np.ndarray, n: int, job: Job, at: float):
     return exact
 
 
-def place_by_knn(fitted_pca: np.ndarray, fitted_coords: np.ndarray, pca_rows: np.ndarray, job: Job,
-                 start: float = 0.0, span: float = 1.0, k: int = 10) -> np.ndarray:  # fmt: skip
+def place_by_knn(fitted_pca: np.ndarray, fitted_coords: np.ndarray, pca_rows: np.ndarray,
+                 progress: Progress | None = None, cancel: threading.Event | None = None, start: float = 0.0,
+                 span: float = 1.0, k: int = 10) -> np.ndarray:  # fmt: skip
     """Map coordinates of ``pca_rows`` as the inverse-distance mean of their ``k`` nearest fitted rows in PCA space
     (a row on a fitted row lands on it): the rule ``Projector`` places generation trajectories by, vectorised over
     chunks of rows; candidates come from ``_candidate_search``, their distances are measured exactly."""
     fitted = np.ascontiguousarray(fitted_pca, dtype=np.float32)
     k = max(1, min(int(k), len(fitted)))
-    search = _candidate_search(fitted, min(len(fitted), 2 * k), job, start)
+    search = _candidate_search(fitted, min(len(fitted), 2 * k), progress, start)
     n = len(pca_rows)
     out = np.empty((n, fitted_coords.shape[1]), dtype=np.float32)
     for a in range(0, n, PLACE_CHUNK):
+        check_cancelled(cancel, "embedding cancelled")
         z = np.asarray(pca_rows[a : a + PLACE_CHUNK], dtype=np.float32)
         cand = search(z)
         missing = cand < 0  # an inverted file may return fewer candidates than asked
@@ -112,7 +149,8 @@ def place_by_knn(fitted_pca: np.ndarray, fitted_coords: np.ndarray, pca_rows: np
         on_row = d[:, 0] <= 1e-6 * np.maximum(farthest, 1e-30)
         place[on_row] = fitted_coords[cand[on_row, 0]]
         out[a : a + len(z)] = place
-        job.report(start + span * min(n, a + PLACE_CHUNK) / n, f"placed {min(n, a + PLACE_CHUNK):,} of {n:,} points")
+        done = min(n, a + PLACE_CHUNK)
+        report(progress, start + span * done / n, f"placed {done:,} of {n:,} points")
     return out
 
 
@@ -122,19 +160,18 @@ def umap_coords(
     n_neighbors: int,
     min_dist: float,
     seed: int | None,
-    job: Job | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
     backend: str = "auto",
     sample_rows: int = SAMPLE_ROWS,
 ) -> tuple[np.ndarray, dict]:
     """UMAP coordinates (N, n_components) of PCA coordinates, and what was done (backend, sample size) for the
-    embedding's parameters. ``job`` reports fractions 0..1 of this stage."""
-    from .fit import run_umap
-
-    job = job or Job()
+    embedding's parameters; ``progress`` gets fractions 0..1 of this stage."""
     n = len(pca_coords)
     chosen = choose_backend(n, backend, sample_rows)
     t0 = time.perf_counter()
-    job.report(0.0, f"UMAP {n_components}D of {n:,} points ({chosen})")
+    check_cancelled(cancel, "embedding cancelled")
+    report(progress, 0.0, f"UMAP {n_components}D of {n:,} points ({chosen})")
     if chosen == "cuml":
         coords = _cuml_umap(pca_coords, n_components, n_neighbors, min_dist, seed)
         info = {"backend": "cuml"}
@@ -145,12 +182,13 @@ def umap_coords(
         rng = np.random.default_rng(0 if seed is None else seed)
         sample = np.sort(rng.choice(n, size=sample_rows, replace=False))
         fitted = run_umap(pca_coords[sample], n_components, n_neighbors, min_dist, seed)
-        job.report(0.5, f"UMAP of {sample_rows:,} sampled points done; placing the other {n - sample_rows:,}")
+        check_cancelled(cancel, "embedding cancelled")
+        report(progress, 0.5, f"UMAP of {sample_rows:,} sampled points done; placing the other {n - sample_rows:,}")
         rest = np.setdiff1d(np.arange(n), sample, assume_unique=True)
         coords = np.empty((n, n_components), dtype=np.float32)
         coords[sample] = fitted
-        coords[rest] = place_by_knn(pca_coords[sample], fitted, pca_coords[rest], job, start=0.5, span=0.5)
+        coords[rest] = place_by_knn(pca_coords[sample], fitted, pca_coords[rest], progress, cancel, start=0.5, span=0.5)
         info = {"backend": "umap-learn, sampled", "sample_rows": int(sample_rows), "placement": "inverse-distance kNN"}
-    job.report(1.0, f"UMAP {n_components}D done")
+    report(progress, 1.0, f"UMAP {n_components}D done")
     log.info("UMAP of %d points with %s in %.1f s", n, info["backend"], time.perf_counter() - t0)
     return coords, info

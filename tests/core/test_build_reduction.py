@@ -11,12 +11,12 @@ import pytest
 from data_fixtures import tree_checksums
 
 from diffviews_core.errors import CancelledError, DiffViewsError
-from diffviews_core.layer_reduction import LayerReduction, ReductionSpec, fit_pca_sketch, parse_reductions
+from diffviews_core.formats import open_data
+from diffviews_core.formats.reduction import LayerReduction, ReductionSpec, fit_pca_sketch, parse_reductions
 from diffviews_core.lineage import GenerationSettings
 from diffviews_core.neighbour_generation import generate_from_samples, mean_activations
-from diffviews_core.store import open_data
-from diffviews_core.store.builder import BuildSpec, build_dataset
-from diffviews_core.store.sources import ArraySource
+from diffviews_core.pipelines.builder import BuildSpec, build_dataset
+from diffviews_core.pipelines.sources import ArraySource
 
 LAYERS = ["encoder_bottleneck", "midblock"]
 REDUCED = {"encoder_bottleneck": ReductionSpec("mean_pool"), "midblock": ReductionSpec("pca", 6, float16=True)}
@@ -141,14 +141,15 @@ def test_reduced_build_resumes_to_the_same_bytes(tmp_path, built, images):
     cancel = threading.Event()
     seen = []
 
-    def progress(done, total):
-        seen.append(done)
-        if done == 3:
+    def progress(fraction, message):
+        seen.append(message)
+        if message == "3 of 15 batches":
             cancel.set()
 
     with pytest.raises(CancelledError):
         build_dataset(_spec(tmp_path / "reduced", images, reductions=REDUCED), adapter=adapter, progress=progress,
                       cancel=cancel)  # fmt: skip
+    assert seen[0] == "PCA sketch: rows of batch 1 of 1" and "3 of 15 batches" in seen
     assert (tmp_path / "reduced" / ".build" / "reductions" / "midblock.components.npy").is_file()
     build_dataset(_spec(tmp_path / "reduced", images, reductions=REDUCED), adapter=adapter)
     assert tree_checksums(tmp_path / "reduced") == tree_checksums(reduced.path)

@@ -13,10 +13,10 @@ from data_fixtures import tree_checksums
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'diffviews-desktop[cluster]')")
 
 from diffviews_core.cli.main import main as cli  # noqa: E402
-from diffviews_core.cluster.ray_build import build_with_ray  # noqa: E402
 from diffviews_core.errors import CancelledError  # noqa: E402
-from diffviews_core.store import open_data  # noqa: E402
-from diffviews_core.store.builder import BuildSpec, build_dataset  # noqa: E402
+from diffviews_core.formats import open_data  # noqa: E402
+from diffviews_core.pipelines.builder import BuildSpec, build_dataset  # noqa: E402
+from diffviews_core.pipelines.ray_build import build_with_ray  # noqa: E402
 
 pytestmark = pytest.mark.slow
 LAYERS = ["encoder_bottleneck", "midblock"]
@@ -98,6 +98,6 @@ def test_an_interrupted_ray_build_resumes_only_what_is_missing(tmp_path, model, 
             "7,0.4", "--layers", ",".join(LAYERS), "--label-mode", "both", "--batch-size", "4", "--seed", "9"]  # fmt: skip
     assert cli(["build", *args, "--engine", "ray", "--workers", "2", "--shard-batches", "1"]) == 0
     ran = int(capsys.readouterr().out.split("batches in")[0].split()[-1])
-    assert 0 < ran < 12  # only the batches without a result yet
+    assert ran < 12  # only the batches without a result yet (those in flight at the cancel may have finished)
     reference = build_dataset(_spec(tmp_path / "single" / "ds", model), adapter=adapter)
     assert tree_checksums(out) == tree_checksums(reference)

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from data_fixtures import tree_checksums
 
-from diffviews_core.cluster.merge import merge_shards, merge_state
-from diffviews_core.cluster.shards import ShardedBuild, parse_shard, split_chunks
 from diffviews_core.errors import CancelledError, DataError
-from diffviews_core.layer_reduction import ReductionSpec
-from diffviews_core.store import open_data
-from diffviews_core.store.builder import BuildSpec, build_dataset
-from diffviews_core.store.sources import ArraySource
+from diffviews_core.formats import open_data
+from diffviews_core.formats.reduction import ReductionSpec
+from diffviews_core.pipelines.builder import BuildSpec, build_dataset
+from diffviews_core.pipelines.merge import merge_shards, merge_state
+from diffviews_core.pipelines.shards import ShardedBuild, parse_shard, split_chunks
+from diffviews_core.pipelines.sources import ArraySource
 
 LAYERS = ["encoder_bottleneck", "midblock"]
 
@@ -99,7 +99,7 @@ def test_only_missing_shards_are_built_again(tmp_path, images, single, monkeypat
     with pytest.raises(DataError, match="2 of 3 shards are not built yet"):
         merge_shards(out)
 
-    import diffviews_core.cluster.shards as shards_mod
+    import diffviews_core.pipelines.shards as shards_mod
 
     calls = []
     real = shards_mod.chunk_rows

@@ -72,7 +72,6 @@ class PointCloudCanvas(QObject):
         self._pos = np.zeros((0, 3), dtype=np.float32)  # as drawn (z = 0 in 2D)
         self._points = PointLayer(lod_points=lod_points, parent=self._view.scene)
         self._points.order = 0
-        self._point_size_auto = True
         self._rings = {
             name: Rings(self._view.scene, color, extra, width, order=i + 1)
             for i, (name, (color, extra, width)) in enumerate(self.RING_STYLE.items())
@@ -136,9 +135,6 @@ class PointCloudCanvas(QObject):
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._canvas.close()
 
-    def set_background(self, color) -> None:
-        self._canvas.bgcolor = color
-
     # ---- data ---------------------------------------------------------------------------------------------------
     def set_points(self, coords: np.ndarray, fit: bool | None = None) -> None:
         """Upload the main buffer (once per dataset/mode). The camera is kept unless ``fit`` is True, or it is None
@@ -147,8 +143,7 @@ class PointCloudCanvas(QObject):
         if coords.ndim != 2 or coords.shape[1] not in (2, 3):
             raise ValueError(f"point coordinates must be (N, 2) or (N, 3), got {coords.shape}")
         self._coords = coords
-        if self._point_size_auto:
-            self._points.set_size(default_point_size(len(coords)))
+        self._points.set_size(default_point_size(len(coords)))
         self._upload_positions()
         if fit or (fit is None and not self._fitted[self._mode] and len(coords)):
             self.reset_view()
@@ -157,12 +152,6 @@ class PointCloudCanvas(QObject):
     def set_colors(self, rgba: np.ndarray) -> None:
         """Recolour every point: one attribute buffer upload, nothing else changes."""
         self._points.set_colors(rgba)
-
-    def set_point_size(self, size: float | None) -> None:
-        """Dot diameter in logical pixels; None returns to the size chosen from the point count."""
-        self._point_size_auto = size is None
-        self._points.set_size(default_point_size(len(self._pos)) if size is None else size)
-        self._refresh_rings()
 
     def set_mode(self, mode: str) -> None:
         """Switch between the 2D pan/zoom and 3D turntable cameras; each keeps its own state."""

@@ -13,7 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 if TYPE_CHECKING:
-    from diffviews_core.store import DataRoot, Embedding, ModelData
+    from diffviews_core.formats import DataRoot, Embedding, ModelData
 
 MODES = ("2d", "3d")
 KNN_SPACES = ("activation", "map")
