@@ -81,7 +81,7 @@ def main() -> None:
                 (f"Ray start (local, {w + 1} CPUs)", t_start, None),
                 (
                     f"Ray, {w} worker(s), {report.worker_pids} ran batches: {rows / report.seconds:.1f} rows/s, "
-                    f"{'identical' if same else 'DIFFERENT'}",
+                    f"{'identical' if same else 'CHECKSUM MISMATCH'}",
                     report.seconds,
                     t_single,
                 ),  # fmt: skip
