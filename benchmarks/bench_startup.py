@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from harness import print_table  # noqa: E402
 
-HEAVY = ("torch", "umap", "numba", "sklearn")
+HEAVY = ("torch", "umap", "numba", "sklearn", "ray", "faiss")
 
 APP = """
 import sys

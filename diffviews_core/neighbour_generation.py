@@ -1,4 +1,5 @@
-"""Generate from a selection: mask the chosen layers with the mean stored activation of the selected samples.
+"""Generate from a selection: mask the chosen layers with the mean activation of the selected samples (stored rows,
+or rows recomputed through the model where the dataset stores a layer reduced).
 
 This is the product's central action ("Generate from neighbours"), kept Qt-free so the GUI, the CLI and
 ``replay`` share one code path and a lineage record regenerates an image bit for bit.
@@ -18,23 +19,53 @@ from .jobs import Progress, report
 from .lineage import GenerationSettings, Lineage, file_sha256, images_sha256
 
 
-def mean_activations(model_data, sample_ids: Sequence[int | str], layers: Sequence[str]) -> dict[str, np.ndarray]:
-    """Per layer, the mean flattened stored activation over ``sample_ids`` (rows read from the memory map)."""
-    layers = sorted(layers)
+def stored_mean(model_data, sample_ids: Sequence[int | str], layers: Sequence[str]) -> np.ndarray:
+    """The mean stored row over ``sample_ids`` (layers concatenated in sorted order, reduced where the dataset is)."""
     rows = sorted(model_data.samples.row_of(s) for s in sample_ids)
     if not rows:
         raise ValueError("no samples selected")
-    matrix = model_data.activations(layers)
-    mean = np.asarray(matrix[rows], dtype=np.float64).mean(axis=0).astype(np.float32)
-    shapes = model_data.layer_shapes
-    out, start = {}, 0
-    for name in layers:
-        size = math.prod(shapes[name])
-        out[name] = mean[start : start + size]
-        start += size
-    if start != mean.shape[0]:
-        raise DiffViewsError(f"{model_data.path}: stored activations have {mean.shape[0]} columns, layers need {start}")
-    return out
+    matrix = model_data.activations(sorted(layers))
+    return np.asarray(matrix[rows], dtype=np.float64).mean(axis=0).astype(np.float32)
+
+
+def mean_activations(
+    model_data,
+    sample_ids: Sequence[int | str],
+    layers: Sequence[str],
+    adapter=None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+) -> dict[str, np.ndarray]:
+    """Per layer, the mean full-size flattened activation over ``sample_ids``: read from the stored rows, or, for
+    layers the dataset stores reduced, recomputed through ``adapter`` (see ``full_activations``)."""
+    layers = sorted(layers)
+    reduced = [x for x in layers if x in getattr(model_data, "reductions", {})]
+    stored = [x for x in layers if x not in reduced]
+    out: dict[str, np.ndarray] = {}
+    if stored:
+        mean = stored_mean(model_data, sample_ids, stored)
+        shapes = model_data.layer_shapes
+        start = 0
+        for name in stored:
+            size = math.prod(shapes[name])
+            out[name] = mean[start : start + size]
+            start += size
+        if start != mean.shape[0]:
+            raise DiffViewsError(
+                f"{model_data.path}: stored activations have {mean.shape[0]} columns, layers need {start}"
+            )
+    if reduced:
+        if adapter is None:
+            raise DiffViewsError(
+                f"{model_data.path}: layer(s) {', '.join(reduced)} are stored reduced; their full-size mean is "
+                "recomputed through the model, which needs its adapter"
+            )
+        from .full_activations import full_mean
+
+        rows = [model_data.samples.row_of(s) for s in sample_ids]
+        if not rows:
+            raise ValueError("no samples selected")
+        out.update(full_mean(model_data, rows, reduced, adapter, cancel=cancel))
+    return {k: out[k] for k in layers}
 
 
 def refuse_text_conditioned(adapter, model_data) -> None:
@@ -86,7 +117,7 @@ def generate_from_samples(
             cfg_pass=settings.cfg_pass,
             blend=settings.blend,
         )
-        for name, vec in mean_activations(model_data, ids, layers).items():
+        for name, vec in mean_activations(model_data, ids, layers, adapter=adapter, cancel=cancel).items():
             masker.set_mask(name, vec)
     def step_done(rec: StepRecord) -> None:
         if on_step is not None:

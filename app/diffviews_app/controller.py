@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from diffviews_core.errors import DataError
@@ -369,15 +368,16 @@ class ExplorerController(QObject):
 
         index = self._indexes.get(cache_key)
         if acts.shape[0] * acts.shape[1] <= SYNC_KNN_VALUES:
-            apply(_knn_activation(index, acts, row, k))
+            apply(_knn_activation(index, model, layers, row, k))
             return
-        self.pool.submit("Nearest neighbours", _knn_activation, index, acts, row, k, key="knn", on_result=apply,
-                         on_error=lambda text: self.message.emit("error", f"KNN failed: {text}"))
+        self.pool.submit("Nearest neighbours", _knn_activation, index, model, layers, row, k, key="knn",
+                         on_result=apply, on_error=lambda text: self.message.emit("error", f"KNN failed: {text}"))  # fmt: skip
 
 
-def _knn_activation(index, acts: np.ndarray, row: int, k: int, cancel=None):
-    from diffviews_core.neighbours import ActivationIndex
+def _knn_activation(index, model, layers: list[str], row: int, k: int, progress=None, cancel=None):
+    """The dataset's neighbour index (exact when small; approximate, built once and stored, when large), queried."""
+    from diffviews_core.knn_index import dataset_index
 
-    index = index or ActivationIndex(acts)
+    index = index or dataset_index(model, layers, progress=progress, cancel=cancel)
     rows, dists = index.query_rows(row, k)
     return index, rows, dists

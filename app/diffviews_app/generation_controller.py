@@ -100,18 +100,16 @@ class GenerationRequest:
 
 
 def mean_vector(model, sample_ids, layers) -> np.ndarray:
-    """The selection's mean activation, concatenated in sorted layer order (the map's feature layout)."""
-    from diffviews_core.neighbour_generation import mean_activations
+    """The selection's mean stored row, layers in sorted order (the map's feature layout, reduced where the dataset
+    stores layers reduced)."""
+    from diffviews_core.neighbour_generation import stored_mean
 
-    means = mean_activations(model, sample_ids, layers)
-    return np.concatenate([means[k] for k in sorted(means)])
+    return stored_mean(model, sample_ids, layers)
 
 
-def project_step(projectors, mean: np.ndarray, activations: dict[str, np.ndarray]):
-    """(coords2d, coords3d or None, distances, flat activations) of one step's batch."""
-    from diffviews_core.core.extractor import flatten_activations
-
-    flat = flatten_activations(activations)
+def project_step(projectors, mean: np.ndarray, activations: dict[str, np.ndarray], model):
+    """(coords2d, coords3d or None, distances, flat activations) of one step's batch, in the model's stored layout."""
+    flat = model.stored_rows(activations)
     p2, p3 = projectors
     xy = p2.project(flat)
     xyz = p3.project(flat) if p3 is not None else None
@@ -131,11 +129,13 @@ def run_generation(resources: ModelResources, req: GenerationRequest, emit, canc
     emit(("status", "Preparing the map projection…"))
     projectors = resources.projectors(req.model, req.map_key, req.layers, req.coords2d, req.coords3d)
     mean = mean_vector(req.model, req.sample_ids, req.layers)
+    if any(x in getattr(req.model, "reductions", {}) for x in req.layers):
+        emit(("status", "Recomputing the selection's full-size activations…"))
     out = []
     for p, masked in enumerate(req.passes):
 
         def on_step(rec, p=p) -> None:
-            emit(("step", p, rec, *project_step(projectors, mean, rec.activations)))
+            emit(("step", p, rec, *project_step(projectors, mean, rec.activations, req.model)))
 
         out.append(generate_from_samples(adapter, req.model, req.sample_ids, req.layers, req.settings,
                                          class_label=req.class_label, masked=masked, on_step=on_step,
@@ -151,7 +151,7 @@ def run_replay(resources: ModelResources, lineage: Lineage, model, map_key, laye
     projectors = resources.projectors(model, map_key, layers, coords2d, coords3d)
     mean = mean_vector(model, lineage.source_sample_ids, lineage.layers)
     result = replay(lineage, adapter, model)
-    steps = [project_step(projectors, mean, acts) for acts in result.trajectory]
+    steps = [project_step(projectors, mean, acts, model) for acts in result.trajectory]
     return result, steps
 
 

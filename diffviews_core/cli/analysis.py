@@ -65,6 +65,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="activation-space distance (default: euclidean)",
     )
     p.add_argument("--layers", help="comma-separated layers for activation space (default: the model's default)")
+    p.add_argument(
+        "--index",
+        choices=("auto", "exact", "approx"),
+        default="auto",
+        help="activation search: the exact scan, or the dataset's approximate index (built once, recall@10 "
+        "measured; auto: approximate above 64M stored values) (default: auto)",
+    )
     p.add_argument("--embedding", metavar="NAME", help="map to use (default: the model's first)")
     p.add_argument("--dims", type=int, choices=(2, 3), default=2, help="map dimensions for --space embedding")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -139,7 +146,8 @@ def run_embed(args: argparse.Namespace) -> int:
 def run_neighbours(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..neighbours import ActivationIndex, knn_plane
+    from ..knn_index import dataset_index
+    from ..neighbours import knn_plane
 
     model = _model(args)
     space = "map" if args.space == "embedding" else args.space
@@ -153,8 +161,9 @@ def run_neighbours(args: argparse.Namespace) -> int:
     plane = None if emb is None else emb.coords2d
     if space == "activation":
         layers = _layers(model, args.layers)
-        rows, dists = ActivationIndex(model.activations(layers), args.metric).query_rows(row, args.k)
-        report.update(metric=args.metric, layers=layers)
+        index = dataset_index(model, layers, args.metric, mode=args.index)
+        rows, dists = index.query_rows(row, args.k)
+        report.update(metric=args.metric, layers=layers, index=index.kind, recall_at_10=index.recall)
     else:
         if emb is None:
             raise DataError(model.path / "embeddings", "no embeddings yet: run `diffviews embed`")
@@ -179,7 +188,8 @@ def run_neighbours(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
         return 0
     where = (
-        f"{args.metric} over {', '.join(report['layers'])}"
+        f"{args.metric} over {', '.join(report['layers'])}, {report['index']} index"
+        + (f" (recall@10 {report['recall_at_10']:.3f})" if report["index"] != "exact" else "")
         if space == "activation"
         else (f"{args.dims}D map {report['embedding']}")
     )

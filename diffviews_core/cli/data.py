@@ -86,6 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--dataset-type", default="custom", help="name of the image subfolder (default: %(default)s)")
     p.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (default: %(default)s)")
+    from .cluster import add_build_options
+
+    add_build_options(p)
     p.set_defaults(func=run_build)
 
 
@@ -111,6 +114,11 @@ def describe(root) -> dict:
             "labels": "class" if m.samples.has_classes else "caption",
             "noise_levels": sorted({float(s) for s in m.samples.conditioning_sigma if s == s}, reverse=True),
             "layers": {k: list(v) for k, v in m.layer_shapes.items()},
+            "reductions": {
+                k: v["reduction"]
+                for k, v in (m.manifest or {}).get("layers", {}).items()
+                if isinstance(v, dict) and v.get("reduction")
+            },  # fmt: skip
             "activations_memory_mapped": m.memory_mapped,
             "embeddings": m.embedding_names,
             "config": _jsonable({k: v for k, v in m.config.items()}),
@@ -148,7 +156,9 @@ def run_info(args: argparse.Namespace) -> int:
             mapped = "memory-mapped" if r["activations_memory_mapped"] else "read into memory"
             print(f"  layers ({mapped}):" if r["layers"] else "  layers: none stored")
             for layer, shape in r["layers"].items():
-                print(f"    {layer:24s} {tuple(shape)}")
+                red = r["reductions"].get(layer)
+                how = f"  {red['method']} of {tuple(red['source_shape'])}, {red['dtype']}" if red else ""
+                print(f"    {layer:24s} {tuple(shape)}{how}")
             print(f"  embeddings: {', '.join(r['embeddings']) or 'none (run diffviews embed)'}")
             for w in r["warnings"] + r.get("checksum_problems", []):
                 print(f"  warning: {w}")
@@ -204,11 +214,14 @@ def _ints(text: str, option: str) -> list[int]:
 def run_build(args: argparse.Namespace) -> int:
     from ..adapters import get_adapter
     from ..device import pick_device, set_torch_threads
+    from ..formats.reduction import parse_reductions
     from ..pipelines.builder import BuildSpec, build_dataset
     from ..pipelines.source_paths import source_from
     from ..pipelines.sources import GeneratedSource
     from ._progress import progress_bar
+    from .cluster import check_build_options, run_scaled_build
 
+    check_build_options(args)
     classes = _ints(args.classes, "--classes") if args.classes else None
     if args.generate is not None:
         source = GeneratedSource(
@@ -217,13 +230,18 @@ def run_build(args: argparse.Namespace) -> int:
     else:
         source = source_from(args.images, classes=classes, label_map=args.label_map)
     device = pick_device(args.device)
-    set_torch_threads()
+    set_torch_threads(args.threads)
     adapter = get_adapter(args.adapter).from_checkpoint(args.checkpoint, device=device)
+    layers = [x.strip() for x in args.layers.split(",") if x.strip()]
+    try:
+        reductions = parse_reductions(args.reduce, layers, args.float16)
+    except ValueError as exc:
+        raise SystemExit(f"diffviews build: error: {exc}") from None
     spec = BuildSpec(
         output=args.output,
         source=source,
         sigmas=_floats(args.sigmas),
-        layers=[x.strip() for x in args.layers.split(",") if x.strip()],
+        layers=layers,
         adapter=args.adapter,
         checkpoint=args.checkpoint,
         batch_size=args.batch_size,
@@ -232,7 +250,11 @@ def run_build(args: argparse.Namespace) -> int:
         per_class=args.per_class,
         dataset_type=args.dataset_type,
         device=device,
+        reductions=reductions,
+        reduction_fit_rows=args.reduce_fit_rows,
     )
+    if args.engine == "ray" or args.shard:
+        return run_scaled_build(args, spec, adapter)
     try:
         with progress_bar(f"building {args.output.name}") as progress:
             path = build_dataset(spec, adapter=adapter, progress=progress)

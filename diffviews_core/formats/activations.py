@@ -150,8 +150,12 @@ class NpzBatch(LayerMatrix):
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
+STORED_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))  # float16: reduced layers stored compactly
+
+
 class PerLayerNpy(LayerMatrix):
-    """One memory-mapped (N, D_layer) ``.npy`` per layer (the project's format and ``layer_cache``)."""
+    """One memory-mapped (N, D_layer) ``.npy`` per layer (the project's format and ``layer_cache``); float32, or
+    float16 for reduced layers (readers convert chunks to float32 as they go)."""
 
     def __init__(self, paths: Mapping[str, Path], shapes: Mapping[str, Sequence[int]] | None = None) -> None:
         self.paths = {k: Path(v) for k, v in paths.items()}
@@ -161,8 +165,8 @@ class PerLayerNpy(LayerMatrix):
             shape, dtype, _ = npy_header(path)
             if len(shape) != 2:
                 raise DataError(path, f"expected a 2-D (samples, features) array, found shape {shape}")
-            if dtype != np.float32:
-                raise DataError(path, f"expected float32, found {dtype}")
+            if dtype not in STORED_DTYPES:
+                raise DataError(path, f"expected float32 or float16, found {dtype}")
             rows[name] = shape[0]
             self.sizes[name] = shape[1]
             if shapes and name in shapes and _size(shapes[name]) != shape[1]:
@@ -177,7 +181,7 @@ class PerLayerNpy(LayerMatrix):
 
     def read(self, layers=None) -> np.ndarray:
         layers = self._check(layers)
-        parts = [open_npy(self.paths[x]) for x in layers]
+        parts = [open_npy(self.paths[x], dtype=None) for x in layers]
         if len(parts) == 1:
             return parts[0]
         if sum(p.nbytes for p in parts) <= CONCAT_IN_MEMORY_BYTES:
@@ -198,12 +202,13 @@ def combined_cache_file(paths: Sequence[Path], parts: Sequence[np.ndarray]) -> n
         log.info("joining %d layer files into %s", len(parts), target)
         rows = max(1, READ_CHUNK_BYTES // (4 * d))
         with atomic_path(target) as tmp:
-            mm = npf.open_memmap(str(tmp), mode="w+", dtype=np.float32, shape=(n, d))
+            dtype = np.result_type(*(p.dtype for p in parts))  # float16 layers stay float16
+            mm = npf.open_memmap(str(tmp), mode="w+", dtype=dtype, shape=(n, d))
             for a in range(0, n, rows):
                 mm[a : a + rows] = np.concatenate([p[a : a + rows] for p in parts], axis=1)
             mm.flush()
             del mm
-    return open_npy(target)
+    return open_npy(target, dtype=None)
 
 
 class RowMapped(LayerMatrix):

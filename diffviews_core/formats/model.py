@@ -6,6 +6,7 @@ activation data), so a broken file is reported when the folder is opened, not wh
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -241,6 +242,26 @@ class ModelData:
             if emb_layers and all(x in self.layers for x in emb_layers):
                 return emb_layers
         return list(self._main.layers) if self._main else []
+
+    @functools.cached_property
+    def reductions(self) -> dict:
+        """Layers stored reduced (mean pooling or a PCA sketch) -> their ``LayerReduction``, from the manifest."""
+        from .reduction import load_reductions
+
+        return load_reductions(self.path, self.manifest["layers"]) if self.manifest else {}
+
+    @property
+    def full_layer_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Per-sample shapes of the layers' model outputs (a reduced layer's stored shape is smaller)."""
+        red = self.reductions
+        return {k: red[k].source_shape if k in red else v for k, v in self.layer_shapes.items()}
+
+    def stored_rows(self, activations: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(n, D) float32 rows in the stored layout (sorted layers, reduced where the dataset is) from full-size
+        activations of those layers, e.g. a generation step's: what can be compared with ``activations()``."""
+        from .reduction import reduce_flat
+
+        return reduce_flat(self.reductions, activations)
 
     @property
     def memory_mapped(self) -> bool:

@@ -22,6 +22,12 @@ label mode, then image. Work happens in ``<output>/.build/``: activations go int
 (``open_memmap``) and ``progress.json`` is replaced atomically after every batch, so a build that is cancelled or
 killed resumes at the next unfinished batch and ends with the same bytes as an uninterrupted one. The
 ``manifest.json`` is written last. Layout: docs/data-format.md.
+
+``reductions={"midblock": ReductionSpec("pca", 64)}`` stores reduced rows instead of full ones (see
+``diffviews_core.formats.reduction``): a PCA sketch is fitted first on the rows of a few evenly spaced batches (the
+dataset's own rows) and kept in ``.build/reductions/`` so a resumed build applies the same one. The steps shared
+with sharded and Ray builds (``noised_inputs``, ``forward_rows``, ``fit_build_reductions``, ``write_dataset_files``)
+are module functions, so every engine computes the same bytes.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import logging
 import math
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,8 +50,9 @@ from ..class_index import imagenet_names, is_imagenet_model
 from ..errors import DataError
 from ..formats import native
 from ..formats.files import read_json_object
+from ..formats.reduction import DEFAULT_FIT_ROWS, LayerReduction, ReductionSpec, fit_reductions
 from ..formats.table import write_csv
-from ..jobs import Progress, check_cancelled, count_progress
+from ..jobs import Progress, check_cancelled, count_progress, report
 from .source_paths import source_from
 from .sources import GeneratedSource, ImageSource
 
@@ -72,6 +79,8 @@ class BuildSpec:
     dataset_type: str = "custom"
     device: str = "cpu"
     config: dict = field(default_factory=dict)  # extra config.json keys (default_steps, noise_max, ...)
+    reductions: Mapping[str, ReductionSpec] = field(default_factory=dict)  # layer -> stored reduction (none: full)
+    reduction_fit_rows: int = DEFAULT_FIT_ROWS  # rows a PCA sketch is fitted on
 
 
 def _check_spec(spec: BuildSpec) -> None:
@@ -84,6 +93,9 @@ def _check_spec(spec: BuildSpec) -> None:
         raise ValueError("batch_size must be at least 1")
     if not spec.layers:
         raise ValueError("choose at least one layer")
+    stray = sorted(set(spec.reductions) - set(spec.layers))
+    if stray:
+        raise ValueError(f"reduction given for {', '.join(stray)}, which is not among the layers built")
 
 
 def _weights_sha256(adapter) -> str | None:
@@ -141,7 +153,7 @@ class _Plan:
 
 
 def _fingerprint(spec: BuildSpec, adapter, source: ImageSource, weights: str | None) -> dict:
-    return {
+    fp = {
         "adapter": spec.adapter or adapter.model_type,
         "weights_sha256": weights,
         "resolution": adapter.resolution,
@@ -155,6 +167,10 @@ def _fingerprint(spec: BuildSpec, adapter, source: ImageSource, weights: str | N
         "per_class": spec.per_class,
         "dataset_type": spec.dataset_type,
     }
+    if spec.reductions:  # only then, so fingerprints of full-size builds stay as they were
+        fp["reductions"] = {k: v.describe() for k, v in sorted(spec.reductions.items())}
+        fp["reduction_fit_rows"] = int(spec.reduction_fit_rows)
+    return fp
 
 
 def _image_rel(spec: BuildSpec, i: int) -> str:
@@ -169,6 +185,182 @@ def _write_png(path: Path, img: np.ndarray) -> None:
         im.save(tmp, format="PNG")
 
 
+NOISE_NOTE = (
+    "x = image + sigma * eps, eps ~ N(0, I) from numpy default_rng([seed, level, image_index]); image scaled to [-1, 1]"
+)
+ROW_ORDER = "level, label_mode, image"
+
+
+def noised_inputs(clean: np.ndarray, sigma: float, level: int, first: int, seed: int) -> np.ndarray:
+    """(n, C, H, W) float32 model inputs of clean uint8 images (n, H, W, C) numbered ``first``, ``first + 1``, ...:
+    ``image + sigma * eps`` with eps drawn from ``default_rng([seed, level, image_index])``, so a row's noise
+    depends only on the seed and the row, never on the batch or the machine that computes it."""
+    x = np.asarray(clean, dtype=np.float32).transpose(0, 3, 1, 2) / 127.5 - 1.0
+    eps = np.stack(
+        [
+            np.random.default_rng([int(seed), int(level), i]).standard_normal(x.shape[1:], dtype=np.float32)
+            for i in range(first, first + len(x))
+        ]
+    )
+    return x + np.float32(sigma) * eps
+
+
+def forward_rows(
+    adapter, x: np.ndarray, sigma: float, labels: Sequence[int | None], layers: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Per layer, the (n, C*H*W) float32 activations of one forward pass of the batch ``x`` at ``sigma``."""
+    import torch
+
+    from ..core.extractor import ActivationExtractor
+    from ..core.generator import class_label_tensor
+
+    n = len(x)
+    device = adapter.device
+    cond = class_label_tensor(list(labels), adapter.num_classes, n, device)
+    sig = torch.full((n,), float(sigma), dtype=torch.float32)
+    with ActivationExtractor(adapter, list(layers)) as ext, torch.no_grad():
+        adapter.forward(torch.from_numpy(np.ascontiguousarray(x)).to(device), sig.to(device), cond)
+        acts = ext.get_activations()
+    return {name: acts[name].reshape(n, -1).numpy() for name in layers}
+
+
+def reduce_rows(acts: Mapping[str, np.ndarray], reductions: Mapping[str, LayerReduction]) -> dict[str, np.ndarray]:
+    """The rows as stored: reduced where the build reduces the layer, else as they are."""
+    return {k: reductions[k].apply(v) if k in reductions else v for k, v in acts.items()}
+
+
+def block_labels(plan: _Plan, block: int, a: int, z: int) -> list[int | None]:
+    """The class labels given to the model for images a..z-1 in ``block`` (None: the null label)."""
+    _li, mode = plan.blocks[block]
+    return [int(v) for v in plan.labels[a:z]] if mode == "true" else [None] * (z - a)
+
+
+def chunk_rows(adapter, plan: _Plan, spec: BuildSpec, clean: np.ndarray, chunk: int, block: int, layers) -> dict:
+    """The full-size activations of one batch: images of ``chunk`` (clean uint8) at ``block``'s level and label."""
+    li, _mode = plan.blocks[block]
+    a, z = plan.chunks[chunk]
+    x = noised_inputs(clean, plan.sigmas[li], li, a, spec.seed)
+    return forward_rows(adapter, x, plan.sigmas[li], block_labels(plan, block, a, z), layers)
+
+
+def fit_sample_chunks(plan: _Plan, fit_rows: int) -> list[int]:
+    """Evenly spaced batches whose rows (every level and label mode) a PCA sketch is fitted on: whole batches, so
+    the sample rows are exactly the dataset's rows, whichever engine computes them."""
+    per_chunk = plan.bs * len(plan.blocks)
+    want = min(len(plan.chunks), max(1, math.ceil(int(fit_rows) / per_chunk)))
+    return sorted({int(round(v)) for v in np.linspace(0, len(plan.chunks) - 1, want)})
+
+
+def fit_build_reductions(
+    spec: BuildSpec,
+    adapter,
+    source: ImageSource,
+    plan: _Plan,
+    shapes: Mapping[str, Sequence[int]],
+    progress: Progress | None = None,
+) -> dict[str, LayerReduction]:
+    """The build's reductions; PCA sketches are fitted on the rows of ``fit_sample_chunks``."""
+    pca_layers = sorted(k for k, v in spec.reductions.items() if v.method == "pca")
+    samples: dict[str, list[np.ndarray]] = {k: [] for k in pca_layers}
+    if pca_layers:
+        chunks = fit_sample_chunks(plan, spec.reduction_fit_rows)
+        log.info("fitting PCA sketches of %s on the rows of %d batches", ", ".join(pca_layers), len(chunks))
+        for k, c in enumerate(chunks):
+            report(progress, None, f"PCA sketch: rows of batch {k + 1} of {len(chunks)}")
+            a, z = plan.chunks[c]
+            clean = source.load(np.arange(a, z), adapter, c)
+            for b in range(len(plan.blocks)):
+                for k, v in chunk_rows(adapter, plan, spec, clean, c, b, pca_layers).items():
+                    samples[k].append(v)
+    stacked = {k: np.concatenate(v) for k, v in samples.items()}
+    return fit_reductions(spec.reductions, shapes, stacked)
+
+
+def load_build_reductions(
+    spec: BuildSpec, shapes: Mapping[str, Sequence[int]], folder: Path, plan: _Plan
+) -> dict[str, LayerReduction]:
+    """Reductions saved under ``folder`` by an earlier start of the same build (pooling needs no file)."""
+    from ..formats.npyio import open_npy
+    from ..formats.reduction import pca_files
+
+    chunks = fit_sample_chunks(plan, spec.reduction_fit_rows)
+    fit_rows = sum(plan.chunks[c][1] - plan.chunks[c][0] for c in chunks) * len(plan.blocks)
+    out = {}
+    for layer, rs in sorted(spec.reductions.items()):
+        if rs.method == "pca":
+            f = pca_files(layer)
+            mean = np.asarray(open_npy(folder / f["mean"], ndim=1))
+            comps = np.asarray(open_npy(folder / f["components"], ndim=2))
+            out[layer] = LayerReduction(layer, rs, shapes[layer], mean, comps, fit_rows=fit_rows)
+        else:
+            out[layer] = LayerReduction(layer, rs, shapes[layer])
+    return out
+
+
+def layer_entries(layers: Sequence[str], shapes, reductions: Mapping[str, LayerReduction]) -> dict[str, dict]:
+    """manifest.json ``layers``: file and per-row shape of each layer, and its reduction when it has one."""
+    out = {}
+    for k in sorted(layers):
+        if k in reductions:
+            out[k] = {"file": f"activations/{k}.npy", "shape": reductions[k].stored_shape,
+                      "reduction": reductions[k].manifest_entry()}  # fmt: skip
+        else:
+            out[k] = {"file": f"activations/{k}.npy", "shape": list(shapes[k])}
+    return out
+
+
+def sample_columns(plan: _Plan, spec: BuildSpec) -> dict[str, np.ndarray]:
+    """samples.csv of a build: one row per activation row, level by level, then label mode, then image."""
+    cols: dict[str, list] = {
+        k: []
+        for k in (
+            "sample_id",
+            "class_label",
+            "class_name",
+            "image_path",
+            "conditioning_sigma",
+            "label_mode",
+            "image_index",
+            "level_index",
+        )
+    }
+    for b, (li, mode) in enumerate(plan.blocks):
+        for i in range(plan.n):
+            cols["sample_id"].append(b * plan.id_offset + i)
+            cols["class_label"].append(int(plan.labels[i]))
+            cols["class_name"].append(plan.names[i])
+            cols["image_path"].append(_image_rel(spec, i))
+            cols["conditioning_sigma"].append(plan.sigmas[li])
+            cols["label_mode"].append(mode)
+            cols["image_index"].append(i)
+            cols["level_index"].append(li)
+    return {
+        k: np.array(v, dtype=object if k in ("class_name", "image_path", "label_mode") else None)
+        for k, v in cols.items()
+    }
+
+
+def dataset_config(spec: BuildSpec, adapter) -> dict:
+    """config.json of a build."""
+    return {
+        "adapter": spec.adapter or adapter.model_type,
+        "checkpoint": _checkpoint_record(spec, adapter),
+        "dataset_type": spec.dataset_type,
+        "conditioning_type": "class",
+        **spec.config,
+    }
+
+
+def write_dataset_files(out: Path, rows: int, config: dict, layers: dict, fp: dict, dataset_type: str,
+                        extra_files: Sequence[str] = ()) -> dict:  # fmt: skip
+    """config.json, then manifest.json last (checksums of the activations, samples.csv, config and ``extra_files``,
+    which must all be in place already)."""
+    atomic_write_json(out / "config.json", config)
+    files = [v["file"] for v in layers.values()] + [native.SAMPLES, "config.json", *extra_files]
+    build = {**fp, "noise": NOISE_NOTE, "row_order": ROW_ORDER}
+    return native.write_manifest(out, rows, layers, files, {"dataset_type": dataset_type, "build": build})
+
+
 class _Builder:
     def __init__(self, spec: BuildSpec, adapter, source: ImageSource, plan: _Plan, fingerprint: dict) -> None:
         self.spec, self.adapter, self.source, self.plan, self.fp = spec, adapter, source, plan, fingerprint
@@ -176,12 +368,13 @@ class _Builder:
         self.work = self.out / WORK_DIR
         self.shapes = {k: tuple(v) for k, v in adapter.get_layer_shapes().items() if k in spec.layers}
         self.layers = sorted(spec.layers)
+        self.reductions: dict[str, LayerReduction] = {}
 
     # --- state -----------------------------------------------------------------------------------
     def _progress_path(self) -> Path:
         return self.work / "progress.json"
 
-    def start(self) -> int:
+    def start(self, progress: Progress | None = None) -> int:
         """Create or reopen the work folder; returns how many steps are already done."""
         p = self._progress_path()
         if p.is_file():
@@ -192,15 +385,20 @@ class _Builder:
                     "an unfinished build with different settings is here: use the same "
                     "settings to resume, or delete this folder to start over",
                 )
+            self.reductions = load_build_reductions(self.spec, self.shapes, self.work, self.plan)
             return int(state.get("done", 0))
         if self.out.exists() and any(x.name != WORK_DIR for x in self.out.iterdir()):
             raise DataError(self.out, "folder is not empty: choose a new folder for the dataset")
         self.work.mkdir(parents=True, exist_ok=True)
+        self.reductions = fit_build_reductions(self.spec, self.adapter, self.source, self.plan, self.shapes, progress)
+        for red in self.reductions.values():
+            red.save(self.work)
         res, ch = self.adapter.resolution, self.adapter.img_channels
         npf.open_memmap(str(self.work / "source.npy"), mode="w+", dtype=np.uint8, shape=(self.plan.n, res, res, ch))
         for name in self.layers:
-            size = int(np.prod(self.shapes[name]))
-            npf.open_memmap(str(self.work / f"{name}.npy"), mode="w+", dtype=np.float32, shape=(self.plan.rows, size))
+            red = self.reductions.get(name)
+            size, dtype = (red.out_dim, red.dtype) if red else (int(np.prod(self.shapes[name])), np.float32)
+            npf.open_memmap(str(self.work / f"{name}.npy"), mode="w+", dtype=dtype, shape=(self.plan.rows, size))
         self._save_progress(0)
         return 0
 
@@ -227,69 +425,19 @@ class _Builder:
             _write_png(self.out / _image_rel(self.spec, i), imgs[i - a])
 
     def _extract(self, b: int, c: int) -> None:
-        import torch
-
-        from ..core.extractor import ActivationExtractor
-        from ..core.generator import class_label_tensor
-
-        li, mode = self.plan.blocks[b]
-        sigma = self.plan.sigmas[li]
         a, z = self.plan.chunks[c]
         src = npf.open_memmap(str(self.work / "source.npy"), mode="r")
-        clean = np.asarray(src[a:z], dtype=np.float32).transpose(0, 3, 1, 2) / 127.5 - 1.0
+        clean = np.array(src[a:z])
         del src
-        eps = np.stack(
-            [
-                np.random.default_rng([int(self.spec.seed), li, i]).standard_normal(clean.shape[1:], dtype=np.float32)
-                for i in range(a, z)
-            ]
-        )
-        x = torch.from_numpy(clean + np.float32(sigma) * eps)
-        labels = [int(v) for v in self.plan.labels[a:z]] if mode == "true" else [None] * (z - a)
-        device = self.adapter.device
-        cond = class_label_tensor(labels, self.adapter.num_classes, z - a, device)
-        sig = torch.full((z - a,), sigma, dtype=torch.float32)
-        with ActivationExtractor(self.adapter, self.layers) as ext, torch.no_grad():
-            self.adapter.forward(x.to(device), sig.to(device), cond)
-            acts = ext.get_activations()
+        acts = reduce_rows(chunk_rows(self.adapter, self.plan, self.spec, clean, c, b, self.layers), self.reductions)
         row0 = b * self.plan.n + a
         for name in self.layers:
             mm = npf.open_memmap(str(self.work / f"{name}.npy"), mode="r+")
-            mm[row0 : row0 + (z - a)] = acts[name].reshape(z - a, -1).numpy()
+            mm[row0 : row0 + (z - a)] = acts[name]
             mm.flush()
             del mm
 
-    # --- finish ----------------------------------------------------------------------------------
-    def _sample_columns(self) -> dict[str, np.ndarray]:
-        p = self.plan
-        cols: dict[str, list] = {
-            k: []
-            for k in (
-                "sample_id",
-                "class_label",
-                "class_name",
-                "image_path",
-                "conditioning_sigma",
-                "label_mode",
-                "image_index",
-                "level_index",
-            )
-        }
-        for b, (li, mode) in enumerate(p.blocks):
-            for i in range(p.n):
-                cols["sample_id"].append(b * p.id_offset + i)
-                cols["class_label"].append(int(p.labels[i]))
-                cols["class_name"].append(p.names[i])
-                cols["image_path"].append(_image_rel(self.spec, i))
-                cols["conditioning_sigma"].append(p.sigmas[li])
-                cols["label_mode"].append(mode)
-                cols["image_index"].append(i)
-                cols["level_index"].append(li)
-        return {
-            k: np.array(v, dtype=object if k in ("class_name", "image_path", "label_mode") else None)
-            for k, v in cols.items()
-        }
-
+    # --- finish ---------------------------------------------------------------------------------------
     def finish(self) -> Path:
         act_dir = self.out / "activations"
         act_dir.mkdir(parents=True, exist_ok=True)
@@ -297,27 +445,13 @@ class _Builder:
             part = self.work / f"{name}.npy"
             if part.exists():
                 replace_file(part, act_dir / f"{name}.npy")
-        write_csv(self.out / native.SAMPLES, self._sample_columns())
-        adapter_name = self.spec.adapter or self.adapter.model_type
-        cfg = {
-            "adapter": adapter_name,
-            "checkpoint": _checkpoint_record(self.spec, self.adapter),
-            "dataset_type": self.spec.dataset_type,
-            "conditioning_type": "class",
-            **self.spec.config,
-        }
-        atomic_write_json(self.out / "config.json", cfg)
-        layers = {k: {"file": f"activations/{k}.npy", "shape": list(self.shapes[k])} for k in self.layers}
-        files = [f"activations/{k}.npy" for k in self.layers] + [native.SAMPLES, "config.json"]
-        build = {
-            **self.fp,
-            "noise": "x = image + sigma * eps, eps ~ N(0, I) from numpy default_rng([seed, level, "
-            "image_index]); image scaled to [-1, 1]",
-            "row_order": "level, label_mode, image",
-        }
-        native.write_manifest(
-            self.out, self.plan.rows, layers, files, {"dataset_type": self.spec.dataset_type, "build": build}
-        )
+        extra = []
+        for red in self.reductions.values():
+            extra += red.save(self.out)
+        write_csv(self.out / native.SAMPLES, sample_columns(self.plan, self.spec))
+        layers = layer_entries(self.layers, self.shapes, self.reductions)
+        config = dataset_config(self.spec, self.adapter)
+        write_dataset_files(self.out, self.plan.rows, config, layers, self.fp, self.spec.dataset_type, extra)
         shutil.rmtree(self.work)
         return self.out
 
@@ -357,7 +491,7 @@ def build_dataset(
         return out
     plan = _Plan(spec, adapter, source)
     builder = _Builder(spec, adapter, source, plan, fp)
-    done = builder.start()
+    done = builder.start(progress)
     if done:
         log.info("resuming build of %s at step %d of %d", out, done, plan.total)
     count_progress(progress, done, plan.total, "batches")

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from diffviews_app.__main__ import main
 code = main(["--data-dir", sys.argv[1], "--screenshot", sys.argv[2], "-m", "edm"])
-heavy = sorted(m for m in ("torch", "umap", "numba", "sklearn", "pynndescent") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "umap", "numba", "sklearn", "pynndescent", "ray", "faiss") if m in sys.modules)
 print("EXIT", code, "HEAVY", ",".join(heavy) or "-")
 """
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-NEEDS_DISPLAY = ("bench_canvas.py", "bench_generation_ui.py", "bench_startup.py")  # run by tests/gl
+NEEDS_DISPLAY = ("bench_canvas.py", "bench_generation_ui.py", "bench_open_million.py", "bench_startup.py")  # tests/gl
 
 
 def all_benchmarks() -> list[str]:
