@@ -83,3 +83,33 @@ def test_missing_images_are_named_as_before(tmp_path):
     found, folders = image_check.find_missing(model, paths)
     assert found == image_check.MissingImages("images/a/sub.png", 3)
     assert sorted(folders) == ["images/a", "images/b", "images/c"]
+
+
+def test_map_points_come_before_the_rest_and_match_the_opened_model(root, monkeypatch):
+    from diffviews_core.formats import open_data
+    from diffviews_core.formats.points import read_map_points
+
+    opened = open_data(root).models["dmd2"]
+    with monkeypatch.context() as m:  # nothing but the embedding CSV is read
+        fail = lambda *a, **k: pytest.fail("read more than the map's points")  # noqa: E731
+        m.setattr(dataset_info_module, "read_json_object", fail)
+        m.setattr(image_check, "find_missing", fail)
+        m.setattr("diffviews_core.formats.model.ModelData.__init__", fail)
+        points = read_map_points(root)  # a data root: its first model, as open_data shows it
+    assert points.model_path == root / "dmd2" and points.embedding == opened.embedding_names[0]
+    np.testing.assert_array_equal(points.coords2d, opened.embedding().coords2d)
+    assert points.coords3d is None and points.num_points == opened.num_samples
+    assert set(points.columns) == {"class_label", "conditioning_sigma"}
+    np.testing.assert_array_equal(points.columns["class_label"], opened.samples.class_label)
+    np.testing.assert_array_equal(points.columns["conditioning_sigma"], opened.samples.conditioning_sigma)
+    assert read_map_points(root / "dmd2", columns=("class_name",)).columns["class_name"].tolist() == list(
+        opened.samples.class_name
+    )
+
+
+def test_no_map_points_without_an_embedding(tmp_path):
+    from diffviews_core.formats.points import read_map_points
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text("{}")
+    assert read_map_points(tmp_path) is None and read_map_points(tmp_path / "nothing") is None
