@@ -47,6 +47,8 @@ class ModelData:
 
         self.path = Path(path)
         self.name = self.path.name
+        self._opened_with = (root, dict(class_names) if class_names else None)
+        self._attached: dict[str, tuple[Path, tuple[int, ...] | None]] = {}
         self.warnings: list[str] = []
         self.is_native = native.is_native(self.path)
         self.manifest: dict | None = native.read_manifest(self.path) if self.is_native else None
@@ -257,6 +259,9 @@ class ModelData:
         merged = {**(self._extra.paths if self._extra else {}), **part.paths}
         declared = {**(self._extra.declared_shapes if self._extra else {}), **part.declared_shapes}
         self._extra = PerLayerNpy(merged, declared)
+        for name, path in part.paths.items():
+            shape = tuple(int(x) for x in shapes[name]) if shapes and name in shapes else None
+            self._attached[name] = (path, shape)
         self._layer_shape_hints.update({k: tuple(int(s) for s in v) for k, v in (shapes or {}).items()})
 
     def image_path(self, i: int) -> Path:
@@ -304,5 +309,19 @@ class ModelData:
         log.info("wrote embedding %s of %s", name, self.name)
         return csv_path
 
+    def __reduce__(self):
+        """Pickled as the way to open it again (a worker process re-opens the folder, warm from the cache, and
+        re-attaches the layers attached here), never as its arrays: memory maps would be copied whole."""
+        root, class_names = self._opened_with
+        return _reopen, (self.path, root, class_names, self._attached)
+
     def __repr__(self) -> str:
         return f"ModelData({self.name!r}, {self.num_samples} samples, layers={self.layers})"
+
+
+def _reopen(path: Path, root: Path | None, class_names: dict | None, attached: dict) -> ModelData:
+    model = ModelData(path, root=root, class_names=class_names)
+    if attached:
+        shapes = {k: shape for k, (_p, shape) in attached.items() if shape is not None}
+        model.attach_layers({k: p for k, (p, _shape) in attached.items()}, shapes or None)
+    return model
