@@ -26,6 +26,9 @@ class CheckpointError(DiffViewsError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):  # travels from a worker process (diffviews_core.process_jobs) as itself
+        return type(self), (self.path, self.reason)
+
 
 class DataError(DiffViewsError):
     """A data file that is missing, malformed or inconsistent; names the file and the problem."""
@@ -37,8 +40,15 @@ class DataError(DiffViewsError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):  # travels from a worker process (diffviews_core.process_jobs) as itself
+        return type(self), (self.path, self.reason)
+
 
 class CancelledError(DiffViewsError):
     """A long job stopped because the user asked it to."""
 
     exit_code = 130
+
+
+class WorkerCrashedError(DiffViewsError):
+    """A worker process running a job ended without an answer (killed, out of memory, a crash in native code)."""

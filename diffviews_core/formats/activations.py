@@ -243,6 +243,27 @@ def _stem(p: str | Path) -> str:
     return name
 
 
+def _file_of_rows(folder: Path, paths: np.ndarray, lookup: Mapping[str, int]) -> np.ndarray:
+    """Index into the batch files (``lookup``: stem -> index) of each row's ``activation_path``.
+
+    Stems are taken once per distinct path (a million rows name a handful of files); a path whose file is missing
+    is a DataError naming its first row."""
+    items = paths.tolist() if isinstance(paths, np.ndarray) else list(paths)
+    distinct = dict.fromkeys(items)
+    index_of = {}
+    for ap in distinct:
+        stem = _stem(ap)
+        index_of[ap] = lookup.get(stem, -1)
+    if len(index_of) == 1:
+        file_idx = np.full(len(items), next(iter(index_of.values())), dtype=np.int64)
+    else:
+        file_idx = np.fromiter(map(index_of.__getitem__, items), dtype=np.int64, count=len(items))
+    if file_idx.size and file_idx.min() < 0:
+        r = int(np.flatnonzero(file_idx < 0)[0])
+        raise DataError(folder / f"{_stem(items[r])}.npz", f"missing activation file (referenced by data row {r + 1})")
+    return file_idx
+
+
 def open_batch_dir(folder: Path, columns: Mapping[str, np.ndarray], num_rows: int) -> LayerMatrix | None:
     """The activations of an original ``activations/<dataset_type>/`` folder, checked against the sample table.
 
@@ -267,14 +288,7 @@ def open_batch_dir(folder: Path, columns: Mapping[str, np.ndarray], num_rows: in
             )
     mapped = "activation_path" in columns and "batch_index" in columns
     if mapped:
-        paths = columns["activation_path"]
-        file_idx = np.empty(num_rows, dtype=np.int64)
-        lookup = {s: i for i, s in enumerate(names)}
-        for r, ap in enumerate(paths):
-            stem = _stem(ap)
-            if stem not in lookup:
-                raise DataError(folder / f"{stem}.npz", f"missing activation file (referenced by data row {r + 1})")
-            file_idx[r] = lookup[stem]
+        file_idx = _file_of_rows(folder, columns["activation_path"], {s: i for i, s in enumerate(names)})
         index = np.asarray(columns["batch_index"], dtype=np.int64)
         for j, s in enumerate(names):
             sel = index[file_idx == j]

@@ -16,7 +16,7 @@ import numpy as np
 from ..atomic import atomic_write_json
 from ..errors import DataError
 from .files import read_json_object
-from .table import SampleTable, column_order, read_csv, typed_columns, write_csv
+from .table import SampleTable, column_order, read_table, write_csv
 
 COORD_COLUMNS = ("umap_x", "umap_y", "umap_z", "umap3d_x", "umap3d_y", "umap3d_z")
 
@@ -85,8 +85,7 @@ def _check_rows(path: Path, cols: Mapping[str, np.ndarray], table: SampleTable) 
 
 def read_embedding_csv(name: str, csv_path: Path, table: SampleTable) -> Embedding:
     """An embedding from ``<name>.csv`` + ``<name>.json``, checked against the model's sample table."""
-    _header, raw = read_csv(csv_path)
-    return embedding_from_columns(name, csv_path, typed_columns(csv_path, raw), table)
+    return embedding_from_columns(name, csv_path, read_table(csv_path), table)
 
 
 def embedding_from_columns(name: str, csv_path: Path, cols: Mapping[str, np.ndarray], table: SampleTable) -> Embedding:
@@ -99,8 +98,7 @@ def embedding_from_columns(name: str, csv_path: Path, cols: Mapping[str, np.ndar
 def read_aligned_3d(name: str, folder: Path, table: SampleTable) -> Embedding:
     """An AlignedUMAP result (long-form CSV with ``original_idx`` and ``sigma``): z = log10(sigma) per sample."""
     csv_path = folder / "embeddings.csv"
-    _header, raw = read_csv(csv_path)
-    cols = typed_columns(csv_path, raw)
+    cols = read_table(csv_path)
     for c in ("original_idx", "sigma"):
         if c not in cols:
             raise DataError(csv_path, f"missing column {c!r}")

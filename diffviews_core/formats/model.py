@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from ..class_index import imagenet_names, is_imagenet_model
 from ..errors import DataError
 from . import native
 from .activations import LayerMatrix, PerLayerNpy, open_batch_dir
+from .dataset_info import DatasetInfo
 from .embedding import (
     COORD_COLUMNS,
     Embedding,
@@ -28,6 +28,7 @@ from .embedding import (
     write_embedding_files,
 )
 from .files import read_json_object
+from .image_check import missing_images
 from .table import SampleTable, read_sample_table
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class ModelData:
 
         self.path = Path(path)
         self.name = self.path.name
+        self._opened_with = (root, dict(class_names) if class_names else None)
+        self._attached: dict[str, tuple[Path, tuple[int, ...] | None]] = {}
         self.warnings: list[str] = []
         self.is_native = native.is_native(self.path)
         self.manifest: dict | None = native.read_manifest(self.path) if self.is_native else None
@@ -92,20 +95,13 @@ class ModelData:
         for p in sorted((emb / "aligned_3d").glob("*/embeddings.csv")):
             self._embedding_files[f"aligned_3d/{p.parent.name}"] = ("aligned", p.parent)
 
-    def _dataset_info(self) -> tuple[Path, dict] | None:
+    def _dataset_info(self) -> DatasetInfo | None:
         p = self.path / "metadata" / self.config["dataset_type"] / "dataset_info.json"
         if not p.is_file():
             return None
-        info = read_json_object(p)
-        samples = info.get("samples")
-        if not isinstance(samples, list) or not all(isinstance(s, dict) for s in samples):
-            raise DataError(p, "'samples' must be a list of objects")
-        shapes = info.get("layer_shapes") or {}
-        if isinstance(shapes, dict):
-            for k, v in shapes.items():
-                if isinstance(v, list) and all(isinstance(x, int) for x in v):
-                    self._layer_shape_hints[str(k)] = tuple(v)
-        return p, info
+        info = DatasetInfo(p)
+        self._layer_shape_hints.update(info.layer_shapes)
+        return info
 
     def _open_original(self) -> tuple[SampleTable, LayerMatrix | None]:
         info = self._dataset_info()
@@ -117,20 +113,20 @@ class ModelData:
             table = _strip_coords(full)
             self._embeddings[default_csv.stem] = embedding_from_columns(default_csv.stem, default_csv, cols, table)
             if info is not None:
-                info_path, data = info
-                if len(data["samples"]) != len(table):
+                if info.num_samples != len(table):
                     raise DataError(
-                        info_path, f"lists {len(data['samples'])} samples, but {default_csv.name} has {len(table)} rows"
+                        info.path, f"lists {info.num_samples} samples, but {default_csv.name} has {len(table)} rows"
                     )
-                info_table = SampleTable.from_records(data["samples"], info_path)
                 borrow = [c for c in ("activation_path", "batch_index") if c not in table.columns]
-                if borrow and all(c in info_table.columns for c in borrow):
-                    if not np.array_equal(info_table.sample_id, table.sample_id):
-                        raise DataError(info_path, f"samples are not in the row order of {default_csv.name}")
-                    for col in borrow:
-                        table.columns[col] = info_table.columns[col]
+                if borrow:
+                    info_table = info.table()
+                    if all(c in info_table.columns for c in borrow):
+                        if not np.array_equal(info_table.sample_id, table.sample_id):
+                            raise DataError(info.path, f"samples are not in the row order of {default_csv.name}")
+                        for col in borrow:
+                            table.columns[col] = info_table.columns[col]
         elif info is not None:
-            table = SampleTable.from_records(info[1]["samples"], info[0])
+            table = info.table()
         else:
             raise DataError(
                 self.path,
@@ -177,23 +173,11 @@ class ModelData:
         return PerLayerNpy(usable) if usable else None
 
     def _check_images(self) -> None:
-        """Note missing images, listing each image folder once (a stat per image is too slow at 100k points)."""
-        listed: dict[str, set[str]] = {}
-        missing = []
-        for rel in dict.fromkeys(self.samples.image_path):
-            if not rel:
-                continue
-            folder, _, name = str(rel).replace("\\", "/").rpartition("/")
-            if folder not in listed:
-                try:
-                    listed[folder] = {e.name for e in os.scandir(self.path / folder) if e.is_file()}
-                except OSError:
-                    listed[folder] = set()
-            if name not in listed[folder]:
-                missing.append(rel)
-        if missing:
-            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
-            self.warnings.append(f"{self.path / missing[0]}: missing image{more}")
+        """Note missing images (each image folder is listed once; the answer is cached while nothing changes)."""
+        missing = missing_images(self.path, self.samples.image_path, self.samples.source)
+        if missing is not None:
+            more = f" and {missing.count - 1} more" if missing.count > 1 else ""
+            self.warnings.append(f"{self.path / missing.first}: missing image{more}")
 
     # --- contract --------------------------------------------------------------------------------
     @property
@@ -299,6 +283,9 @@ class ModelData:
         merged = {**(self._extra.paths if self._extra else {}), **part.paths}
         declared = {**(self._extra.declared_shapes if self._extra else {}), **part.declared_shapes}
         self._extra = PerLayerNpy(merged, declared)
+        for name, path in part.paths.items():
+            shape = tuple(int(x) for x in shapes[name]) if shapes and name in shapes else None
+            self._attached[name] = (path, shape)
         self._layer_shape_hints.update({k: tuple(int(s) for s in v) for k, v in (shapes or {}).items()})
 
     def image_path(self, i: int) -> Path:
@@ -346,5 +333,19 @@ class ModelData:
         log.info("wrote embedding %s of %s", name, self.name)
         return csv_path
 
+    def __reduce__(self):
+        """Pickled as the way to open it again (a worker process re-opens the folder, warm from the cache, and
+        re-attaches the layers attached here), never as its arrays: memory maps would be copied whole."""
+        root, class_names = self._opened_with
+        return _reopen, (self.path, root, class_names, self._attached)
+
     def __repr__(self) -> str:
         return f"ModelData({self.name!r}, {self.num_samples} samples, layers={self.layers})"
+
+
+def _reopen(path: Path, root: Path | None, class_names: dict | None, attached: dict) -> ModelData:
+    model = ModelData(path, root=root, class_names=class_names)
+    if attached:
+        shapes = {k: shape for k, (_p, shape) in attached.items() if shape is not None}
+        model.attach_layers({k: p for k, (p, _shape) in attached.items()}, shapes or None)
+    return model

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..atomic import atomic_write_text
 from ..errors import DataError
+from . import table_cache
 
 ID_COLUMN = "sample_id"
 INT_COLUMNS = ("class_label", "batch_index", "image_index", "level_index")
@@ -39,13 +40,33 @@ STANDARD_ORDER = (
 )
 
 
-def read_csv(path: Path) -> tuple[list[str], dict[str, list[str]]]:
-    """(header, column name -> raw cells) of a UTF-8 CSV; ragged rows and bad encodings are DataErrors."""
-    path = Path(path)
+def read_source(path: Path) -> bytes:
+    """The bytes of a table file; a missing file is a DataError."""
     try:
-        raw = path.read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise DataError(path, "missing file") from None
+
+
+def check_header(path: Path, header: Sequence[str]) -> list[str]:
+    """Column names with surrounding spaces removed; duplicates are a DataError."""
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise DataError(path, f"duplicate column(s) {', '.join(dup)}")
+    return header
+
+
+def read_csv(path: Path) -> tuple[list[str], dict[str, list[str]]]:
+    """(header, column name -> raw cells) of a UTF-8 CSV; ragged rows and bad encodings are DataErrors.
+
+    The reference reader: slow, and the one that words every message about a bad file (``read_table`` uses it for
+    any file the fast reader declines)."""
+    return parse_csv(Path(path), read_source(path))
+
+
+def parse_csv(path: Path, raw: bytes) -> tuple[list[str], dict[str, list[str]]]:
+    """``read_csv`` of bytes already read from ``path``."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -57,10 +78,7 @@ def read_csv(path: Path) -> tuple[list[str], dict[str, list[str]]]:
         raise DataError(path, "empty file (no header row)") from None
     except csv.Error as exc:
         raise DataError(path, f"malformed CSV header: {exc}") from None
-    header = [h.strip() for h in header]
-    if len(set(header)) != len(header):
-        dup = sorted({h for h in header if header.count(h) > 1})
-        raise DataError(path, f"duplicate column(s) {', '.join(dup)}")
+    header = check_header(path, header)
     try:
         rows = [row for row in reader if row]
     except csv.Error as exc:
@@ -151,22 +169,25 @@ def _guess(cells: Sequence[str]) -> str:
     return "str"
 
 
+def column_kind(name: str) -> str | None:
+    """The type of a known column ("int", "float" or "str"); None for extra metadata (typed by its cells)."""
+    if name in INT_COLUMNS:
+        return "int"
+    if name in FLOAT_COLUMNS:
+        return "float"
+    if name in STR_COLUMNS:
+        return "str"
+    return None
+
+
 def typed_columns(path: Path, cols: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
     """Known columns get their fixed types; extra metadata columns become int, float or str, whichever fits."""
     out = {}
     for name, cells in cols.items():
         if name == ID_COLUMN:
             out[name] = parse_ids(path, cells)
-            continue
-        if name in INT_COLUMNS:
-            kind = "int"
-        elif name in FLOAT_COLUMNS:
-            kind = "float"
-        elif name in STR_COLUMNS:
-            kind = "str"
         else:
-            kind = _guess(cells)
-        out[name] = _convert(path, name, cells, kind)
+            out[name] = _convert(path, name, cells, column_kind(name) or _guess(cells))
     return out
 
 
@@ -285,9 +306,11 @@ class SampleTable:
         if not names or not self.has_classes:
             return
         cn = self.columns["class_name"]
-        for i, (label, name) in enumerate(zip(self.class_label.tolist(), cn)):
-            if (not name or str(name) == str(label)) and label in names:
-                cn[i] = names[label]
+        label = self.class_label
+        empty = np.flatnonzero((cn == "") | (cn == label.astype(str)))
+        for i, value in zip(empty.tolist(), label[empty].tolist()):
+            if int(value) in names:
+                cn[i] = names[int(value)]
 
     @classmethod
     def from_records(cls, records: Sequence[Mapping], source: Path | str) -> SampleTable:
@@ -326,8 +349,62 @@ def write_csv(path: Path, columns: Mapping[str, np.ndarray], order: Sequence[str
     atomic_write_text(path, buf.getvalue())
 
 
+def read_table(path: Path, names: Sequence[str] | None = None, cache_kind: str = "csv") -> dict[str, np.ndarray]:
+    """Typed columns of a CSV (only ``names`` when given; absent ones are left out), exactly as ``read_csv`` +
+    ``typed_columns`` give them: from the binary copy in the user cache when it is fresh, else through pyarrow's
+    reader, else (a file pyarrow declines, or pyarrow missing) through the reference reader, whose messages name
+    the bad row and column. A whole-table read refreshes the cached copy."""
+    path = Path(path)
+    wanted = None if names is None else set(names)
+    cached = table_cache.load(path, cache_kind, names)
+    if cached is not None:
+        return cached
+    raw = read_source(path)
+    cols = _read_fast(path, raw, wanted)
+    if cols is None:
+        _header, cells = parse_csv(path, raw)
+        cols = typed_columns(path, {k: v for k, v in cells.items() if wanted is None or k in wanted})
+    if wanted is None:
+        table_cache.store(path, cache_kind, cols)
+    return cols
+
+
+def _read_fast(path: Path, raw: bytes, wanted: set[str] | None) -> dict[str, np.ndarray] | None:
+    """``read_table`` through pyarrow; None when the reference reader must read the file."""
+    try:
+        from . import table_arrow
+    except ImportError:  # pragma: no cover - pyarrow is a dependency; the reference reader still works without it
+        return None
+    header = table_arrow.raw_header(raw)
+    if header is None:
+        return None
+    names = check_header(path, header)
+    keep = [i for i, n in enumerate(names) if wanted is None or n in wanted]
+    text = table_arrow.read_text_columns(raw, header, keep)
+    if text is None:
+        return None
+    out = {}
+    for i in keep:
+        name, column = names[i], text[i]
+        kind = column_kind(name)
+        if name == ID_COLUMN:  # int64 when every id is an integer, else text ids (or the error parse_ids gives)
+            ints = table_arrow.to_int(column)
+            out[name] = ints if ints is not None else parse_ids(path, table_arrow.to_cells(column))
+            continue
+        if kind == "str":
+            out[name] = table_arrow.to_str(column)
+            continue
+        if kind == "int":
+            values = table_arrow.to_int(column)
+        elif kind == "float":
+            values = table_arrow.to_float(column)
+        else:  # as _guess: int if every cell is one, else float, else str
+            values = table_arrow.guess(column)
+        out[name] = values if values is not None else typed_columns(path, {name: table_arrow.to_cells(column)})[name]
+    return out
+
+
 def read_sample_table(path: Path) -> tuple[SampleTable, dict[str, np.ndarray]]:
     """A sample table from a CSV, plus all its typed columns (embedding CSVs also carry coordinates)."""
-    _header, raw = read_csv(path)
-    cols = typed_columns(Path(path), raw)
+    cols = read_table(Path(path))
     return SampleTable(cols, path), cols

@@ -133,6 +133,25 @@ def test_bad_input_is_a_named_data_error(pristine, tmp_path, case):
     assert tree_checksums(root) == before
 
 
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_found_past_warm_caches(pristine, tmp_path, monkeypatch, case):
+    """With every parsed file kept in the cache (no size floor), a defect made after a good open is still found."""
+    from diffviews_core.formats import table_cache
+
+    monkeypatch.setattr(table_cache, "MIN_SOURCE_BYTES", 0)
+    monkeypatch.setenv("DIFFVIEWS_CACHE_DIR", str(tmp_path / "cache"))
+    mutate, filename, problem = CASES[case]
+    root = tmp_path / "root"
+    shutil.copytree(pristine, root)
+    ModelData(root / "dmd2", root=root)
+    assert list((tmp_path / "cache" / "tables").iterdir())
+    mutate(root)
+    for _ in range(2):  # the second open after the defect meets whatever the first one cached
+        with pytest.raises(DataError) as info:
+            ModelData(root / "dmd2", root=root)
+        assert info.value.path.endswith(filename) and problem in info.value.reason
+
+
 def test_missing_image_is_reported_and_named(pristine, tmp_path):
     root = tmp_path / "root"
     shutil.copytree(pristine, root)
