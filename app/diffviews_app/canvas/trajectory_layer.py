@@ -193,16 +193,17 @@ class TrajectoryLayer(QObject):
 
     # ---- picking ----------------------------------------------------------------------------------------------
     def step_at(self, x: float, y: float, radius: float = HOVER_RADIUS_PX) -> tuple[int, int]:
-        """(trajectory id, step) nearest to widget position (x, y) within ``radius`` pixels; the current first."""
-        best, best_d = (-1, -1), radius
+        """(trajectory id, step) nearest to widget position (x, y) within ``radius`` pixels, or (-1, -1); on a tie
+        the current trajectory wins."""
+        best, best_d = (-1, -1), float("inf")
         order = sorted(self._data, key=lambda t: t != self._current)
         for tid in order:
             if not len(self._data[tid][0]):
                 continue
             screen = self.canvas.data_to_screen(self.drawn_positions(tid))
             d = np.hypot(screen[:, 0] - x, screen[:, 1] - y)
-            i = int(np.argmin(d))
-            if d[i] <= best_d:
+            i = int(np.nanargmin(d)) if np.isfinite(d).any() else -1
+            if i >= 0 and d[i] <= radius and d[i] < best_d:
                 best, best_d = (tid, i), float(d[i])
         return best
 
