@@ -81,7 +81,7 @@ def main() -> None:
         window.resize(1400, 900)
         window.show()
         window.open_folder(root)
-        s, gen, layer = parts.state, parts.gen, parts.generation.layer
+        s, gen, layer = parts.state, parts.gen, parts.trajectories.layer
         _wait(app, lambda: s.model is not None and s.embedding is not None)
         s.select(0)
         s.set_k(args.k)
@@ -92,7 +92,7 @@ def main() -> None:
             """Seconds from the click to the first drawn trajectory point, and to the final image in the dock."""
             first: list[float] = []
             t0 = time.perf_counter()
-            parts.generation.generate(False)
+            parts.runner.generate(False)
             tid = gen.current
             _wait(app, lambda: tid in layer._data and len(layer._data[tid][0]) >= 1 and not layer.is_pending(tid))
             first.append(time.perf_counter() - t0)
@@ -113,7 +113,7 @@ def main() -> None:
 
         rows_ids = [s.selected, *s.neighbour_rows()]
         ids = [int(s.model.samples.sample_id[r]) for r in rows_ids]
-        adapter = parts.generation.resources.adapter(s.model)
+        adapter = window.cache.adapter(s.model)
         layers = list(parts.controller.knn_layers())
         base = []
         for _ in range(args.repeat):

@@ -6,7 +6,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import numpy as np
 from .atomic import atomic_write_text
 from .errors import DataError
 from .formats.files import sha256_file
+from .mask_schedule import masked_steps
 
 LINEAGE_VERSION = 1
 _hash_cache: dict[tuple[str, int, int], str] = {}
@@ -55,6 +56,23 @@ class GenerationSettings:
     def from_dict(cls, data: dict[str, Any]) -> GenerationSettings:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    def masked_steps(self) -> list[int]:
+        """The 0-based steps the mask applies to, by ``ActivationMasker``'s own rule (``mask_schedule``)."""
+        return masked_steps(self.num_steps, self.mask_steps, self.step_range)
+
+    def with_model_defaults(self, config: dict[str, Any]) -> GenerationSettings:
+        """These settings with a model's recommended ones from its config.json (``default_steps``, ``noise_max``,
+        ``noise_min``, ``default_guidance``, ``sampler``); the steps stay when the config names none."""
+        sampler = config.get("sampler")
+        return replace(
+            self,
+            num_steps=int(config.get("default_steps") or self.num_steps),
+            noise_max=float(config.get("noise_max", 100.0)),
+            noise_min=float(config.get("noise_min", 0.0)),
+            guidance_scale=float(config.get("default_guidance", 1.0)),
+            sampler=sampler if isinstance(sampler, str) else None,
+        )
 
 
 @dataclass

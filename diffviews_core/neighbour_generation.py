@@ -17,15 +17,7 @@ from .core import ActivationMasker, GenerationResult, StepRecord, generate_with_
 from .errors import DiffViewsError
 from .jobs import Progress, report
 from .lineage import GenerationSettings, Lineage, file_sha256, images_sha256
-
-
-def stored_mean(model_data, sample_ids: Sequence[int | str], layers: Sequence[str]) -> np.ndarray:
-    """The mean stored row over ``sample_ids`` (layers concatenated in sorted order, reduced where the dataset is)."""
-    rows = sorted(model_data.samples.row_of(s) for s in sample_ids)
-    if not rows:
-        raise ValueError("no samples selected")
-    matrix = model_data.activations(sorted(layers))
-    return np.asarray(matrix[rows], dtype=np.float64).mean(axis=0).astype(np.float32)
+from .trajectory_projection import selection_mean
 
 
 def mean_activations(
@@ -42,7 +34,7 @@ def mean_activations(
     stored = [x for x in layers if x not in reduced]
     out: dict[str, np.ndarray] = {}
     if stored:
-        mean = stored_mean(model_data, sample_ids, stored)
+        mean = selection_mean(model_data, sample_ids, stored)
         shapes = model_data.layer_shapes
         start = 0
         for name in stored:

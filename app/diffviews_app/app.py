@@ -12,6 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from diffviews_core.errors import DiffViewsError
+
 from .options import LaunchOptions, default_data_dir
 
 log = logging.getLogger(__name__)
@@ -49,21 +51,26 @@ def application() -> QApplication:
     return app
 
 
-def create_window(options: LaunchOptions | None = None, settings: QSettings | None = None, canvas=None):
-    """The main window with its state, canvas, worker pool and controller wired (not shown, nothing opened)."""
+def create_window(options: LaunchOptions | None = None, settings: QSettings | None = None):
+    """The composition root: the explorer and generation states, the one worker pool, the model cache, the
+    controller, the canvas and the window that assembles them (not shown, nothing opened)."""
+    from diffviews_core.model_cache import ModelCache
+
     from .canvas import PointCloudCanvas
     from .controller import ExplorerController
     from .main_window import MainWindow
     from .state import ExplorerState
+    from .state.generation_state import GenerationState
     from .workers import WorkerPool
 
     options = options or LaunchOptions()
-    state = ExplorerState()
+    state, gen = ExplorerState(), GenerationState()
     pool = WorkerPool()
-    controller = ExplorerController(state, pool, options)
-    canvas = canvas if canvas is not None else PointCloudCanvas()
-    window = MainWindow(state, canvas, pool, controller, settings or user_settings())
-    for obj in (state, pool, controller):
+    cache = ModelCache(device=options.device, adapter_name=options.adapter, checkpoint=options.checkpoint_path)
+    controller = ExplorerController(state, pool, cache, options)
+    canvas = PointCloudCanvas(pool=pool)
+    window = MainWindow(state, gen, canvas, pool, cache, controller, settings or user_settings())
+    for obj in (state, gen, pool, controller):
         obj.setParent(window)
     return window
 
@@ -137,7 +144,12 @@ def run_app(options: LaunchOptions) -> int:
             settings = user_settings()
         window = create_window(options, settings)
         window.show()
-        restorer = window.generation.open_session(options.session) if options.session else None
+        restorer = None
+        if options.session:
+            try:
+                restorer = window.open_session(options.session)
+            except DiffViewsError as exc:  # one line naming the file; the start data opens instead
+                window.show_message("error", str(exc))
         if restorer is None:
             open_start_data(window, options)
         if options.screenshot is not None:

@@ -1,4 +1,5 @@
-"""Point colours: a stable palette per class, a perceptual ramp for numeric columns, opacity by noise level.
+"""Point colours: a stable palette per class, a perceptual ramp for numeric columns, opacity by noise level; one
+colour per generation run.
 
 Pure numpy so it is cheap to test; the canvas receives one (N, 4) float32 array per change of colouring.
 """
@@ -118,3 +119,14 @@ def point_colors(columns: dict[str, np.ndarray], color_by: str, n: int) -> np.nd
     rgba[:, :3] = rgb
     rgba[:, 3] = noise_alpha(sigma, n)
     return rgba
+
+
+# Generation runs: a colour per run (its masked images); the unmasked comparison of any run is grey.
+_RUN_PALETTE = [(0.85, 0.33, 0.10), (0.00, 0.45, 0.74), (0.47, 0.67, 0.19), (0.49, 0.18, 0.56), (0.93, 0.69, 0.13),
+                (0.30, 0.75, 0.93), (0.64, 0.08, 0.18)]  # fmt: skip
+UNMASKED_RGB = (0.45, 0.45, 0.45)
+
+
+def trajectory_color(run: int, masked: bool) -> tuple[float, float, float]:
+    """The RGB of a run's trajectories and generated images on the map and in the plot."""
+    return _RUN_PALETTE[(run - 1) % len(_RUN_PALETTE)] if masked else UNMASKED_RGB

@@ -1,5 +1,5 @@
 """Exports: the map as PNG, generated images and step strips as PNG, selection + neighbours as CSV, trajectory
-activations as NPZ. Every file is written atomically (``diffviews_core.atomic``), so a failed export never leaves half a
+activations as NPZ, a generated image's lineage as JSON. Every file is written atomically (``diffviews_core.atomic``), so a failed export never leaves half a
 file."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from diffviews_core.atomic import atomic_write_bytes
+from diffviews_core.lineage import Lineage
 
 from .state import ExplorerState
 from .state.generation_state import Trajectory
@@ -127,3 +128,16 @@ def export_trajectory_npz(traj: Trajectory, path: Path | str) -> Path:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def lineage_of(traj: Trajectory | None) -> Lineage:
+    """The lineage of a generated image's trajectory; ValueError when there is none (no image, or not finished)."""
+    if traj is None or traj.lineage is None:
+        raise ValueError("no finished generated image is selected")
+    return traj.lineage
+
+
+def export_lineage(traj: Trajectory | None, path: Path | str) -> Path:
+    """The lineage of ``traj``'s generated image as JSON: what regenerates it bit for bit (``Replay lineage``)."""
+    lineage_of(traj).save(path)
+    return Path(path)

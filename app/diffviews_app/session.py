@@ -32,7 +32,8 @@ SESSION_KIND = "diffviews-desktop-session"
 
 class SessionParts(Protocol):
     """What a session reads and restores: the window's explorer state and controller, the generation state, the
-    canvas (for the cameras). ``generation_ui.GenerationParts`` is one; this module never imports it."""
+    canvas (for the cameras). The main window is one (its File menu saves and opens sessions); this module never
+    imports it."""
 
     state: ExplorerState
     controller: ExplorerController

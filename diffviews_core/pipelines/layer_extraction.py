@@ -67,13 +67,14 @@ _locks_guard = threading.Lock()
 def load_adapter(model: ModelData, checkpoint: Path | str | None = None, adapter_name: str | None = None,
                  device: str = "cpu"):  # fmt: skip
     """The model's adapter from config.json's ``adapter`` and ``checkpoint`` (or the ones given)."""
-    ckpt = checkpoint or _checkpoint_of(model)
+    ckpt = checkpoint or checkpoint_of(model)
     from ..adapters import get_adapter
 
     return get_adapter(adapter_name or model.config["adapter"]).from_checkpoint(ckpt, device=device)
 
 
-def _checkpoint_of(model: ModelData) -> Path:
+def checkpoint_of(model: ModelData) -> Path:
+    """The weights file config.json names (resolved when the model was opened); a DataError saying why not."""
     ckpt = model.config.get("checkpoint")
     if ckpt:
         return Path(ckpt)
@@ -142,7 +143,7 @@ def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
 
 
 def _weights_identity(model: ModelData, adapter) -> str:
-    ckpt = _checkpoint_of(model) if adapter is None else getattr(adapter, "checkpoint_path", None)
+    ckpt = checkpoint_of(model) if adapter is None else getattr(adapter, "checkpoint_path", None)
     if ckpt:
         st = Path(ckpt).stat()
         return "checkpoint:" + _file_sha256(str(Path(ckpt).resolve()), st.st_size, st.st_mtime_ns)

@@ -1,4 +1,4 @@
-"""Generation pieces without a GL window: state bookkeeping, mask steps, labels, exports, session file checks."""
+"""Generation pieces without a GL window: mask steps, labels, exports, lineage export, session file checks."""
 
 from __future__ import annotations
 
@@ -27,25 +27,12 @@ def _trajectory_state(qtbot, steps: int = 3):
     return gen, traj
 
 
-def test_state_follows_live_steps_and_drops_unfinished_runs(qtbot):
-    gen, traj = _trajectory_state(qtbot)
-    assert gen.current == traj.id and gen.step == 2 and traj.finished
-    assert traj.points("2d").shape == (3, 2) and traj.points("3d").shape == (3, 3)
-    other = gen.add_trajectory(run=2, sample=0, masked=False, class_label=2, class_text="x", map_key=("m", "d"),
-                               num_steps=3)  # fmt: skip
-    assert gen.current == other.id and gen.step == -1
-    with qtbot.waitSignal(gen.trajectories_cleared):
-        gen.discard([other.id, traj.id])  # only the unfinished one goes
-    assert list(gen.trajectories) == [traj.id] and gen.current == traj.id
-
-
 def test_mask_steps_and_label_choice():
     from diffviews_app.canvas.trajectory_layer import label_steps
-    from diffviews_app.generation_controller import mask_step_list
 
-    assert mask_step_list(GenerationSettings(num_steps=5, mask_steps=2)) == [0, 1]
-    assert mask_step_list(GenerationSettings(num_steps=5, mask_steps=9)) == [0, 1, 2, 3, 4]
-    assert mask_step_list(GenerationSettings(num_steps=6, step_range=[2, 4])) == [1, 2, 3]
+    assert GenerationSettings(num_steps=5, mask_steps=2).masked_steps() == [0, 1]
+    assert GenerationSettings(num_steps=5, mask_steps=9).masked_steps() == [0, 1, 2, 3, 4]
+    assert GenerationSettings(num_steps=6, step_range=[2, 4]).masked_steps() == [1, 2, 3]
     assert label_steps(5) == [0, 1, 2, 3, 4]
     picked = label_steps(50)
     assert picked[0] == 0 and picked[-1] == 49 and len(picked) == 8
@@ -66,6 +53,21 @@ def test_step_strip_npz_and_images(qtbot, tmp_path):
         assert data["activations"].shape == (3, 6) and data["coords3d"].shape == (3, 3)
         np.testing.assert_allclose(data["sigmas"], traj.sigmas)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_lineage_export_needs_a_finished_image(qtbot, tmp_path):
+    from diffviews_app import exports
+
+    from diffviews_core.lineage import Lineage
+
+    gen, traj = _trajectory_state(qtbot)
+    with pytest.raises(ValueError, match="no finished generated image"):
+        exports.export_lineage(traj, tmp_path / "l.json")  # finished, but made without a lineage record
+    with pytest.raises(ValueError, match="no finished generated image"):
+        exports.export_lineage(None, tmp_path / "l.json")
+    traj.lineage = Lineage("m", "edm", ["midblock"], [3, 4], 2, GenerationSettings(seed=4))
+    path = exports.export_lineage(traj, tmp_path / "l.json")
+    assert Lineage.load(path) == traj.lineage
 
 
 def test_session_file_problems_name_the_file(tmp_path):

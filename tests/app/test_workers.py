@@ -130,3 +130,60 @@ def test_shutdown_waits_for_every_thread(qtbot, pool):
     assert len(pool.running()) == 3
     assert pool.shutdown(5000)
     assert all(j.isFinished() for j in jobs)
+
+
+def test_published_items_arrive_in_order_in_few_batches_and_before_the_result(qtbot, pool):
+    first_seen = threading.Event()
+    events: list[tuple[str, object]] = []
+
+    def stream(publish=None, cancel=None):
+        publish(0)
+        assert first_seen.wait(10)
+        for i in range(1, 50):
+            publish(i)
+        return "done"
+
+    def partial(items):
+        events.append(("partial", list(items)))
+        first_seen.set()
+
+    pool.submit("stream", stream, on_partial=partial, on_result=lambda v: events.append(("result", v)))
+    qtbot.waitUntil(lambda: bool(events) and events[-1][0] == "result", timeout=5000)
+    batches = [items for kind, items in events if kind == "partial"]
+    assert batches[0] == [0] and sum(batches, []) == list(range(50))
+    assert len(batches) <= 4  # coalesced: at most one batch per 100 ms, plus the one flushed with the result
+    assert events[-1] == ("result", "done")
+
+
+def test_items_published_after_a_cancel_never_arrive(qtbot, pool):
+    first_seen = threading.Event()
+    batches = []
+
+    def stream(publish=None, cancel=None):
+        publish("before")
+        assert first_seen.wait(10)
+        cancel.wait(10)
+        publish("after")
+        return "ignored"
+
+    job = pool.submit("stream", stream, on_partial=lambda items: (batches.append(items), first_seen.set()),
+                      on_result=batches.append)  # fmt: skip
+    qtbot.waitUntil(lambda: batches == [["before"]], timeout=5000)
+    with qtbot.waitSignal(job.ended, timeout=5000):
+        job.cancel()
+    assert batches == [["before"]]
+
+
+def test_quiet_jobs_stay_out_of_the_status_bar(qtbot, pool):
+    from diffviews_app.widgets import JobsIndicator
+
+    indicator = JobsIndicator(pool)
+    qtbot.addWidget(indicator)
+    gate = threading.Event()
+    quiet = pool.submit("index", lambda: gate.wait(10), quiet=True)
+    assert quiet in pool.running() and indicator.isHidden()
+    loud = pool.submit("Opening data", lambda: gate.wait(10))
+    assert not indicator.isHidden() and indicator.label.text() == "Opening data"
+    gate.set()
+    qtbot.waitUntil(lambda: not pool.running(), timeout=5000)
+    assert indicator.isHidden() and loud.name == "Opening data"

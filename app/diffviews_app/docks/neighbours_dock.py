@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from diffviews_core.captions import class_text, label_text
+
 from ..images import ImageCache, scaled
 from ..state import K_MAX, K_MIN, KNN_SPACES, ExplorerState
-from .preview_dock import class_text, label_text
 
 THUMB = 84
 CELL_WIDTH = THUMB + 28
