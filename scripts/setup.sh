@@ -110,6 +110,7 @@ fi
 
 echo "== installing the project (editable)$([ "$dev" = 1 ] && echo ' with test tools')"
 vpip install -q -e ".$([ "$dev" = 1 ] && echo '[dev]')"
+vpip install -q -e ./compat  # the original DiffViews' Python API (import diffviews), served by diffviews_core
 "$VPY" - <<'PYEOF'
 import PySide6, sys, torch
 print(f"== ready: Python {sys.version.split()[0]}, torch {torch.__version__}, PySide6 {PySide6.__version__}")

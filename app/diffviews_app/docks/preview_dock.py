@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 
-from diffviews_core.captions import class_text, label_text
+from diffviews_core.captions import label_text
 
 from ..images import ImageCache, inset_pixmap, scaled
 from ..state import ExplorerState
