@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import replace_file
+from .atomic import atomic_write_text, replace_file
 from .errors import CancelledError, DataError, DiffViewsError
 from .formats.files import sha256_file
 from .jobs import Progress, check_cancelled, report, stage_progress
@@ -155,6 +155,45 @@ def _safe_members(names: list[str], archive: Path) -> None:
             raise DataError(archive, f"refusing unsafe path in archive: {name!r}")
 
 
+def _carry_checkpoint(model_dir: Path, staged_root: Path, original_dir: Path | None) -> None:
+    """Keep a model's checkpoint reachable once its folder moves into the data root: a ``config.json`` path that
+    leads outside the model folder (the shipped demo's ``../../model.safetensors``) is resolved from where the model
+    was, the file (and its ``<name>.json`` network config) copied into the model folder, and the config repointed
+    (and its record in ``manifest.json`` renewed)."""
+    config = model_dir / "config.json"
+    if not config.is_file():
+        return
+    try:
+        raw = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # opening the model will report it
+    value = raw.get("checkpoint") if isinstance(raw, dict) else None
+    if not isinstance(value, str) or not value or Path(value).expanduser().is_absolute():
+        return
+    inside = (model_dir / value).resolve()
+    if inside.is_file() and inside.is_relative_to(model_dir.resolve()):
+        return
+    found = [p for p in (inside, (staged_root / value).resolve(), original_dir and (original_dir / value).resolve())
+             if p is not None and p.is_file()]  # fmt: skip
+    if not found:
+        log.warning("%s: checkpoint %s not found; generation will need --checkpoint-path", config, value)
+        return
+    weights = found[0]
+    for extra in (weights, weights.with_suffix(".json")):
+        if extra.is_file() and not (model_dir / extra.name).exists():
+            shutil.copy2(extra, model_dir / extra.name)
+    raw["checkpoint"] = weights.name
+    atomic_write_text(config, json.dumps(raw, indent=2) + "\n")
+    manifest = model_dir / "manifest.json"  # a native model records config.json's size and checksum: keep it true
+    if manifest.is_file():
+        from .formats.native import file_record
+
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        if isinstance(data.get("files"), dict) and "config.json" in data["files"]:
+            data["files"]["config.json"] = file_record(model_dir, "config.json")
+            atomic_write_text(manifest, json.dumps(data, indent=2) + "\n")
+
+
 def import_data(source: Path, data_root: Path, overwrite: bool = False) -> list[Path]:
     """Copy a data folder, or unpack a .zip / .tar(.gz) archive, into ``data_root`` atomically; returns model folders.
 
@@ -179,9 +218,11 @@ def import_data(source: Path, data_root: Path, overwrite: bool = False) -> list[
                 tf.extractall(staged, filter="data")
         else:
             raise DataError(source, "not a folder, .zip or .tar archive")
+        origin = source if source.is_dir() else None  # where relative checkpoint paths pointed from
         tops = [p for p in staged.iterdir() if not p.name.startswith(".")]
         if len(tops) == 1 and tops[0].is_dir() and not (tops[0] / "config.json").exists():
             staged = tops[0]  # an archive of a data root folder
+            origin = origin / tops[0].name if origin is not None else None
         root = open_data(staged)
         if not root.models:
             problems = "; ".join(root.problems.values()) or "no model folders"
@@ -190,6 +231,9 @@ def import_data(source: Path, data_root: Path, overwrite: bool = False) -> list[
         moves = [(staged, data_root / source.stem.split(".")[0])] if single else [
             (staged / name, data_root / name) for name in root.models
         ]
+        for src, _dst in moves:
+            mirror = None if origin is None else origin if src == staged else origin / src.name
+            _carry_checkpoint(src, staged, mirror)
         clashes = [str(dst) for _, dst in moves if dst.exists()]
         if clashes and not overwrite:
             raise DataError(clashes[0], "already exists (use --overwrite to replace it)")

@@ -151,3 +151,21 @@ def test_import_refuses_path_traversal(tmp_path):
     with pytest.raises(DataError, match="unsafe path"):
         import_data(archive, tmp_path / "root")
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_import_of_the_demo_keeps_a_working_checkpoint(tmp_path):
+    """The shipped demo's config.json points at ../../model.safetensors; an imported copy carries the weights."""
+    from diffviews_resources import demo_paths
+
+    from diffviews_core.formats import open_data
+
+    demo = demo_paths()
+    original_config = (demo.data_dir / "fashion-mnist-demo" / "config.json").read_text()
+    root = tmp_path / "root"
+    (model,) = import_data(demo.data_dir, root)
+    assert json.loads((model / "config.json").read_text())["checkpoint"] == "model.safetensors"
+    assert (model / "model.safetensors").read_bytes() == demo.model.read_bytes()
+    assert (model / "model.json").is_file()  # the network config beside the weights
+    opened = open_data(root)
+    assert opened.models[model.name].config["checkpoint"] == (model / "model.safetensors").resolve()
+    assert (demo.data_dir / "fashion-mnist-demo" / "config.json").read_text() == original_config  # source untouched
