@@ -75,9 +75,19 @@ def create_window(options: LaunchOptions | None = None, settings: QSettings | No
     return window
 
 
+def start_folder(window, options: LaunchOptions) -> Path | None:
+    """--data-dir, else the folder opened last (while it still exists), else the demo, else the user data root."""
+    if options.data_dir is not None:
+        return options.data_dir
+    last = window.recent_folders()[:1]
+    if last and Path(last[0]).is_dir():
+        return Path(last[0])
+    return default_data_dir()
+
+
 def open_start_data(window, options: LaunchOptions) -> bool:
-    """Open --data-dir, else the demo, else the user data root; without any, say how to get data."""
-    path = options.data_dir or default_data_dir()
+    """Open the start folder (``start_folder``); without any, say how to get data."""
+    path = start_folder(window, options)
     if path is None:
         window.show_message("info", "No data yet. Open a data folder (File > Open, Ctrl+O), drop one on the window, "
                             "or download data with `diffviews download`.")  # fmt: skip

@@ -1,4 +1,5 @@
-"""The Generate menu: run, compare, cancel, clear; lineage export and replay; image, selection and trajectory exports.
+"""The Generate menu (run, compare, cancel, clear, replay a lineage) and generation's entries of File > Export
+(lineage, images and step strips, selection, trajectory activations).
 
 Each action asks for a file where it needs one and calls the runner or ``exports``; a problem becomes the window's
 error message, never a dialog that blocks work.
@@ -7,7 +8,7 @@ error message, never a dialog that blocks work.
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMenu
 
 from diffviews_core.errors import DiffViewsError
 from diffviews_core.lineage import Lineage
@@ -16,15 +17,17 @@ from . import exports
 
 
 def build_generate_menu(window, runner, gen) -> None:
-    """Add the Generate menu to ``window`` (a MainWindow) for ``runner`` (GenerationRunner) and ``gen``."""
-    menu = window.menuBar().addMenu("&Generate")
+    """Add the Generate menu (before Help) and the export entries (to File > Export) of ``window`` (a MainWindow) for
+    ``runner`` (GenerationRunner) and ``gen``."""
+    menu = QMenu("&Generate", window)
+    window.menuBar().insertMenu(window.help_menu.menuAction(), menu)
 
-    def action(text: str, slot, shortcut=None) -> QAction:
+    def action(text: str, slot, shortcut=None, where: QMenu = menu) -> QAction:
         a = QAction(text, window)
         if shortcut:
             a.setShortcut(QKeySequence(shortcut))
         a.triggered.connect(slot)
-        menu.addAction(a)
+        where.addAction(a)
         return a
 
     def ask_save(title: str, name: str, filt: str) -> str:
@@ -76,9 +79,10 @@ def build_generate_menu(window, runner, gen) -> None:
     action("C&ancel generation", runner.cancel)
     action("Clear &trajectories", runner.clear)
     menu.addSeparator()
-    action("Export &lineage (JSON)…", guarded(export_lineage))
     action("&Replay lineage…", guarded(replay_lineage))
-    menu.addSeparator()
-    action("Export generated &images and step strips…", guarded(export_images))
-    action("Export &selection and neighbours (CSV)…", guarded(export_selection))
-    action("Export trajectory &activations (NPZ)…", guarded(export_npz))
+    exports_menu = window.export_menu
+    exports_menu.addSeparator()
+    action("Generation &lineage (JSON)…", guarded(export_lineage), where=exports_menu)
+    action("Generated &images and step strips…", guarded(export_images), where=exports_menu)
+    action("&Selection and neighbours (CSV)…", guarded(export_selection), where=exports_menu)
+    action("Trajectory &activations (NPZ)…", guarded(export_npz), where=exports_menu)

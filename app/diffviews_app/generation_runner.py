@@ -108,14 +108,20 @@ class GenerationRunner(QObject):
                                request, key="generate", on_partial=self._published, partial_interval_ms=STEP_BATCH_MS,
                                on_result=lambda out: self._done(out, run_ids, compare),
                                on_error=self._failed)  # fmt: skip
-        job.cancelled.connect(self._cancelled)
-        job.ended.connect(lambda: gen.set_running(False))
+        job.cancelled.connect(lambda j=job: self._cancelled() if self._job is j else None)
+        job.ended.connect(lambda j=job: gen.set_running(False) if self._job is j else None)
         self._job = job
         return True
 
     def cancel(self) -> None:
-        if self._job is not None and self.gen.running:
-            self._job.cancel()
+        """Stop now as far as the window is concerned: the unfinished images go, the controls come back and the
+        status says so; the job's thread ends at its next step (the pool waits for it on close)."""
+        job = self._job
+        if job is not None and self.gen.running:
+            self._job = None
+            job.cancel()
+            self.gen.set_running(False)
+            self._cancelled()
 
     def clear(self) -> None:
         """Remove every trajectory and generated image (a running generation is cancelled first)."""
@@ -214,6 +220,6 @@ class GenerationRunner(QObject):
 
         job = self.pool.submit("Replaying lineage", run_replay, self.cache, lineage, model, view, key="generate",
                                on_result=done, on_error=failed)  # fmt: skip
-        job.ended.connect(lambda: gen.set_running(False))
+        job.ended.connect(lambda j=job: gen.set_running(False) if self._job is j else None)
         self._job = job
         return True

@@ -13,7 +13,7 @@ import platform
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -33,13 +33,17 @@ from .generation_ui import install_generation
 from .images import ImageCache
 from .state import ExplorerState
 from .state.generation_state import GenerationState
+from .theme import CHOICES as THEME_CHOICES
+from .theme import Theme, ThemeController
 from .widgets import JobsIndicator, MessageBanner
+from .window_layout import DockSet, apply_default_layout, fit_geometry, make_scrollable, size_docks, window_size
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 8
 TITLE = "DiffViews Desktop"
+FULL_DEMO_HINT = "Compact demo (560 samples). File > Build the full demo for 3,200."
 
 
 class MainWindow(QMainWindow):
@@ -80,11 +84,13 @@ class MainWindow(QMainWindow):
         self.neighbours_dock.knn_requested.connect(controller.suggest_knn)
         controller.message.connect(self.show_message)
         pool.job_failed.connect(lambda name, text: self.show_message("error", f"{name} failed: {text}"))
+        pool.job_cancelled.connect(lambda name: self.statusBar().showMessage(f"{name}: cancelled", 10000))
 
         self.points_label = QLabel()
         self.jobs = JobsIndicator(pool)
         self.statusBar().addPermanentWidget(self.jobs)
         self.statusBar().addPermanentWidget(self.points_label)
+        self.theme = ThemeController(settings, self)
         self._build_menus()
         for signal in (state.model_changed, state.embedding_changed, state.mode_changed, state.root_changed):
             signal.connect(self._refresh_title)
@@ -95,9 +101,12 @@ class MainWindow(QMainWindow):
         state.color_by_changed.connect(self._refresh_color_menu)
         state.root_changed.connect(self._remember_root)
         self._hinted_full_demo = False
+        self._sizing_docks_for: QSize | None = None
         state.root_changed.connect(self._hint_full_demo)
         self.generation = install_generation(self, controller.options)  # before restoring: the layout holds its docks
         self._restore_settings()
+        self.theme.changed.connect(self._apply_theme)
+        self.theme.apply()
         self._refresh_title()
         self._refresh_mode_actions()
 
@@ -118,15 +127,22 @@ class MainWindow(QMainWindow):
         self._action(file, "&Open data folder…", self.choose_folder, QKeySequence.StandardKey.Open,
                      "open a data root (one folder per model) or a model folder")  # fmt: skip
         self.recent_menu = file.addMenu("Open &recent")
+        self._action(file, "&Import data folder…", lambda: self.choose_import(folder=True),
+                     tip="copy a data folder into your data root (checkpoints it points at come along), then open "
+                     "it")  # fmt: skip
+        self._action(file, "Import data &archive…", lambda: self.choose_import(folder=False),
+                     tip="unpack a .zip or .tar(.gz) of data into your data root, then open it")  # fmt: skip
         self.full_demo_action = self._action(file, "Build the &full demo (3,200 samples)", self.build_full_demo,
                                              tip="the demo model on 400 images, built once into the user cache "
                                              "(about a minute; cancel resumes later), then opened")  # fmt: skip
-        self.export_action = self._action(file, "&Export view as PNG…", self.choose_export, "Ctrl+E",
-                                          "save the map as it is drawn now")  # fmt: skip
         file.addSeparator()
         self._action(file, "Sa&ve session…", self.choose_session_file, "Ctrl+Shift+S",
                      "data, view, selection, generation settings and generated images, as one JSON file")  # fmt: skip
         self._action(file, "Open &session…", self.choose_session_to_open, "Ctrl+Shift+O")
+        file.addSeparator()
+        self.export_menu = file.addMenu("&Export")
+        self.export_action = self._action(self.export_menu, "&View as PNG…", self.choose_export, "Ctrl+E",
+                                          "save the map as it is drawn now")  # fmt: skip
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -138,8 +154,11 @@ class MainWindow(QMainWindow):
             a.setCheckable(True)
             modes.addAction(a)
         self._action(view, "Re&set view", self.canvas.reset_view, "Home", "fit all points in the view")
+        self._action(view, "Reset &layout", lambda: self.reset_layout(), tip="put every dock back in its default place "
+                     "for this window's size")  # fmt: skip
         self.color_menu = view.addMenu("&Colour by")
         self.color_group = QActionGroup(self)
+        self._build_theme_menu(view.addMenu("&Theme"))
         view.addSeparator()
         for dock in (self.view_dock, self.preview_dock, self.classes_dock, self.neighbours_dock):
             view.addAction(dock.toggleViewAction())
@@ -152,10 +171,26 @@ class MainWindow(QMainWindow):
         self._action(select, "&Find class or sample…", self.focus_search, QKeySequence.StandardKey.Find)
         self._action(select, "Clear &highlight", self.state.clear_highlight, "Ctrl+Shift+H")
 
-        help_menu = bar.addMenu("&Help")
+        help_menu = self.help_menu = bar.addMenu("&Help")  # stays last: later menus are inserted before it
         self._action(help_menu, "&Controls", self.show_controls, QKeySequence.StandardKey.HelpContents)
         self._action(help_menu, "&About DiffViews Desktop", self.show_about)
         self._refresh_recent()
+
+    def _build_theme_menu(self, menu) -> None:
+        group = QActionGroup(self)
+        self.theme_actions = {}
+        for key, label in THEME_CHOICES.items():
+            action = self._action(menu, label, lambda _c=False, k=key: self.theme.set_choice(k))
+            action.setCheckable(True)
+            action.setChecked(key == self.theme.choice)
+            group.addAction(action)
+            self.theme_actions[key] = action
+
+    def _apply_theme(self, theme: Theme) -> None:
+        """The parts that draw their own colours: the map, the trajectory plot, the banner."""
+        self.canvas.set_background(theme.map_background)
+        self.banner.set_theme(theme)
+        self.generation.trajectory_dock.set_theme(theme)
 
     def _refresh_color_menu(self, *_args) -> None:
         self.color_menu.clear()
@@ -208,22 +243,51 @@ class MainWindow(QMainWindow):
         job.ended.connect(lambda: self.full_demo_action.setEnabled(True))
 
     def _hint_full_demo(self) -> None:
-        """Once per window, when the compact demo opens, point at the full one (never in a screenshot)."""
+        """Once per window, when the compact demo opens, point at the full one (never in a screenshot); the hint
+        goes when another folder opens."""
         root = self.state.root
-        if self._hinted_full_demo or root is None or self.controller.options.screenshot is not None:
+        if root is None:
             return
         from .options import demo_data_dir
 
         demo = demo_data_dir()
-        if demo is not None and Path(root.path).resolve() == demo.resolve():
-            self._hinted_full_demo = True
-            self.show_message("info", "Compact demo (560 samples). File > Build the full demo for 3,200.")
+        is_demo = demo is not None and Path(root.path).resolve() == demo.resolve()
+        if not is_demo and self.banner.isVisible() and self.banner.text.text() == FULL_DEMO_HINT:
+            self.banner.hide()
+        if self._hinted_full_demo or not is_demo or self.controller.options.screenshot is not None:
+            return
+        self._hinted_full_demo = True
+        self.show_message("info", FULL_DEMO_HINT)
 
     def choose_folder(self) -> None:
         start = self.state.root.path if self.state.root is not None else Path.home()
         path = QFileDialog.getExistingDirectory(self, "Open data folder", str(start))
         if path:
             self.open_folder(path)
+
+    def choose_import(self, folder: bool) -> None:
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, "Import data folder", str(Path.home()))
+        else:
+            path = QFileDialog.getOpenFileName(self, "Import data archive", str(Path.home()),
+                                               "Archives (*.zip *.tar *.tar.gz *.tgz)")[0]  # fmt: skip
+        if path:
+            self.import_data(path)
+
+    def import_data(self, source: Path | str, data_root: Path | str | None = None):
+        """Copy or unpack ``source`` into the data root in a job (as ``diffviews import`` does), then open it there."""
+        from diffviews_core.downloads import import_data
+        from diffviews_core.paths import data_root as user_data_root
+
+        target = Path(data_root) if data_root is not None else user_data_root()
+
+        def imported(models: list[Path]) -> None:
+            self.show_message("info", f"Imported {', '.join(m.name for m in models)} into {target}")
+            self.controller.open_folder(target, models[0].name)
+
+        return self.pool.submit(f"Importing {Path(source).name}", import_data, Path(source), target,
+                                on_result=imported,
+                                on_error=lambda text: self.show_message("error", f"Import failed: {text}"))  # fmt: skip
 
     def export_view(self, path: Path | str) -> Path:
         """Save the map as drawn (vispy render at full detail) as a PNG."""
@@ -306,15 +370,39 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About DiffViews Desktop", self.about_text())
 
     # ---- settings, recent folders, drag-and-drop, close ------------------------------------------------------------
+    def dock_set(self) -> DockSet:
+        g = self.generation
+        return DockSet(
+            left=[self.view_dock, self.classes_dock, self.preview_dock],
+            right=[self.neighbours_dock, g.generation_dock],
+            bottom=[g.trajectory_dock, g.steps_dock],
+        )
+
+    def reset_layout(self, size: QSize | None = None) -> None:
+        """The default dock layout for ``size`` (default: the window's size now); the window is resized to it."""
+        if size is not None:
+            self.resize(size)
+        apply_default_layout(self, self.dock_set(), size or self.size())
+        self.layout().activate()  # place the docks now, not at the next turn of the event loop
+        self._sizing_docks_for = size if size is not None and self.size() != size else None
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self._sizing_docks_for is not None and event.size() == self._sizing_docks_for:
+            self._sizing_docks_for = None  # a shown window's resize lands later: size the docks for it now
+            size_docks(self, self.dock_set(), event.size())
+
     def _restore_settings(self) -> None:
+        """The saved geometry and layout, kept inside the screen; without them, the default layout for the screen."""
+        for dock in self.dock_set().all():
+            make_scrollable(dock)  # no dock's contents may force the window past the screen
+        available = self.screen().availableGeometry()
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1440, 900)
+        if geometry is not None and self.restoreGeometry(geometry):
+            self.setGeometry(fit_geometry(self.geometry(), available))
         state = self.settings.value("window/state")
-        if state is not None:
-            self.restoreState(state)
+        if state is None or not self.restoreState(state):
+            self.reset_layout(window_size(available.size()) if geometry is None else None)
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

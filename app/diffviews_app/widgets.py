@@ -5,13 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
+from .progress_text import progress_text
+from .theme import LIGHT, Theme
 from .workers import WorkerPool
-
-LEVEL_STYLE = {
-    "info": ("#e8f1fb", "#2b5d8a"),
-    "warning": ("#fff4d6", "#8a6100"),
-    "error": ("#fde8e8", "#a12622"),
-}
 
 
 class MessageBanner(QFrame):
@@ -33,15 +29,27 @@ class MessageBanner(QFrame):
         layout.addWidget(self.text, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.level = ""
+        self.styles = LIGHT.banner
         self.hide()
 
     def show_message(self, level: str, text: str) -> None:
-        background, color = LEVEL_STYLE.get(level, LEVEL_STYLE["info"])
         self.level = level
-        self.setStyleSheet(f"#MessageBanner {{ background: {background}; border-bottom: 1px solid {color}; }}"
-                           f"#MessageBanner QLabel {{ color: {color}; }}")  # fmt: skip
+        self._style()
         self.text.setText(text)
         self.show()
+
+    def set_theme(self, theme: Theme) -> None:
+        self.styles = theme.banner
+        self._style()
+
+    def colors(self) -> tuple[str, str]:
+        """(background, text) of the message shown now."""
+        return self.styles.get(self.level, self.styles["info"])
+
+    def _style(self) -> None:
+        background, color = self.colors()
+        self.setStyleSheet(f"#MessageBanner {{ background: {background}; border-bottom: 1px solid {color}; }}"
+                           f"#MessageBanner QLabel {{ color: {color}; }}")  # fmt: skip
 
 
 class JobsIndicator(QWidget):
@@ -55,13 +63,15 @@ class JobsIndicator(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
         self.bar = QProgressBar()
-        self.bar.setFixedWidth(140)
+        self.bar.setFixedWidth(110)
         self.bar.setTextVisible(False)
+        self.detail = QLabel()  # percentage and time left
         self.cancel_button = QToolButton()
         self.cancel_button.setText("Cancel")
         self.cancel_button.setToolTip("cancel the running jobs")
         layout.addWidget(self.label)
         layout.addWidget(self.bar)
+        layout.addWidget(self.detail)
         layout.addWidget(self.cancel_button)
         self.cancel_button.clicked.connect(pool.cancel_all)
         pool.jobs_changed.connect(self.refresh)
@@ -69,7 +79,7 @@ class JobsIndicator(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        jobs = [job for job in self.pool.running() if not job.quiet]
+        jobs = [job for job in self.pool.running() if not job.quiet and not job.is_cancelled]  # cancelled: gone now
         self.setVisible(bool(jobs))
         if not jobs:
             return
@@ -77,6 +87,7 @@ class JobsIndicator(QWidget):
         more = f" (+{len(jobs) - 1})" if len(jobs) > 1 else ""
         detail = f": {job.message}" if job.message else ""
         self.label.setText(f"{job.name}{detail}{more}")
+        self.detail.setText(progress_text(job.fraction, job.seconds_left))
         if job.fraction < 0:
             self.bar.setRange(0, 0)  # busy indicator
         else:

@@ -25,6 +25,8 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from diffviews_core.errors import CancelledError, DiffViewsError
 from diffviews_core.jobs import check_cancelled
 
+from .progress_text import RemainingTime
+
 log = logging.getLogger(__name__)
 
 
@@ -51,6 +53,7 @@ class Job(QThread):
     succeeded = Signal(object)
     failed = Signal(object)  # the exception
     cancelled = Signal()
+    cancel_requested = Signal()  # at once, on the UI thread: the job is asked to stop (it ends at its next check)
     ended = Signal()
 
     def __init__(self, name: str, fn: Callable, args: tuple, kwargs: dict, parent: QObject | None = None,
@@ -68,10 +71,14 @@ class Job(QThread):
                 self._kwargs.setdefault(param, value)
         self.fraction = -1.0
         self.message = ""
+        self.remaining = RemainingTime()
+        self.seconds_left: float | None = None
 
     def cancel(self) -> None:
         """Ask the function to stop at its next check; its result, if it still finishes, is dropped."""
-        self._cancel.set()
+        if not self._cancel.is_set():
+            self._cancel.set()
+            self.cancel_requested.emit()
 
     @property
     def is_cancelled(self) -> bool:
@@ -126,6 +133,7 @@ class WorkerPool(QObject):
     jobs_changed = Signal()
     job_progressed = Signal(object, float, str)  # job, fraction, message
     job_failed = Signal(str, str)  # job name, message
+    job_cancelled = Signal(str)  # job name, as soon as the cancel is asked for (a superseded job is not reported)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -154,7 +162,9 @@ class WorkerPool(QObject):
         not list.
         """
         if key is not None and key in self._by_key:
-            self._by_key.pop(key).cancel()
+            older = self._by_key.pop(key)
+            older.superseded = True
+            older.cancel()
         job = Job(name, fn, args, kwargs, parent=self, quiet=quiet)
         batches = _Batches(job, on_partial, partial_interval_ms) if on_partial is not None else None
 
@@ -168,6 +178,7 @@ class WorkerPool(QObject):
         job.failed.connect(lambda exc, j=job: self._failed(j, exc, on_error))
         job.progressed.connect(lambda f, m, j=job: self._progress(j, f, m))
         job.ended.connect(lambda j=job, k=key: self._ended(j, k))
+        job.cancel_requested.connect(lambda j=job: self._cancel_requested(j))
         self._jobs.append(job)
         if key is not None:
             self._by_key[key] = job
@@ -188,8 +199,14 @@ class WorkerPool(QObject):
         else:
             self.job_failed.emit(job.name, message)
 
+    def _cancel_requested(self, job: Job) -> None:
+        if not getattr(job, "superseded", False) and not job.quiet:
+            self.job_cancelled.emit(job.name)
+        self.jobs_changed.emit()
+
     def _progress(self, job: Job, fraction: float, message: str) -> None:
         job.fraction, job.message = fraction, message
+        job.seconds_left = job.remaining.update(fraction)
         self.job_progressed.emit(job, fraction, message)
 
     def _ended(self, job: Job, key: str | None) -> None:

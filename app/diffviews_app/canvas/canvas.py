@@ -66,6 +66,7 @@ class PointCloudCanvas(QObject):
     lasso_selected = Signal(object)  # rows of the main cloud inside the lasso
     camera_changed = Signal()
     mode_changed = Signal(str)
+    background_changed = Signal(bool)  # True when the new background is dark (layers pick readable colours)
 
     RING_STYLE = {  # colour, extra diameter over the point size (px), ring width (px)
         "highlight": ((0.10, 0.10, 0.10, 0.9), 4.0, 1.5),
@@ -147,6 +148,24 @@ class PointCloudCanvas(QObject):
     @lasso_mode.setter
     def lasso_mode(self, mode: str) -> None:
         self.input.lasso_mode = mode
+
+    @property
+    def background(self) -> tuple[float, float, float, float]:
+        """The map's background colour as RGBA floats (what the frame is cleared to)."""
+        return tuple(float(v) for v in self._canvas.bgcolor.rgba)
+
+    def set_background(self, color) -> None:
+        """Clear the frame to ``color`` (any vispy colour); the highlight ring and the lasso switch to a colour that
+        stays visible on it."""
+        self._canvas.bgcolor = color
+        r, g, b, _a = self.background
+        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+        ink = (0.92, 0.92, 0.92, 0.9) if dark else (0.10, 0.10, 0.10, 0.9)
+        self._rings["highlight"].set_color(ink, (0.0, 0.0, 0.0) if dark else (1.0, 1.0, 1.0))
+        self._rings["highlight"].refresh(self._pos, self._points.size)
+        self._lasso_line.set_data(color=ink)
+        self.background_changed.emit(dark)
+        self.request_draw()
 
     def request_draw(self) -> None:
         """Redraw with the next frame (after a layer changed its visuals)."""

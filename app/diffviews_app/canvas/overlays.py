@@ -36,9 +36,14 @@ class Rings:
         self.halo = _markers(parent, 2 * order)
         self.visual = _markers(parent, 2 * order + 1)
         self.color = tuple(color)
+        self.halo_rgb = (1.0, 1.0, 1.0)
         self.extra_size = float(extra_size)
         self.width = float(width)
         self.rows = np.zeros(0, dtype=np.int64)
+
+    def set_color(self, color: Sequence[float], halo_rgb: Sequence[float] = (1.0, 1.0, 1.0)) -> None:
+        """Ring and halo colours (the next ``refresh`` draws them)."""
+        self.color, self.halo_rgb = tuple(color), tuple(halo_rgb)
 
     def set_rows(self, rows, positions: np.ndarray, point_size: float) -> None:
         """Show rings at ``rows`` (None or empty hides them); rows outside the buffer are ignored."""
@@ -53,7 +58,7 @@ class Rings:
             return
         size = point_size + self.extra_size
         pos = positions[rows]
-        halo = (1.0, 1.0, 1.0, 0.85 * self.color[3])
+        halo = (*self.halo_rgb, 0.85 * self.color[3])
         self.halo.set_data(pos, size=size, edge_width=self.width + 2.0, face_color=TRANSPARENT, edge_color=halo)
         self.visual.set_data(pos, size=size, edge_width=self.width, face_color=TRANSPARENT, edge_color=self.color)
 

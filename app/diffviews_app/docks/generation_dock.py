@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from diffviews_core.lineage import GenerationSettings
 
+from ..progress_text import RemainingTime, progress_text
 from ..state import ExplorerState
 from ..state.generation_state import GenerationState
 
@@ -42,20 +43,22 @@ class ProgressLine(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.fraction = 0.0
+        self.text = "0%"
         self.setMinimumHeight(18)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def set_fraction(self, fraction: float) -> None:
+    def set_fraction(self, fraction: float, seconds_left: float | None = None) -> None:
         fraction = max(0.0, min(1.0, float(fraction)))
-        if fraction != self.fraction:
-            self.fraction = fraction
+        text = progress_text(fraction, seconds_left)
+        if (fraction, text) != (self.fraction, self.text):
+            self.fraction, self.text = fraction, text
             self.update()
 
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt override)
         opt = QStyleOptionProgressBar()
         opt.initFrom(self)
         opt.minimum, opt.maximum, opt.progress = 0, 1000, int(self.fraction * 1000)
-        opt.textVisible, opt.text = True, f"{self.fraction:.0%}"
+        opt.textVisible, opt.text = True, self.text
         opt.textAlignment = Qt.AlignmentFlag.AlignCenter
         painter = QPainter(self)
         self.style().drawControl(QStyle.ControlElement.CE_ProgressBar, opt, painter, self)
@@ -98,6 +101,7 @@ class GenerationDock(QDockWidget):
         self.setObjectName("GenerationDock")
         self.state, self.gen = state, gen
         self._updating = False
+        self.remaining = RemainingTime()  # of the running generation
         body = QWidget()
         layout = QVBoxLayout(body)
         form = QFormLayout()
@@ -257,6 +261,8 @@ class GenerationDock(QDockWidget):
             self.status.setText(f"Mask: mean activation of {n} sample{'s' if n != 1 else ''}.")
 
     def _progress(self, fraction: float, message: str) -> None:
-        self.progress.set_fraction(fraction)
+        if not self.gen.running:
+            self.remaining.reset()
+        self.progress.set_fraction(fraction, self.remaining.update(fraction) if self.gen.running else None)
         if message:
             self.status.setText(message)

@@ -12,8 +12,10 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QPushButton, 
 
 from ..colors import trajectory_color
 from ..state.generation_state import GenerationState, Trajectory
+from ..theme import LIGHT, Theme
 
 PLOT_REFRESH_MS = 100
+PLOT_TITLE = "distance to selection mean"
 
 
 def _pen_color(traj: Trajectory, alpha: float) -> tuple[int, int, int, int]:
@@ -41,10 +43,13 @@ class TrajectoryDock(QDockWidget):
         row.addWidget(self.clear_button)
         layout.addLayout(row)
 
-        self.plot = pg.PlotWidget(background="w")
+        self.theme = LIGHT
+        self.plot = pg.PlotWidget(background=self.theme.plot_background)
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "sigma (log)")
-        self.plot.setLabel("left", "distance to selection mean")
+        # a horizontal title: as a vertical axis label it was cut to the height of a short plot
+        self.plot.setTitle(PLOT_TITLE, size="9pt")
+        self.plot.setToolTip("each step's activation distance to the mean activation of the selection (the mask)")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMinimumHeight(120)
         self.plot.getViewBox().invertX(True)  # denoising runs from high to low sigma: read left to right
@@ -73,6 +78,18 @@ class TrajectoryDock(QDockWidget):
         self.flush()
         x, y = self._curves[tid].getOriginalDataset()
         return np.asarray(x), np.asarray(y)
+
+    def set_theme(self, theme: Theme) -> None:
+        """Plot background, axes and title in the theme's colours."""
+        self.theme = theme
+        self.plot.setBackground(theme.plot_background)
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(theme.plot_foreground)
+            axis.setTextPen(theme.plot_foreground)
+        self.plot.setTitle(PLOT_TITLE, size="9pt", color=theme.plot_foreground)
+        for tid in self._curves:
+            self._schedule(tid)
 
     # ---- selector ---------------------------------------------------------------------------------------------
     def _rebuild(self, *_args) -> None:
@@ -136,7 +153,7 @@ class TrajectoryDock(QDockWidget):
         current = tid == self.gen.current
         pen = pg.mkPen(_pen_color(traj, 1.0 if current else 0.35), width=2.5 if current else 1.2)
         masked = set(traj.mask_steps) if traj.masked else set()
-        brushes = [pg.mkBrush(_pen_color(traj, 1.0)) if i in masked else pg.mkBrush("w")
+        brushes = [pg.mkBrush(_pen_color(traj, 1.0)) if i in masked else pg.mkBrush(self.theme.plot_background)
                    for i in range(len(traj.sigmas))]  # fmt: skip
         curve = self._curves.get(tid)
         if curve is None:
