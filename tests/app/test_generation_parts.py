@@ -85,3 +85,15 @@ def test_session_file_problems_name_the_file(tmp_path):
         load_session_file(bad)
     with pytest.raises(DataError, match="missing"):
         load_session_file(tmp_path / "nothing.json")
+
+
+def test_sigma_labels_bunched_at_a_trajectorys_end_are_thinned():
+    from diffviews_app.canvas.trajectory_layer import spaced_label_steps
+
+    # ten steps: evenly spread for the first five, then five within 1 % of the extent of the end
+    points = np.array([[i, 0.0] for i in range(5)] + [[4 + 0.01 * i, 0.0] for i in range(1, 6)])
+    steps = spaced_label_steps(points)
+    assert steps[0] == 0 and steps[-1] == 9
+    assert steps == [0, 1, 3, 9]  # of the evenly spaced 0 1 3 4 5 6 8 9, steps 4..8 sit on the last label
+    gaps = np.diff(points[steps, 0])
+    assert gaps.min() >= 0.1 * np.ptp(points[:, 0])

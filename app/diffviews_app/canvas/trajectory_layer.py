@@ -18,6 +18,8 @@ from ..targets import Target
 
 HOVER_RADIUS_PX = 8.0
 MAX_LABELS = 8
+MIN_LABEL_GAP = 0.1  # of a trajectory's extent: closer labels would print over each other
+LABEL_INK = {False: (0.1, 0.1, 0.1, 1.0), True: (0.9, 0.9, 0.9, 1.0)}  # on a light / dark map
 PICK_ORDER = 40  # over the cloud (0) and the generated-image overlay (10+): trajectories are drawn on top
 
 
@@ -26,6 +28,22 @@ def label_steps(n: int, limit: int = MAX_LABELS) -> list[int]:
     if n <= limit:
         return list(range(n))
     return sorted({int(round(i)) for i in np.linspace(0, n - 1, limit)})
+
+
+def spaced_label_steps(points: np.ndarray, limit: int = MAX_LABELS, min_gap: float = MIN_LABEL_GAP) -> list[int]:
+    """``label_steps`` without the labels that would sit on another: the last steps of a denoising run bunch up at
+    its end, so a step closer than ``min_gap`` of the trajectory's extent to a label kept already loses its own.
+    The first and last steps always keep theirs."""
+    xy = np.asarray(points, dtype=np.float64).reshape(len(points), -1)[:, :2]
+    steps = label_steps(len(xy), limit)
+    if len(steps) < 3:
+        return steps
+    gap = min_gap * (float(np.ptp(xy, axis=0).max()) or 1.0)
+    kept = [steps[0], steps[-1]]
+    for i in steps[1:-1]:
+        if np.min(np.linalg.norm(xy[kept] - xy[i], axis=1)) >= gap:
+            kept.append(i)
+    return sorted(kept)
 
 
 class _TrajectoryGroup:
@@ -37,7 +55,7 @@ class _TrajectoryGroup:
         self.bold = bold
         self.line = Line(parent=scene, method="gl", antialias=True)
         self.markers = Markers(parent=scene, scaling="fixed")
-        self.labels = Text(parent=scene, font_size=7, anchor_x="left", anchor_y="bottom", color=(0.1, 0.1, 0.1, 1))
+        self.labels = Text(parent=scene, font_size=7, anchor_x="left", anchor_y="bottom", color=LABEL_INK[False])
         # One hidden point each: vispy asks every visual for its bounds when a camera auto-ranges, and an empty
         # Markers cannot answer.
         origin = np.zeros((1, 3), dtype=np.float32)
@@ -102,7 +120,7 @@ class _TrajectoryGroup:
         self.markers.visible = True
         if self.bold:
             p, sigmas = items[0][0], items[0][1]
-            steps = label_steps(len(p))
+            steps = spaced_label_steps(p)
             self.labels.text = [f" σ={sigmas[i]:.3g}" for i in steps]
             self.labels.pos = p[steps]
             self.labels.visible = True
@@ -124,7 +142,13 @@ class TrajectoryLayer(QObject):
         self._flush_timer = QTimer(self, singleShot=True, interval=0)
         self._flush_timer.timeout.connect(self.flush)
         canvas.mode_changed.connect(self._mode_changed)
+        canvas.background_changed.connect(self._background_changed)
         canvas.add_layer(self)
+
+    def _background_changed(self, dark: bool) -> None:
+        for group in (self._others, self._bold):
+            group.labels.color = LABEL_INK[dark]
+        self.canvas.request_draw()
 
     # ---- content ----------------------------------------------------------------------------------------------
     def set_trajectory(self, tid: int, points2d: np.ndarray, points3d: np.ndarray | None, sigmas: Sequence[float],
