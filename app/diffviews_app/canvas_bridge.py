@@ -24,7 +24,7 @@ class CanvasBridge(QObject):
         self.canvas = canvas
         self._rgba: np.ndarray | None = None
         state.model_changed.connect(self._on_model)
-        state.embedding_changed.connect(self._upload_points)
+        state.embedding_changed.connect(lambda: self._upload_points(fit=True))  # another layer: fit its map
         state.mode_changed.connect(self._on_mode)
         state.color_by_changed.connect(lambda _c: self._upload_colors())
         state.hovered_changed.connect(lambda row: canvas.set_hover(row if row >= 0 else None))
@@ -45,12 +45,12 @@ class CanvasBridge(QObject):
         self.canvas.set_mode(mode)
         self._upload_points()
 
-    def _upload_points(self) -> None:
+    def _upload_points(self, fit: bool | None = None) -> None:
         coords = self.state.coords()
         if coords is None:  # a model without a map yet (one is being fitted): nothing to draw
             self.canvas.set_points(np.zeros((0, 3 if self.state.mode == "3d" else 2), dtype=np.float32))
             return
-        self.canvas.set_points(np.ascontiguousarray(coords, dtype=np.float32))
+        self.canvas.set_points(np.ascontiguousarray(coords, dtype=np.float32), fit=fit)
         self._upload_colors(recompute=False)
         self._refresh_rings()
 

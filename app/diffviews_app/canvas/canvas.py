@@ -181,14 +181,17 @@ class PointCloudCanvas(QObject):
 
     # ---- data ---------------------------------------------------------------------------------------------------
     def set_points(self, coords: np.ndarray, fit: bool | None = None) -> None:
-        """Upload the main buffer (once per dataset/mode). The camera is kept unless ``fit`` is True, or it is None
-        and this mode's camera has never been fitted; rings follow their rows to the new positions."""
+        """Upload the main buffer (once per dataset/mode). The camera is kept unless ``fit`` is True (both modes'
+        cameras then fit the new points), or it is None and this mode's camera has never been fitted; rings follow
+        their rows to the new positions."""
         coords = np.asarray(coords, dtype=np.float32)
         if coords.ndim != 2 or coords.shape[1] not in (2, 3):
             raise ValueError(f"point coordinates must be (N, 2) or (N, 3), got {coords.shape}")
         self._coords = coords
         self._points.set_size(default_point_size(len(coords)))
         self._upload_positions()
+        if fit:  # a new map: the other mode's camera fits it on its first use too
+            self._fitted = dict.fromkeys(self._fitted, False)
         if fit or (fit is None and not self._fitted[self._mode] and len(coords)):
             self.reset_view()
         self._picker.schedule(self._matrix())
