@@ -138,7 +138,9 @@ class ViewDock(QDockWidget):
         if s.model is None:
             self.summary.setText("No data loaded. File > Open data folder, or drop a folder on the window.")
             return
-        self.summary.setText(f"Showing {s.num_points:,} samples ({s.model_name}), layer: {s.layer_label()}")
+        text = f"Showing {s.num_points:,} samples ({s.model_name})\nlayer: {s.layer_label()}"  # own line: never cut
+        self.summary.setText(text)
+        self.summary.setToolTip(text)
 
     def _refresh_all(self) -> None:
         self._refresh_models()
