@@ -76,6 +76,13 @@ class GenerationRunner(QObject):
         self.pool.submit("Preparing generation", prepare, key="prepare-generation",
                          on_error=lambda text: self.message.emit("warning", f"Generation is unavailable: {text}"))
 
+    def set_adapter(self, name: str | None) -> None:
+        """Run checkpoints with adapter ``name`` from now on (None or "": each model's config.json names its own);
+        the model is loaded again, in the background, for the selected sample."""
+        self.cache.adapter_name = name or None
+        self._prepared.clear()
+        self.prepare(self.state.selected)
+
     # ---- generate ---------------------------------------------------------------------------------------------
     def generate(self, compare: bool = False) -> bool:
         """Generate from the selected sample and its neighbours (and, with ``compare``, the same seed unmasked)."""

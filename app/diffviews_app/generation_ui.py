@@ -58,6 +58,8 @@ def install_generation(window, options: LaunchOptions) -> GenerationParts:
         window.view_menu.addAction(dock.toggleViewAction())
     gen_dock.generate_requested.connect(runner.generate)
     gen_dock.cancel_requested.connect(runner.cancel)
+    gen_dock.set_adapter_override(window.cache.adapter_name)
+    gen_dock.adapter_requested.connect(runner.set_adapter)
     traj_dock.clear_requested.connect(runner.clear)
     runner.message.connect(window.show_message)
     build_generate_menu(window, runner, gen)

@@ -102,6 +102,8 @@ class MainWindow(QMainWindow):
         state.root_changed.connect(self._remember_root)
         self._hinted_full_demo = False
         self._sizing_docks_for: QSize | None = None
+        self._found_device: str | None = None
+        self._about_box: QMessageBox | None = None
         state.root_changed.connect(self._hint_full_demo)
         self.generation = install_generation(self, controller.options)  # before restoring: the layout holds its docks
         self._restore_settings()
@@ -349,11 +351,19 @@ class MainWindow(QMainWindow):
             "Keys: 2 / 3 switch the map, Home resets the view, K suggests neighbours, Esc clears the selection, "
             "Ctrl+F finds a class or sample id, Ctrl+O opens a folder, Ctrl+E exports the view."))  # fmt: skip
 
+    def device_in_use(self) -> str | None:
+        """The device the loaded models run on, else the one ``--device`` named or was found; None until known."""
+        devices = sorted({key[2] for key in self.cache.adapters.keys()})
+        if devices:
+            return ", ".join(devices)
+        asked = self.controller.options.device
+        return asked if asked and asked != "auto" else self._found_device
+
     def about_text(self) -> str:
         import PySide6
         import vispy
 
-        device = self.controller.options.device or "auto (CUDA > MPS > CPU, chosen when a model runs)"
+        device = self.device_in_use() or "finding out…"
         lines = [
             f"DiffViews Desktop {__version__}",
             "Explore what a diffusion model's layers encode.",
@@ -366,8 +376,25 @@ class MainWindow(QMainWindow):
             lines.append(f"Data: {self.state.root.path}")
         return "\n".join(lines)
 
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About DiffViews Desktop", self.about_text())
+    def show_about(self) -> QMessageBox:
+        """The About box (not modal to the app's work); the device is found in the background (torch's import is
+        slow) when no model has run yet."""
+        if self._about_box is None:
+            self._about_box = QMessageBox(QMessageBox.Icon.Information, "About DiffViews Desktop", "",
+                                          QMessageBox.StandardButton.Close, self)  # fmt: skip
+        box = self._about_box
+        box.setText(self.about_text())
+        box.open()
+        if self.device_in_use() is None:
+            from diffviews_core.device import pick_device
+
+            def found(device: str) -> None:
+                self._found_device = device
+                box.setText(self.about_text())
+
+            self.pool.submit("Finding the device", pick_device, self.controller.options.device, on_result=found,
+                             quiet=True)  # fmt: skip
+        return box
 
     # ---- settings, recent folders, drag-and-drop, close ------------------------------------------------------------
     def dock_set(self) -> DockSet:

@@ -9,12 +9,12 @@ import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
+from ..adapter_names import ENTRY_POINT_GROUP
 from ..errors import AdapterNotFoundError
 from .base import GeneratorAdapter
 
 log = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = "diffviews.adapters"
 _REGISTRY: dict[str, type] = {}
 _discovered = False
 

@@ -82,3 +82,9 @@ def normalise_config(path: Path, raw: dict, model_dir: Path, root_dir: Path | No
         raise DataError(path, f"'dataset_type' must be a plain folder name, found {dataset_type!r}")
     cfg["dataset_type"] = dataset_type
     return cfg
+
+
+def percent_to_sigma(percent: float) -> float:
+    """The inverse of ``sigma_to_percent``: the noise slider's percent as a sigma."""
+    n = min(100.0, max(0.0, percent)) / 100.0
+    return SIGMA_MIN ** (1 - n) * SIGMA_MAX**n

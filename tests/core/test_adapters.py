@@ -109,3 +109,11 @@ def test_hook_mixin_removes_every_hook(tiny_adapter):
     tiny_adapter.remove_hooks()
     tiny_adapter.forward(torch.zeros(1, 3, 16, 16), 1.0)
     assert len(seen) == 2 and tiny_adapter.num_hooks == 0
+
+
+def test_adapter_names_without_torch_match_the_registry():
+    """The GUI lists adapters from ``adapter_names`` (no torch import); it offers what the registry resolves."""
+    from diffviews_core.adapter_names import BUILTIN_ADAPTERS, adapter_names
+
+    assert set(registry._builtin_adapters()) == set(BUILTIN_ADAPTERS)
+    assert set(registry.list_adapters()) <= set(adapter_names())

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from diffviews_core.adapter_names import adapter_names
+from diffviews_core.formats.config import SIGMA_MAX, SIGMA_MIN, percent_to_sigma, sigma_to_percent
 from diffviews_core.lineage import GenerationSettings
 
 from ..progress_text import RemainingTime, progress_text
@@ -32,6 +34,8 @@ from ..state.generation_state import GenerationState
 NOISE_MODES = {"stochastic": "stochastic noise", "fixed": "fixed noise (seeded)", "zero": "no noise"}
 CFG_PASSES = {"both": "both passes", "cond": "conditional pass", "uncond": "unconditional pass"}
 MASK_WHEN = {"first": "first N steps", "range": "step range"}
+SAMPLERS = {"": "model default", "fewstep": "few-step (x0, re-noise)", "heun": "Heun (EDM, 2nd order)"}
+NOISE_UNITS = {"percent": "%", "sigma": "σ"}
 MAX_STEPS = 256
 MAX_SEED = 2**31 - 1
 
@@ -95,6 +99,7 @@ class GenerationDock(QDockWidget):
 
     generate_requested = Signal(bool)
     cancel_requested = Signal()
+    adapter_requested = Signal(str)  # "" for the model's own (config.json)
 
     def __init__(self, state: ExplorerState, gen: GenerationState, parent: QWidget | None = None) -> None:
         super().__init__("Generation", parent)
@@ -126,11 +131,13 @@ class GenerationDock(QDockWidget):
         self.noise_max = _dspin(0.0, 100.0, 1.0, 1, "noise level of the first step: 0 % is sigma 0.002, 100 % is "
                                 "sigma 80, on a log scale", " %")  # fmt: skip
         self.noise_min = _dspin(0.0, 100.0, 1.0, 1, "noise level of the last step (same scale)", " %")
+        self.noise_unit = _combo(NOISE_UNITS, "noise range in percent of the log-sigma scale, or as sigma")
         noise_row = QHBoxLayout()
         noise_row.addWidget(QLabel("max"))
         noise_row.addWidget(self.noise_max, 1)
         noise_row.addWidget(QLabel("min"))
         noise_row.addWidget(self.noise_min, 1)
+        noise_row.addWidget(self.noise_unit)
         form.addRow("Noise", noise_row)
         self.noise_mode = _combo(NOISE_MODES, "stochastic: seeded starting noise, fresh seeded noise at each "
                                  "re-noising between steps; fixed: one seeded draw reused at each re-noising; no "
@@ -150,6 +157,12 @@ class GenerationDock(QDockWidget):
         form.addRow("Mask CFG pass", self.cfg_pass)
         self.blend = _dspin(0.0, 1.0, 0.05, 2, "0: the model's own activation, 1: the mask, between: a blend")
         form.addRow("Blend", self.blend)
+        self.sampler = _combo(SAMPLERS, "few-step: predict x0 and re-noise (distilled models, the original's); "
+                              "Heun: EDM's second-order sampler (EDM-trained models, more network calls)")  # fmt: skip
+        form.addRow("Sampler", self.sampler)
+        self.adapter = QComboBox()
+        self.adapter.setToolTip("how the checkpoint is loaded and run; the model's config.json names its own")
+        form.addRow("Adapter", self.adapter)
         layout.addLayout(form)
 
         self.generate_button = QPushButton("Generate from neighbours")
@@ -176,8 +189,10 @@ class GenerationDock(QDockWidget):
             w.valueChanged.connect(self._write)
         for w in (self.guidance, self.noise_max, self.noise_min, self.blend):
             w.valueChanged.connect(self._write)
-        for w in (self.mask_when, self.noise_mode, self.cfg_pass):
+        for w in (self.mask_when, self.noise_mode, self.cfg_pass, self.sampler):
             w.currentIndexChanged.connect(self._write)
+        self.noise_unit.currentIndexChanged.connect(self._unit_changed)
+        self.adapter.currentIndexChanged.connect(self._adapter_picked)
         self.new_seed.clicked.connect(lambda: self.seed.setValue(secrets.randbelow(MAX_SEED)))
         self.generate_button.clicked.connect(lambda: self.generate_requested.emit(False))
         self.compare_button.clicked.connect(lambda: self.generate_requested.emit(True))
@@ -188,6 +203,9 @@ class GenerationDock(QDockWidget):
         state.selected_changed.connect(self._refresh_enabled)
         state.neighbours_changed.connect(self._refresh_enabled)
         state.model_changed.connect(self._refresh_enabled)
+        state.model_changed.connect(self._refresh_adapters)
+        self._adapter_override = ""
+        self._refresh_adapters()
         self._read()
         self._refresh_enabled()
 
@@ -205,8 +223,8 @@ class GenerationDock(QDockWidget):
             self.range_first.setValue(first)
             self.range_last.setValue(last)
             self.guidance.setValue(s.guidance_scale)
-            self.noise_max.setValue(s.noise_max)
-            self.noise_min.setValue(s.noise_min)
+            self._show_noise(s.noise_max, s.noise_min)
+            self.sampler.setCurrentIndex(max(0, self.sampler.findData(s.sampler or "")))
             self.noise_mode.setCurrentIndex(self.noise_mode.findData(s.noise_mode))
             self.seed.setValue(s.seed)
             self.batch.setValue(s.num_samples)
@@ -224,20 +242,70 @@ class GenerationDock(QDockWidget):
             mask_steps=self.mask_steps.value(),
             step_range=[first, last] if ranged else None,
             guidance_scale=round(self.guidance.value(), 4),
-            noise_max=round(self.noise_max.value(), 4),
-            noise_min=round(self.noise_min.value(), 4),
+            noise_max=round(self._noise_percent(self.noise_max), 4),
+            noise_min=round(self._noise_percent(self.noise_min), 4),
             noise_mode=self.noise_mode.currentData(),
             seed=self.seed.value(),
             num_samples=self.batch.value(),
             cfg_pass=self.cfg_pass.currentData(),
             blend=round(self.blend.value(), 4),
-            sampler=self.gen.settings.sampler,
+            sampler=self.sampler.currentData() or None,
         )
 
     def _write(self, *_args) -> None:
         self._refresh_mask_widgets()
         if not self._updating:
             self.gen.set_settings(self.settings_from_widgets())
+
+    # ---- noise units, adapter --------------------------------------------------------------------------------------
+    def _in_sigma(self) -> bool:
+        return self.noise_unit.currentData() == "sigma"
+
+    def _noise_percent(self, box: QDoubleSpinBox) -> float:
+        return sigma_to_percent(box.value()) if self._in_sigma() else box.value()
+
+    def _show_noise(self, max_percent: float, min_percent: float) -> None:
+        """The noise range (kept in percent) in the unit chosen."""
+        sigma = self._in_sigma()
+        for box, percent in ((self.noise_max, max_percent), (self.noise_min, min_percent)):
+            box.blockSignals(True)
+            if sigma:
+                box.setDecimals(4)
+                box.setRange(SIGMA_MIN, SIGMA_MAX)
+                box.setSingleStep(0.1)
+                box.setSuffix("")
+                box.setValue(percent_to_sigma(percent))
+            else:
+                box.setDecimals(1)
+                box.setRange(0.0, 100.0)
+                box.setSingleStep(1.0)
+                box.setSuffix(" %")
+                box.setValue(percent)
+            box.blockSignals(False)
+
+    def _unit_changed(self, *_args) -> None:
+        s = self.gen.settings
+        self._show_noise(s.noise_max, s.noise_min)
+
+    def _refresh_adapters(self, *_args) -> None:
+        model = self.state.model
+        own = model.config["adapter"] if model is not None else ""
+        self.adapter.blockSignals(True)
+        self.adapter.clear()
+        self.adapter.addItem(f"{own} (config.json)" if own else "the model's (config.json)", "")
+        for name in adapter_names():
+            self.adapter.addItem(name, name)
+        self.adapter.setCurrentIndex(max(0, self.adapter.findData(self._adapter_override)))
+        self.adapter.blockSignals(False)
+
+    def set_adapter_override(self, name: str | None) -> None:
+        """Show ``name`` (None: the model's own) as the adapter in use, e.g. from ``--adapter``."""
+        self._adapter_override = name or ""
+        self._refresh_adapters()
+
+    def _adapter_picked(self, _index: int) -> None:
+        self._adapter_override = self.adapter.currentData() or ""
+        self.adapter_requested.emit(self._adapter_override)
 
     def _refresh_mask_widgets(self) -> None:
         ranged = self.mask_when.currentData() == "range"
