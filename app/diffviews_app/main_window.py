@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.jobs)
         self.statusBar().addPermanentWidget(self.points_label)
         self.theme = ThemeController(settings, self)
+        if controller.options.theme:
+            self.theme.choice = controller.options.theme  # this run only: applied below, not remembered
         self._build_menus()
         for signal in (state.model_changed, state.embedding_changed, state.mode_changed, state.root_changed):
             signal.connect(self._refresh_title)

@@ -24,6 +24,7 @@ class LaunchOptions:
     model: str | None = None
     screenshot: Path | None = None
     session: Path | None = None
+    theme: str | None = None  # for this run only; View > Theme remembers the user's choice
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> LaunchOptions:
@@ -41,6 +42,7 @@ class LaunchOptions:
             model=args.model,
             screenshot=path(getattr(args, "screenshot", None)),
             session=path(getattr(args, "session", None)),
+            theme=getattr(args, "theme", None),
         )
 
 

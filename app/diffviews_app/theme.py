@@ -92,11 +92,13 @@ class ThemeController(QObject):
         self.theme = LIGHT
         self.app.styleHints().colorSchemeChanged.connect(self._system_changed)
 
-    def set_choice(self, choice: str) -> None:
+    def set_choice(self, choice: str, remember: bool = True) -> None:
+        """Apply ``choice``; ``remember`` keeps it in the settings for the next start (not ``--theme``'s)."""
         if choice not in CHOICES:
             raise ValueError(f"theme must be one of {', '.join(CHOICES)}, got {choice!r}")
         self.choice = choice
-        self.settings.setValue(SETTING, choice)
+        if remember:
+            self.settings.setValue(SETTING, choice)
         self.apply()
 
     def apply(self) -> None:

@@ -18,7 +18,7 @@ APP_ENTRY_POINT = "desktop"
 def add_viz_arguments(p: argparse.ArgumentParser) -> None:
     """The desktop app's options, shared by ``diffviews viz`` and ``diffviews-desktop``."""
     p.add_argument("--data-dir", metavar="DIR", help="data root (one folder per model) or a model folder "
-                   "(default: the embedded demo, else the user data folder)")  # fmt: skip
+                   "(default: the folder opened last, else the embedded demo, else the user data folder)")  # fmt: skip
     p.add_argument("--embeddings", metavar="CSV", help="embeddings CSV to show instead of the model's default")
     p.add_argument("--checkpoint-path", metavar="FILE", help="checkpoint for generation (overrides config.json)")
     p.add_argument("--adapter", metavar="NAME", help="adapter name (overrides config.json)")
@@ -27,6 +27,8 @@ def add_viz_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--guidance-scale", type=float, metavar="G", help="default classifier-free guidance scale")
     p.add_argument("--model", "-m", metavar="NAME", help="model folder to show first")
     p.add_argument("--session", metavar="FILE", help="restore a saved session (data, selection, trajectories, camera)")
+    p.add_argument("--theme", choices=("system", "light", "dark"), help="colour scheme for this run (default: the "
+                   "one chosen in View > Theme)")  # fmt: skip
     p.add_argument("--screenshot", metavar="PNG", help="render the window after the first full frame, save it, exit")
 
 

@@ -40,7 +40,9 @@ def test_a_new_generation_right_after_a_cancel_runs_to_the_end(qtbot, window_par
     parts.state.select(2)
     gen.update_settings(num_steps=256, seed=3)
     assert parts.runner.generate(False)
-    qtbot.waitUntil(lambda: gen.current_trajectory() is not None and bool(gen.current_trajectory().sigmas), timeout=60000)
+    qtbot.waitUntil(
+        lambda: gen.current_trajectory() is not None and bool(gen.current_trajectory().sigmas), timeout=60000
+    )
     parts.runner.cancel()
     gen.update_settings(num_steps=3)
     assert parts.runner.generate(False)

@@ -53,3 +53,14 @@ def test_switching_theme_recolours_the_map_plot_palette_and_banner(qtbot, make_w
     finally:
         w.theme.set_choice("system")  # the palette is the application's: leave it as other tests expect
     assert w.theme.theme is LIGHT  # Xvfb's system scheme is light
+
+
+def test_the_theme_option_applies_to_this_run_only(make_window, tmp_path):
+    from diffviews_app.theme import DARK, SETTING
+
+    w = make_window(settings_file=tmp_path / "option.ini", theme="dark")
+    try:
+        assert w.theme.theme is DARK and w.theme_actions["dark"].isChecked()
+        assert w.settings.value(SETTING) is None
+    finally:
+        w.theme.set_choice("system")
