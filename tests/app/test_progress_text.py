@@ -26,3 +26,31 @@ def test_progress_text():
     assert progress_text(0.42, 65) == "42% · 1 min 05 s left"
     assert progress_text(1.0, 3) == "100%"
     assert format_duration(3725) == "1 h 02 min"
+
+
+@pytest.mark.gui
+def test_the_status_bar_shows_the_percentage_and_a_cancel_says_so_at_once(qtbot):
+    from diffviews_app.widgets import JobsIndicator
+    from diffviews_app.workers import WorkerPool
+    from PySide6.QtCore import Qt
+
+    from diffviews_core.errors import CancelledError
+
+    def job(progress=None, cancel=None):
+        progress(0.25, "quarter")
+        cancel.wait(10)  # a job between two checks: it sees the cancel only later
+        raise CancelledError("stopped")
+
+    pool = WorkerPool()
+    indicator = JobsIndicator(pool)
+    qtbot.addWidget(indicator)
+    indicator.show()
+    cancelled = []
+    pool.job_cancelled.connect(cancelled.append)
+    pool.submit("Embedding midblock", job)
+    qtbot.waitUntil(lambda: indicator.detail.text() == "25%", timeout=5000)
+    assert indicator.label.text() == "Embedding midblock: quarter"
+    qtbot.mouseClick(indicator.cancel_button, Qt.MouseButton.LeftButton)
+    assert cancelled == ["Embedding midblock"] and not indicator.isVisible()  # at once, before the job ends
+    assert pool.shutdown(5000)
+    qtbot.waitUntil(lambda: not pool.running(), timeout=2000)
