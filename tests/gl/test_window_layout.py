@@ -46,3 +46,19 @@ def test_a_saved_geometry_bigger_than_the_screen_is_brought_inside_it():
     assert fit_geometry(QRect(300, 200, 1600, 1000), screen) == QRect(0, 24, 1366, 744)
     assert fit_geometry(QRect(900, 500, 800, 600), screen) == QRect(566, 168, 800, 600)
     assert fit_geometry(QRect(10, 30, 800, 600), screen) == QRect(10, 30, 800, 600)
+
+
+def test_a_generation_and_a_comparison_do_not_grow_the_window(qtbot, window_parts):
+    w, gen = window_parts.window, window_parts.gen
+    screen = SCREENS["1280x720"]
+    w.reset_layout(screen)
+    qtbot.waitUntil(lambda: w.size() == screen, timeout=3000)
+    w.state.select(2)
+    w.state.set_k(3)
+    w.controller.suggest_knn()
+    gen.update_settings(num_steps=4, mask_steps=2, seed=2, num_samples=2)
+    assert window_parts.runner.generate(True)  # masked and unmasked: the widest steps gallery
+    qtbot.waitUntil(lambda: not gen.running, timeout=60000)
+    assert len(gen.trajectories) == 4
+    fits(w, screen)
+    assert w.size() == screen
