@@ -52,6 +52,9 @@ class MessageBanner(QFrame):
                            f"#MessageBanner QLabel {{ color: {color}; }}")  # fmt: skip
 
 
+LABEL_WIDTH = 360  # px of the running job's name and message
+
+
 class JobsIndicator(QWidget):
     """Status-bar widget: the running job's name, its progress, and a cancel button (hidden when idle); quiet
     housekeeping jobs are not listed."""
@@ -86,7 +89,9 @@ class JobsIndicator(QWidget):
         job = jobs[-1]
         more = f" (+{len(jobs) - 1})" if len(jobs) > 1 else ""
         detail = f": {job.message}" if job.message else ""
-        self.label.setText(f"{job.name}{detail}{more}")
+        text = f"{job.name}{detail}{more}"
+        self.label.setToolTip(text)  # long names and messages are elided: the status bar must not widen the window
+        self.label.setText(self.label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, LABEL_WIDTH))
         self.detail.setText(progress_text(job.fraction, job.seconds_left))
         if job.fraction < 0:
             self.bar.setRange(0, 0)  # busy indicator

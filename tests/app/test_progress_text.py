@@ -54,3 +54,30 @@ def test_the_status_bar_shows_the_percentage_and_a_cancel_says_so_at_once(qtbot)
     assert cancelled == ["Embedding midblock"] and not indicator.isVisible()  # at once, before the job ends
     assert pool.shutdown(5000)
     qtbot.waitUntil(lambda: not pool.running(), timeout=2000)
+
+
+@pytest.mark.gui
+def test_a_long_job_message_is_elided_not_widening_the_status_bar(qtbot):
+    import threading
+
+    from diffviews_app.widgets import LABEL_WIDTH, JobsIndicator
+    from diffviews_app.workers import WorkerPool
+
+    long = "batch 3 of 40 in " + "a/very/long/layer/name/" * 10
+    stop = threading.Event()
+
+    def job(progress=None):
+        progress(0.5, long)
+        stop.wait(10)
+
+    pool = WorkerPool()
+    indicator = JobsIndicator(pool)
+    qtbot.addWidget(indicator)
+    indicator.show()
+    pool.submit("Extracting", job)
+    qtbot.waitUntil(lambda: indicator.detail.text() == "50%", timeout=5000)
+    assert indicator.label.toolTip() == f"Extracting: {long}"
+    assert "…" in indicator.label.text() and indicator.label.sizeHint().width() <= LABEL_WIDTH + 10
+    stop.set()
+    assert pool.shutdown(5000)
+    qtbot.waitUntil(lambda: not pool.running(), timeout=2000)
