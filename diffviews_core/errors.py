@@ -42,3 +42,10 @@ class CancelledError(DiffViewsError):
     """A long job stopped because the user asked it to."""
 
     exit_code = 130
+
+
+class DiskFullError(DataError):
+    """A write that found no space left; the file it was writing is named, existing files are left as they were."""
+
+    def __init__(self, path: object, detail: str | None = None) -> None:
+        super().__init__(path, f"disk full ({detail})" if detail else "disk full: nothing was changed")
