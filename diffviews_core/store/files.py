@@ -5,30 +5,58 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from ..safe_io import disk_full_as_error, open_regular, read_json_file
+
+log = logging.getLogger(__name__)
+# mkstemp's names: "." + target name + "." + 8 random characters + ".tmp"
+_TEMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename, else it is removed."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename, else it is removed.
+
+    A full disk is a DiskFullError naming ``path``; ``path`` itself is then untouched.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    with disk_full_as_error(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
-        yield Path(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with disk_full_as_error(path):
+            yield Path(tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete the temporary files ``atomic_path`` left in ``folder`` when a run was killed; returns them."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if _TEMP_RE.match(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+                log.info("removed %s, left by an interrupted run", entry.path)
+    return removed
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -47,22 +75,8 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    """Parse a UTF-8 JSON file; any failure is a DataError naming the file."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "missing file") from None
-    except OSError as exc:
-        raise DataError(path, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(path, f"not UTF-8 text (byte {exc.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    """Parse a UTF-8 JSON file (a regular file, size and nesting bounded); any failure is a DataError naming it."""
+    return read_json_file(Path(path))
 
 
 def read_json_object(path: Path) -> dict:
@@ -75,7 +89,10 @@ def read_json_object(path: Path) -> dict:
 def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     """Hex SHA-256 of a file, read in chunks so large activation files need little memory."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+    with open_regular(path) as fh:
+        try:
+            while block := fh.read(chunk):
+                h.update(block)
+        except OSError as exc:
+            raise DataError(path, f"cannot read: {exc.strerror or exc}") from None
     return h.hexdigest()

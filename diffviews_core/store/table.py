@@ -14,12 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..safe_io import read_regular_bytes
+from ..validate import INT64_MAX, INT64_MIN
 from .files import atomic_write_text
 
 INT_COLUMNS = ("sample_id", "class_label", "batch_index", "image_index", "level_index")
 FLOAT_COLUMNS = ("conditioning_sigma", "umap_x", "umap_y", "umap_z", "umap3d_x", "umap3d_y", "umap3d_z", "sigma")
 STR_COLUMNS = ("class_name", "image_path", "activation_path", "label_mode", "synset_id", "caption")
 REQUIRED_COLUMNS = ("sample_id", "class_label", "image_path")
+MAX_CSV_BYTES = 2 << 30
 # Order used when writing: the original's columns first, then extras in sorted order.
 STANDARD_ORDER = (
     "sample_id",
@@ -38,10 +41,7 @@ STANDARD_ORDER = (
 def read_csv(path: Path) -> tuple[list[str], dict[str, list[str]]]:
     """(header, column name -> raw cells) of a UTF-8 CSV; ragged rows and bad encodings are DataErrors."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "missing file") from None
+    raw = read_regular_bytes(path, MAX_CSV_BYTES)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -77,17 +77,27 @@ def _convert(path: Path, name: str, cells: Sequence[str], kind: str) -> np.ndarr
         pass
     out = np.empty(len(cells), dtype=np.int64 if kind == "int" else np.float64)
     for i, cell in enumerate(cells):
+        where = f"column {name!r}, data row {i + 1}"
         try:
             out[i] = (
                 int(float(cell)) if kind == "int" and "." in cell else (int(cell) if kind == "int" else float(cell))
             )
         except ValueError:
-            raise DataError(path, f"column {name!r}, data row {i + 1}: {cell!r} is not a number") from None
+            raise DataError(path, f"{where}: {cell[:40]!r} is not a number") from None
+        except OverflowError:
+            raise DataError(path, f"{where}: {cell[:40]!r} is out of the 64-bit integer range") from None
     return out
 
 
+def _int64(cell: str) -> int:
+    value = int(cell)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("out of range")
+    return value
+
+
 def _guess(cells: Sequence[str]) -> str:
-    for kind, fn in (("int", int), ("float", float)):
+    for kind, fn in (("int", _int64), ("float", float)):
         try:
             for c in cells:
                 fn(c)
