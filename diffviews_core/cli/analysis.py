@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..errors import DataError
+from ._output import json_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -188,7 +188,7 @@ def run_neighbors(args: argparse.Namespace) -> int:
         hits.append(hit)
     report["neighbors"] = hits
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report))
         return 0
     where = (
         f"{args.metric} over {', '.join(report['layers'])}"
