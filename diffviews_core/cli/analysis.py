@@ -162,7 +162,10 @@ def run_neighbors(args: argparse.Namespace) -> int:
     plane = None if emb is None else emb.coords2d
     if args.space == "activation":
         layers = _layers(model, args.layers)
-        rows, dists = ActivationIndex(model.activations(layers), args.metric).query_rows(row, args.k)
+        try:
+            rows, dists = ActivationIndex(model.activations(layers), args.metric).query_rows(row, args.k)
+        except ValueError as exc:  # the query's own activations are not numbers
+            raise DataError(model.path / "activations", f"sample {args.sample}: {exc}") from None
         report.update(metric=args.metric, layers=layers)
     else:
         if emb is None:
