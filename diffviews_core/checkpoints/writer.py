@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DiskFullError
+from ..safe_io import disk_full_as_error, ensure_free_space
+from .messages import one_line
 
 
 def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
@@ -25,14 +27,24 @@ def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
 
 def save_network(net: Any, path: Path, config: dict) -> None:
     """Write weights as safetensors and the architecture as ``<stem>.json`` (``{"network": config}``), atomically."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with disk_full_as_error(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    _atomic_write(path, lambda tmp: save_file(sd, tmp, metadata={"format": "diffviews-edm", "version": "1"}))
+    ensure_free_space(path.parent, sum(t.nbytes for t in sd.values()), f"writing {path.name}")
+    try:
+        with disk_full_as_error(path):
+            _atomic_write(path, lambda tmp: save_file(sd, tmp, metadata={"format": "diffviews-edm", "version": "1"}))
+    except SafetensorError as exc:  # safetensors reports a full disk as its own error
+        if "StorageFull" in str(exc) or "No space left" in str(exc):
+            raise DiskFullError(path) from None
+        raise CheckpointError(path, f"cannot write: {one_line(exc)}") from None
     text = json.dumps({"network": config}, indent=2)
-    _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    with disk_full_as_error(path.with_suffix(".json")):
+        _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def convert_checkpoint(source: Path, out: Path, default_config: dict | None = None) -> dict[str, Any]:
