@@ -49,3 +49,9 @@ class DiskFullError(DataError):
 
     def __init__(self, path: object, detail: str | None = None) -> None:
         super().__init__(path, f"disk full ({detail})" if detail else "disk full: nothing was changed")
+
+
+def brief(exc: BaseException, limit: int = 160) -> str:
+    """An exception as one short line (a library's multi-line message folded), for messages that name the file."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npf
 
-from ..errors import DataError
+from ..errors import DataError, brief
 from ..safe_io import open_regular, regular_file
 
 READ_CHUNK_BYTES = 64 << 20
@@ -26,11 +26,6 @@ HEADER_ERRORS = (ValueError, SyntaxError, TypeError, KeyError, OverflowError, Re
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return (text[:160] + "...") if len(text) > 160 else (text or type(exc).__name__)
-
-
 def _read_header(fh, path: Path) -> tuple[tuple[int, ...], bool, np.dtype]:
     try:
         version = npf.read_magic(fh)
@@ -39,7 +34,7 @@ def _read_header(fh, path: Path) -> tuple[tuple[int, ...], bool, np.dtype]:
         else:
             shape, fortran, dtype = npf.read_array_header_2_0(fh)
     except HEADER_ERRORS as exc:
-        raise DataError(path, f"not a valid .npy array ({_one_line(exc)})") from None
+        raise DataError(path, f"not a valid .npy array ({brief(exc)})") from None
     if dtype.hasobject:
         raise DataError(path, "holds Python objects (would need pickle); only numeric arrays are read")
     shape = tuple(int(s) for s in shape)
@@ -75,7 +70,7 @@ def open_npy(path: Path, ndim: int = 2, dtype: np.dtype | None = np.dtype(np.flo
     try:
         return npf.open_memmap(str(path), mode="r")
     except HEADER_ERRORS as exc:  # replaced since the header was read
-        raise DataError(path, f"cannot map: {_one_line(exc)}") from None
+        raise DataError(path, f"cannot map: {brief(exc)}") from None
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
@@ -83,7 +78,7 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except ZIP_ERRORS as exc:
-        raise DataError(path, f"not a readable .npz archive ({_one_line(exc)})") from None
+        raise DataError(path, f"not a readable .npz archive ({brief(exc)})") from None
 
 
 def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -101,7 +96,7 @@ def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
             except DataError as exc:
                 raise DataError(path, f"member {name!r}: {exc.reason}") from None
             except ZIP_ERRORS as exc:
-                raise DataError(path, f"member {name!r} unreadable ({_one_line(exc)})") from None
+                raise DataError(path, f"member {name!r} unreadable ({brief(exc)})") from None
             expected = math.prod(shape) * dtype.itemsize
             if expected > info.file_size:
                 raise DataError(path, f"member {name!r} holds {info.file_size:,} bytes, its header promises more")
@@ -120,7 +115,7 @@ def iter_npz_rows(path: Path, name: str, chunk_bytes: int = READ_CHUNK_BYTES) ->
         except KeyError:
             raise DataError(path, f"no array named {name!r}") from None
         except ZIP_ERRORS as exc:
-            raise DataError(path, f"member {name!r} unreadable ({_one_line(exc)})") from None
+            raise DataError(path, f"member {name!r} unreadable ({brief(exc)})") from None
         with fh:
             shape, fortran, dtype = _read_header(fh, path)
             if len(shape) != 2:
@@ -135,7 +130,7 @@ def iter_npz_rows(path: Path, name: str, chunk_bytes: int = READ_CHUNK_BYTES) ->
                 try:
                     raw = fh.read(count * row_bytes)
                 except ZIP_ERRORS as exc:
-                    raise DataError(path, f"member {name!r} unreadable ({_one_line(exc)})") from None
+                    raise DataError(path, f"member {name!r} unreadable ({brief(exc)})") from None
                 if len(raw) != count * row_bytes:
                     raise DataError(
                         path, f"member {name!r} is truncated at row {start + len(raw) // max(1, row_bytes)}"
