@@ -155,9 +155,7 @@ def _finish(part: Path, dest: Path, sha256: str) -> Path:
     got = sha256_file(part)
     if got != sha256:
         part.unlink()
-        raise DataError(
-            dest, f"checksum mismatch (expected {sha256[:12]}…, got {got[:12]}…); the partial file was removed"
-        )
+        raise DataError(dest, f"checksum mismatch (expected {sha256}, got {got}); the partial file was removed")
     with disk_full_as_error(dest):
         with open(part, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -165,13 +163,13 @@ def _finish(part: Path, dest: Path, sha256: str) -> Path:
     return dest
 
 
-def _resume_start(resp, have: int, size: int) -> int:
+def _resume_start(resp, dest: Path, have: int, size: int) -> int:
     """Where the response body starts: ``have`` for a matching 206, 0 when the server sends the whole file."""
     if not have or resp.status != 206:
         return 0
     match = _CONTENT_RANGE.match(resp.headers.get("Content-Range", "").strip())
     if not match or int(match.group(1)) != have or (match.group(3) != "*" and int(match.group(3)) != size):
-        raise DiffViewsError(f"{resp.url}: the server answered a resume with the wrong range; run again to retry")
+        raise DiffViewsError(f"{dest}: {resp.url} answered a resume with the wrong range; run the command again")
     return have
 
 
@@ -212,7 +210,7 @@ def download_file(
     done = have
     try:
         with opener.open(req, timeout=timeout) as resp:  # a manifest URL the user chose
-            start = _resume_start(resp, have, size)
+            start = _resume_start(resp, dest, have, size)
             length = resp.headers.get("Content-Length")
             if length is not None and length.strip().isdigit() and start + int(length) > size:
                 raise DataError(
@@ -236,17 +234,16 @@ def download_file(
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # our .part is no prefix the server knows: start over
             part.unlink()
-        raise DiffViewsError(f"{url}: download failed ({brief(exc)}); run the command again to resume") from None
+        raise DiffViewsError(f"{dest}: download from {url} failed ({brief(exc)}); run the command again") from None
     except TRANSFER_ERRORS as exc:
         if is_disk_full(exc):
             raise DiskFullError(part, f"{done:,} of {size:,} bytes kept for resuming") from None
         raise DiffViewsError(
-            f"{url}: download interrupted at {done:,} of {size:,} bytes ({brief(exc)}); run the command again to resume"
+            f"{dest}: download from {url} interrupted at {done:,} of {size:,} bytes ({brief(exc)}); "
+            "run the command again to resume"
         ) from None
     if done < size:
-        raise DiffViewsError(
-            f"{url}: the server stopped at {done:,} of {size:,} bytes; run the command again to resume"
-        )
+        raise DiffViewsError(f"{dest}: {url} stopped at {done:,} of {size:,} bytes; run the command again to resume")
     return _finish(part, dest, sha256)
 
 

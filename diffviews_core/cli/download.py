@@ -47,9 +47,11 @@ def run_download(args: argparse.Namespace) -> int:
         bar = bars.get(name) or bars.setdefault(name, tqdm(total=total, unit="B", unit_scale=True, desc=name))
         bar.update(done - bar.n)
 
-    paths = download(entries, out, args.source, progress)
-    for bar in bars.values():
-        bar.close()
+    try:
+        paths = download(entries, out, args.source, progress)
+    finally:  # end the bars' lines before any error message
+        for bar in bars.values():
+            bar.close()
     print(f"{len(paths)} file(s) verified in {out}")
     return 0
 
