@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from typing import Any
@@ -25,6 +26,11 @@ HOSTILE_VALUES: list[Any] = [
     [], [1, 2, 3], ["a", None], [[1, [2, [3]]]], [1e400], list(range(70)),
     {}, {"a": 1}, {"": None},
 ]  # fmt: skip
+
+
+def hostile(rng: random.Random) -> Any:
+    """One of HOSTILE_VALUES, copied (they are shared, and mutations may change what they are put into)."""
+    return copy.deepcopy(rng.choice(HOSTILE_VALUES))
 
 
 def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
@@ -60,7 +66,7 @@ def mutate_json_value(obj: Any, rng: random.Random, rounds: int = 1) -> tuple[An
         path = rng.choice(_paths(obj))
         action = rng.random()
         if action < 0.65 or not path:
-            value = rng.choice(HOSTILE_VALUES)
+            value = hostile(rng)
             obj = _set(obj, path, value)
             notes.append(f"{'/'.join(map(str, path)) or '<root>'}={str(value)[:30]!r}")
         elif action < 0.8:
@@ -70,9 +76,9 @@ def mutate_json_value(obj: Any, rng: random.Random, rounds: int = 1) -> tuple[An
         elif action < 0.9:
             parent = _get(obj, path[:-1])
             if isinstance(parent, dict):
-                parent[rng.choice(["extra", "", "x" * 300, "__proto__"])] = rng.choice(HOSTILE_VALUES)
+                parent[rng.choice(["extra", "", "x" * 300, "__proto__"])] = hostile(rng)
             else:
-                parent.append(rng.choice(HOSTILE_VALUES))
+                parent.append(hostile(rng))
             notes.append(f"add under {'/'.join(map(str, path[:-1])) or '<root>'}")
         else:
             value = _get(obj, path)
