@@ -29,8 +29,6 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
 
 
-
-
 def _rows_per_chunk(dim: int, itemsize: int) -> int:
     return max(256, _CHUNK_BYTES // max(1, dim * itemsize))
 
@@ -60,7 +58,9 @@ class ActivationIndex:
         self._invalid = odd[~finite_values]
         self._huge = odd[finite_values]
         if len(self._invalid):
-            log.warning("%d activation rows hold NaN or infinity; they are left out of neighbour searches", len(self._invalid))
+            log.warning(
+                "%d activation rows hold NaN or infinity; they are left out of neighbour searches", len(self._invalid)
+            )
         if metric == "euclidean":
             self._sq_norms = norms
         else:
@@ -80,7 +80,8 @@ class ActivationIndex:
             yield start, np.asarray(self.data[start : start + self._chunk], dtype=np.float32)
 
     def _row64(self, row: int) -> np.ndarray:
-        return np.asarray(self.data[int(row)], dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.asarray(self.data[int(row)], dtype=np.float64)
 
     def query(
         self, vectors: np.ndarray, k: int, exclude: Sequence[int] | np.ndarray | None = None
@@ -137,7 +138,11 @@ class ActivationIndex:
                 if self.metric == "euclidean" and np.dot(vec, vec) > _FLOAT32_SAFE:  # scores overflow: measure all
                     rows = np.setdiff1d(np.arange(self.num_rows), banned)
                 else:
-                    top = np.argpartition(col, n_cand - 1)[:n_cand] if n_cand < self.num_rows else np.arange(self.num_rows)
+                    top = (
+                        np.argpartition(col, n_cand - 1)[:n_cand]
+                        if n_cand < self.num_rows
+                        else np.arange(self.num_rows)
+                    )
                     rows = np.union1d(top[np.isfinite(col[top])], np.setdiff1d(self._huge, banned))
                 if own is not None:
                     rows = rows[rows != own[b + j]]

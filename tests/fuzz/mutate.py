@@ -63,7 +63,9 @@ def mutate_json_value(obj: Any, rng: random.Random, rounds: int = 1) -> tuple[An
     obj = json.loads(json.dumps(obj))
     notes = []
     for _ in range(rounds):
-        path = rng.choice(_paths(obj))
+        paths = _paths(obj)
+        depth = rng.randint(0, max(len(p) for p in paths))  # a depth first: top-level fields are not drowned out
+        path = rng.choice([p for p in paths if len(p) == depth] or paths)
         action = rng.random()
         if action < 0.65 or not path:
             value = hostile(rng)
