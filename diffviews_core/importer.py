@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 
 from . import validate as v
-from .errors import DataError, brief
+from .errors import DataError, DiskFullError, brief
 from .safe_io import disk_full_as_error, is_disk_full, open_regular
 
 MAX_RATIO = 200  # unpacked bytes per archive byte; activation data compresses about 1.1x, CSV about 4x
@@ -45,18 +45,22 @@ class _Budget:
     """Bytes the import may still write: the free disk (less a margin) and, for archives, a ratio to their size."""
 
     def __init__(self, source: Path, data_root: Path, archive_bytes: int | None) -> None:
-        self.source = source
-        free = shutil.disk_usage(data_root).free - FREE_MARGIN
-        self.left = max(0, free)
-        self.reason = f"more than the {max(0, free):,} bytes free in {data_root}"
-        if archive_bytes is not None and MAX_RATIO * max(archive_bytes, 1 << 20) < self.left:
+        self.source, self.data_root = source, data_root
+        self.free = max(0, shutil.disk_usage(data_root).free - FREE_MARGIN)
+        self.left = self.free
+        self.by_ratio = archive_bytes is not None and MAX_RATIO * max(archive_bytes, 1 << 20) < self.free
+        if self.by_ratio:
             self.left = MAX_RATIO * max(archive_bytes, 1 << 20)
-            self.reason = f"more than {MAX_RATIO} times its own size (a zip bomb?)"
+
+    def refuse(self, what: str = "") -> DataError:
+        if self.by_ratio:
+            return DataError(self.source, f"{what}unpacks to more than {MAX_RATIO} times its own size (a zip bomb?)")
+        return DiskFullError(self.data_root, f"{what}{self.source} needs more than the {self.free:,} bytes free")
 
     def claim(self, n: int) -> None:
         self.left -= n
         if self.left < 0:
-            raise DataError(self.source, f"unpacks to {self.reason}; nothing was imported")
+            raise self.refuse()
 
 
 def _member_path(name: str, source: Path) -> str:
@@ -79,7 +83,7 @@ def _unpack_zip(source: Path, staged: Path, budget: _Budget) -> None:
         if len(infos) > MAX_MEMBERS:
             raise DataError(source, f"more than {MAX_MEMBERS:,} members")
         if sum(i.file_size for i in infos) > budget.left:
-            raise DataError(source, f"unpacks to {budget.reason}; nothing was imported")
+            raise budget.refuse()
         for info in infos:
             rel = _member_path(info.filename, source)
             kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver recorded no file type
@@ -119,7 +123,7 @@ def _unpack_tar(source: Path, staged: Path, budget: _Budget) -> None:
             if not member.isreg():
                 raise DataError(source, f"member {rel!r} is {_tar_kind(member)}; only files and folders are imported")
             if member.size > budget.left:
-                raise DataError(source, f"member {rel!r} unpacks to {budget.reason}; nothing was imported")
+                raise budget.refuse(f"member {rel!r}: ")
             target.parent.mkdir(parents=True, exist_ok=True)
             src = tf.extractfile(member)
             with src:
@@ -203,7 +207,7 @@ def _stage(source: Path, staged: Path, data_root: Path) -> None:
         raise
     except ARCHIVE_ERRORS as exc:
         if is_disk_full(exc):
-            raise DataError(data_root, "disk full while unpacking; nothing was imported") from None
+            raise DiskFullError(data_root, "while unpacking; nothing was imported") from None
         raise DataError(source, f"unreadable archive ({brief(exc)})") from None
 
 

@@ -13,8 +13,8 @@ from data_fixtures import make_original_layout
 
 from diffviews_core.cli.main import main
 from diffviews_core.downloads import download, download_file, read_manifest, select
-from diffviews_core.importer import import_data
 from diffviews_core.errors import DataError
+from diffviews_core.importer import import_data
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 

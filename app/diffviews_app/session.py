@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from diffviews_core.errors import DataError
 from diffviews_core.session_format import SESSION_KIND, SESSION_VERSION, read_session_file
+from diffviews_core.store.files import atomic_write_text
 
 from .exports import png_bytes
 
@@ -73,14 +73,9 @@ def session_dict(parts: GenerationParts) -> dict[str, Any]:
 
 
 def save_session(parts: GenerationParts, path: Path | str) -> Path:
-    """Write the session JSON atomically (temp file beside it, then rename)."""
+    """Write the session JSON atomically (temp file beside it, then rename; a full disk is a DiskFullError)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(session_dict(parts), indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, json.dumps(session_dict(parts), indent=1))
     return path
 
 

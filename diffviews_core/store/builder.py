@@ -41,6 +41,7 @@ import numpy as np
 from numpy.lib import format as npf
 
 from ..errors import CancelledError, DataError
+from ..safe_io import preallocate
 from . import native
 from .files import atomic_path, atomic_write_json, read_json_object
 from .sources import GeneratedSource, ImageSource, source_from
@@ -196,6 +197,8 @@ class _Builder:
         for name in self.layers:
             size = int(np.prod(self.shapes[name]))
             npf.open_memmap(str(self.work / f"{name}.npy"), mode="w+", dtype=np.float32, shape=(self.plan.rows, size))
+        for p in self.work.glob("*.npy"):  # a memory-mapped write into a full disk is a SIGBUS: reserve space now
+            preallocate(p, p.stat().st_size)
         self._save_progress(0)
         return 0
 

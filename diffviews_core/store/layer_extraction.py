@@ -45,6 +45,7 @@ import numpy as np
 from numpy.lib import format as npf
 
 from ..errors import CancelledError, DataError
+from ..safe_io import preallocate
 from .builder import _weights_sha256
 from .files import atomic_write_json, read_json_object, sha256_file
 from .model import ModelData
@@ -220,6 +221,7 @@ class _Extraction:
         for name in self.layers:
             shape = (self.model.num_samples, self.sizes[name])
             npf.open_memmap(str(self.work / f"{name}.npy"), mode="w+", dtype=np.float32, shape=shape)
+            preallocate(self.work / f"{name}.npy", (self.work / f"{name}.npy").stat().st_size)  # no SIGBUS when full
         self.save(0)
         return 0
 

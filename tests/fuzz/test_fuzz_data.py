@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from corpus import make_native_layout
-from data_fixtures import make_original_layout
+from data_fixtures import make_native_layout, make_original_layout
 from harness import Outcome, assert_no_bad, call, cli, run_case, scale, snapshot
 from mutate import dump_json, mutate_bytes, mutate_csv_text, mutate_json_value
 
