@@ -8,6 +8,7 @@ lines, a hang, or a write where none may happen).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -18,8 +19,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
-from diffviews_core.cli.main import main
+from diffviews_core.cli.main import build_parser, main
 from diffviews_core.errors import DiffViewsError
 
 CASE_TIMEOUT_S = 30.0  # a hang, not a slow case: generous for a loaded 2-core box
@@ -101,12 +103,23 @@ def call(fn: Callable[[], Any], names: Iterable[str]) -> Outcome:
     return Outcome("load", value=value)
 
 
+@functools.cache
+def _parser():
+    return build_parser()
+
+
+def _main(args: list[str]) -> int:
+    """``diffviews`` with one parser built for the whole run (building it costs ~50 ms, more than most cases)."""
+    with mock.patch("diffviews_core.cli.main.build_parser", _parser):
+        return main(args)
+
+
 def cli(args: list[str], names: Iterable[str]) -> Outcome:
     """Run ``diffviews ARGS`` in-process: exit 0 (load; ``value`` = stdout), or one stderr line naming a file."""
     out, err = io.StringIO(), io.StringIO()
     try:
         with time_limit(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(args)
+            code = _main(args)
     except CaseTimeout as exc:
         return Outcome("bad", f"hang: {exc}")
     except BaseException as exc:  # noqa: BLE001 (SystemExit from argparse included: a traceback or exit is bad)
@@ -129,13 +142,17 @@ def cli(args: list[str], names: Iterable[str]) -> Outcome:
     return Outcome("clean", lines[0], value=out.getvalue())
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    """Relative path -> content digest (files), link target (links) or kind, links never followed."""
+def snapshot(root: Path, skip: str | None = None) -> dict[str, str]:
+    """Relative path -> content digest (files), link target (links) or kind, links never followed; the top-level
+    entry ``skip`` is left out."""
     root = Path(root)
     out: dict[str, str] = {}
     if not os.path.lexists(root):
         return out
     for top, dirs, files in os.walk(root, followlinks=False):
+        if skip is not None and Path(top) == root:
+            dirs[:] = [d for d in dirs if d != skip]
+            files = [f for f in files if f != skip]
         for name in dirs + files:
             p = Path(top) / name
             rel = str(p.relative_to(root))
@@ -167,10 +184,9 @@ def run_case(reader: str, arena: Path, case: Path, note: str, body: Callable[[],
              allowed: Callable[[str], bool] = lambda rel: False) -> Outcome:  # fmt: skip
     """Run one case's ``body``, record its outcome under ``reader``; a write in ``arena`` outside ``case`` (unless
     ``allowed``, given paths relative to the arena) makes it bad."""
-    rel_case = case.name
-    before = {k: v for k, v in snapshot(arena).items() if not k.startswith(rel_case)}
+    before = snapshot(arena, skip=case.name)
     outcome = body()
-    after = {k: v for k, v in snapshot(arena).items() if not k.startswith(rel_case)}
+    after = snapshot(arena, skip=case.name)
     written = changes(before, after, allowed)
     if written and outcome.kind != "bad":
         outcome = Outcome("bad", f"wrote outside its folder: {written[:5]}")

@@ -29,7 +29,7 @@ BAD_NAMES = ["../escape", "/abs/file", "a/../../x", "x" * 300, "a\\b", "C:x", ""
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
-    root = make_original_layout(tmp_path_factory.mktemp("src"), n_per_model=4, models=("dmd2", "edm"), broken=False)
+    root = make_original_layout(tmp_path_factory.mktemp("src"), n_per_model=3, models=("dmd2", "edm"), broken=False)
     return root
 
 
@@ -94,7 +94,7 @@ def _archive(case: Path, source: Path, rng: random.Random) -> tuple[Path, str]:
             members.append(members[rng.randrange(len(members))])
             notes.append("duplicate member")
         elif what < 0.75:
-            members.append((f"{_folder_of(members)}/zeros.bin", bytes(rng.choice([1, 12]) << 20)))
+            members.append((f"{_folder_of(members)}/zeros.bin", bytes(rng.choice([1, 6]) << 20)))
             notes.append("a block of zeros")
         elif what < 0.85:
             members = members[: rng.randrange(len(members) + 1)]
