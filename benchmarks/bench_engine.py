@@ -48,7 +48,7 @@ def main() -> None:
         masker.set_mask("midblock", torch.zeros(128, 4, 4))
         base = measure(bare, repeat=10)
         for g in (1.0, 2.0):
-            gen = lambda g=g, m=masker: generate_with_mask_multistep(adapter, m, 3, 5, g, seed=0)  # noqa: E731
+            gen = lambda g=g, m=masker: generate_with_mask_multistep(adapter, m, 3, 5, guidance_scale=g, seed=0)  # noqa: E731
             rows.append((f"5-step masked generation, CFG {g}, {threads} thread(s)", measure(gen, repeat=10), base))
     print_table("5-step generation (few-step sampler, mask + trajectory recording) vs 5 bare forwards", rows)
 

@@ -9,8 +9,8 @@ class DiffViewsError(Exception):
     exit_code = 1
 
 
-class AdapterNotFoundError(DiffViewsError, KeyError):
-    """An adapter name that no built-in module or entry point registers."""
+class AdapterNotFoundError(DiffViewsError, KeyError, ValueError):
+    """An adapter name that no built-in module or entry point registers (a ValueError too, as in the original)."""
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""

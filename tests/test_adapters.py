@@ -55,10 +55,12 @@ def test_register_adapter_decorator(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
     @register_adapter("decorated")
-    class Decorated:
+    class Decorated(GeneratorAdapter):
         pass
 
     assert get_adapter("decorated") is Decorated
+    with pytest.raises(TypeError, match="GeneratorAdapter subclass"):
+        register_adapter("not-an-adapter")(object)
 
 
 def test_tiny_layer_names_follow_network_keys(tiny_adapter):

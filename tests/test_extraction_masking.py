@@ -69,9 +69,13 @@ def test_flat_and_unbatched_masks_are_reshaped(tiny_adapter):
     for form in (target, target.reshape(-1), target.reshape(1, -1).numpy()):
         masker = ActivationMasker(tiny_adapter)
         masker.set_mask("midblock", form)
-        assert masker._masks["midblock"].shape == (1, 128, 4, 4)
-    with pytest.raises(ValueError, match="midblock"):
-        ActivationMasker(tiny_adapter).set_mask("midblock", torch.zeros(5, 7))
+        with masker:
+            _out, mid = _midblock(tiny_adapter, X)
+        torch.testing.assert_close(mid, target.expand(2, -1, -1, -1))
+    masker = ActivationMasker(tiny_adapter)
+    masker.set_mask("midblock", torch.zeros(5, 7))
+    with masker, pytest.raises(ValueError, match="'midblock' has shape \\(5, 7\\)"):
+        _midblock(tiny_adapter, X)
 
 
 def test_blend_zero_has_no_effect_and_half_blends(tiny_adapter):

@@ -37,8 +37,8 @@ def test_batch_of_four(tiny_adapter, sampler):
     assert r.trajectory_array().shape == (3, 4, 128 * 16)
     assert len(r.intermediates) == len(r.noised_inputs) == 3
     assert r.intermediates[0].shape == (4, 16, 16, 3)
-    images, labels = r  # unpacks like the original API
-    assert images is r.images and labels is r.labels
+    images, labels = r  # unpacks like the original API: tensors sharing the arrays' memory
+    assert np.shares_memory(images.numpy(), r.images) and labels.tolist() == [0, 1, 2, -1]
 
 
 def _plain(adapter, labels, sigmas, latents):

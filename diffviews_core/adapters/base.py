@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from torch import nn
 
 
 class GeneratorAdapter(ABC):
@@ -51,13 +52,59 @@ class GeneratorAdapter(ABC):
     def get_default_config(cls) -> dict[str, Any]: ...
 
     # Concrete defaults, overridable by adapters that know better.
+    def _wrapped_model(self) -> nn.Module | None:
+        """The torch module this adapter wraps: ``_model`` (the original's convention), else the first one it holds."""
+        held = vars(self)
+        if isinstance(held.get("_model"), nn.Module):
+            return held["_model"]
+        return next((v for v in held.values() if isinstance(v, nn.Module)), None)
+
     @property
     def device(self) -> torch.device:
-        return torch.device("cpu")
+        """``_device`` if the adapter keeps one (as the original's adapters do), else where its model's weights are."""
+        declared = vars(self).get("_device")
+        if declared is not None:
+            return torch.device(declared)
+        model = self._wrapped_model()
+        tensor = next(iter(model.parameters()), None) if model is not None else None
+        if tensor is None and model is not None:
+            tensor = next(iter(model.buffers()), None)
+        return tensor.device if tensor is not None else torch.device("cpu")
 
     @property
     def img_channels(self) -> int:
+        """The model's ``img_channels``, else ``channels`` / ``img_channels`` from the adapter's config (the original
+        README's custom adapter declares ``'channels'`` in ``get_default_config``), else 3."""
+        model = self._wrapped_model()
+        if model is not None and isinstance(getattr(model, "img_channels", None), int):
+            return model.img_channels
+        for config in (getattr(self, "config", None), self.get_default_config()):
+            if isinstance(config, dict):
+                for key in ("channels", "img_channels"):
+                    if config.get(key) is not None:
+                        return int(config[key])
         return 3
+
+    def to(self, device: str | torch.device) -> GeneratorAdapter:
+        """Move the wrapped model (and the recorded device) to ``device``."""
+        model = self._wrapped_model()
+        if model is not None:
+            model.to(device)
+        if "_device" in vars(self):
+            self._device = device
+        return self
+
+    def eval(self) -> GeneratorAdapter:
+        model = self._wrapped_model()
+        if model is not None:
+            model.eval()
+        return self
 
     def __call__(self, x, sigma, class_labels=None, **kwargs):
         return self.forward(x, sigma, class_labels, **kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(model_type='{self.model_type}', resolution={self.resolution}, "
+            f"num_classes={self.num_classes}, layers={len(self.hookable_layers)})"
+        )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from importlib.metadata import entry_points
 
 from ..errors import AdapterNotFoundError
+from .base import GeneratorAdapter
 
 log = logging.getLogger(__name__)
 
@@ -15,17 +16,35 @@ _REGISTRY: dict[str, type] = {}
 _discovered = False
 
 
+def _check_adapter_class(cls: type) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, GeneratorAdapter)):
+        raise TypeError(f"{cls} must be a GeneratorAdapter subclass")
+
+
 def register_adapter(name: str) -> Callable[[type], type]:
-    """Class decorator: make an adapter available to ``get_adapter(name)``."""
+    """Class decorator: make a GeneratorAdapter subclass available to ``get_adapter(name)``."""
 
     def decorator(cls: type) -> type:
+        _check_adapter_class(cls)
         _REGISTRY[name] = cls
         return cls
 
     return decorator
 
 
-def _discover() -> None:
+def register_adapter_class(name: str, cls: type) -> None:
+    """Register ``cls`` as ``name`` without the decorator."""
+    _check_adapter_class(cls)
+    _REGISTRY[name] = cls
+
+
+def unregister_adapter(name: str) -> type | None:
+    """Remove ``name`` from the registry; returns the class it named, or None."""
+    return _REGISTRY.pop(name, None)
+
+
+def discover_adapters() -> None:
+    """Register the built-in adapters and every ``diffviews.adapters`` entry point (once; names already taken win)."""
     global _discovered
     if _discovered:
         return
@@ -42,13 +61,13 @@ def _discover() -> None:
 
 
 def list_adapters() -> list[str]:
-    _discover()
+    discover_adapters()
     return sorted(_REGISTRY)
 
 
 def get_adapter(name: str) -> type:
-    """The adapter class registered as ``name``; the error lists every known name."""
-    _discover()
+    """The adapter class registered as ``name``; the error (a ValueError, as in the original) lists every known name."""
+    discover_adapters()
     try:
         return _REGISTRY[name]
     except KeyError:

@@ -1,11 +1,17 @@
-"""Generation with optional activation masks, recording the whole denoising trajectory."""
+"""Generation with optional activation masks, recording the whole denoising trajectory.
+
+The original DiffViews' generator API keeps its names, signatures and return types here:
+``generate_with_mask_multistep``, ``generate_with_mask``, ``get_denoising_sigmas``, ``tensor_to_uint8_image``,
+``save_generated_sample`` and ``infer_layer_shape``.
+"""
 
 from __future__ import annotations
 
-import secrets
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,11 +25,22 @@ from .samplers import NoiseSource, sample_fewstep, sample_heun
 from .schedules import SIGMA_MAX, SIGMA_MIN, karras_sigmas, noise_percent_to_sigma
 
 UNIFORM_CLASS = -1
+DEFAULT_FIXED_SEED = 42  # the original's seed for the 'fixed' and 'zero' noise modes when none is given
 
 
 def to_uint8_images(x: torch.Tensor) -> np.ndarray:
     """N x C x H x W in [-1, 1] -> N x H x W x C uint8, as (x * 127.5 + 128).clip(0, 255)."""
     return (x.to(torch.float32) * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def tensor_to_uint8_image(tensor: torch.Tensor) -> torch.Tensor:
+    """The original's conversion: (B, C, H, W) in [-1, 1] -> (B, H, W, C) uint8 CPU tensor, ((x + 1) * 127.5) truncated."""
+    return ((tensor + 1.0) * 127.5).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu()
+
+
+def get_denoising_sigmas(num_steps: int, sigma_max: float, sigma_min: float, rho: float = 7.0) -> torch.Tensor:
+    """Karras schedule from ``sigma_max`` down to ``sigma_min`` (float32, the original's argument order)."""
+    return karras_sigmas(num_steps, sigma_min, sigma_max, rho).to(torch.float32)
 
 
 def class_label_tensor(class_label, num_classes: int, n: int, device) -> torch.Tensor | None:
@@ -59,8 +76,15 @@ class StepRecord:
     activations: dict[str, np.ndarray]  # layer -> N x D float32 (the conditional pass when CFG runs both)
 
 
-@dataclass
-class GenerationResult:
+@dataclass(eq=False)
+class GenerationResult(Sequence):
+    """Everything a generation produced; also the original's return tuple.
+
+    As a sequence it is ``(images, labels)`` as torch tensors (uint8 N x H x W x C, int64 N), followed by the
+    trajectory (per step an N x D array of the recorded layers in sorted order), the intermediate x0 images and the
+    noised inputs (lists of uint8 tensors) for each ``return_*`` flag the call set, in the original's order.
+    """
+
     images: np.ndarray
     labels: np.ndarray
     sigmas: np.ndarray
@@ -68,11 +92,27 @@ class GenerationResult:
     intermediates: list[np.ndarray] = field(default_factory=list)
     noised_inputs: list[np.ndarray] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    returned: tuple[str, ...] = ()  # which of "trajectory", "intermediates", "noised_inputs" the tuple holds
+
+    def as_tuple(self) -> tuple:
+        """The original's return value (tensors share memory with the arrays)."""
+        items: list[Any] = [torch.from_numpy(self.images), torch.from_numpy(self.labels)]
+        if "trajectory" in self.returned:
+            items.append([flatten_activations(step) for step in self.trajectory if step])
+        if "intermediates" in self.returned:
+            items.append([torch.from_numpy(a) for a in self.intermediates])
+        if "noised_inputs" in self.returned:
+            items.append([torch.from_numpy(a) for a in self.noised_inputs])
+        return tuple(items)
 
     def __iter__(self):
-        """Unpacks as ``images, labels`` like the original API."""
-        yield self.images
-        yield self.labels
+        return iter(self.as_tuple())
+
+    def __len__(self) -> int:
+        return 2 + len(self.returned)
+
+    def __getitem__(self, index):
+        return self.as_tuple()[index]
 
     def trajectory_array(self) -> np.ndarray:
         """steps x N x D float32: the recorded layers of each step, concatenated in sorted layer order."""
@@ -91,13 +131,16 @@ class _Denoiser:
         if self.masker is not None:
             self.masker.set_context(step, which)
         labels = self.cond if which == "cond" else self.null
-        return self.adapter.forward(x.to(torch.float32), sigma, labels).to(torch.float32)
+        return self.adapter.forward(x.to(torch.float32), sigma, labels).to(device=x.device, dtype=torch.float32)
 
     def __call__(self, x, sigma, step, record=True):
         uncond_only = self.cond is None or self.g == 0.0
         first = "uncond" if uncond_only else "cond"
+        recording = record and self.extractor is not None
+        if recording:
+            self.extractor.clear()  # a layer whose hook does not fire must not repeat the previous step's values
         out = self._pass(x, sigma, step, first)
-        acts = self.extractor.get_activations() if (record and self.extractor is not None) else {}
+        acts = self.extractor.get_activations() if recording else {}
         if not uncond_only and self.g != 1.0:
             out_u = self._pass(x, sigma, step, "uncond")
             out = out_u + self.g * (out - out_u)
@@ -117,59 +160,80 @@ def _check_cancel(cancel) -> Callable[[], None]:
     return check
 
 
+def _resolve_sigma(sigma: float | None, percent: float | None, default_percent: float | None, fallback: float) -> float:
+    """Noise percent (when given) wins; then sigma; None: the adapter's default percent, else ``fallback``."""
+    if percent is not None:
+        return noise_percent_to_sigma(percent)
+    if sigma is not None:
+        return float(sigma)
+    return noise_percent_to_sigma(default_percent) if default_percent is not None else fallback
+
+
 def generate_with_mask_multistep(
     adapter: GeneratorAdapter,
     masker: ActivationMasker | None = None,
     class_label: int | Sequence[int | None] | None = None,
-    num_steps: int | None = None,
+    num_steps: int | None = 4,
+    mask_steps: int | None = None,
+    sigma_max: float | None = 80.0,
+    sigma_min: float | None = 0.002,
+    rho: float = 7.0,
     guidance_scale: float = 1.0,
+    stochastic: bool = True,
+    noise_mode: str = "stochastic",
+    num_samples: int = 1,
+    device: str | torch.device | None = None,
+    seed: int | None = None,
+    extract_layers: Sequence[str] | None = None,
+    return_trajectory: bool = False,
+    return_intermediates: bool = False,
+    return_noised_inputs: bool = False,
     *,
     sampler: str | None = None,
     noise_max: float | None = None,
     noise_min: float | None = None,
-    sigma_max: float | None = None,
-    sigma_min: float | None = None,
-    noise_mode: str = "stochastic",
-    seed: int | None = None,
-    num_samples: int = 1,
-    mask_steps: int | None = None,
-    extract_layers: Sequence[str] | None = None,
     S_churn: float = 0.0,
     S_min: float = 0.0,
     S_max: float = float("inf"),
     S_noise: float = 1.0,
-    rho: float = 7.0,
     latents: torch.Tensor | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
     cancel: threading.Event | Callable[[], bool] | None = None,
 ) -> GenerationResult:
     """Denoise ``num_samples`` images of ``class_label`` with the masker's masks applied.
 
-    Noise range: ``sigma_max``/``sigma_min`` if given, else ``noise_max``/``noise_min`` percent, else the adapter's
-    defaults. ``sampler`` is 'fewstep' (DMD2-style x0 + re-noise) or 'heun' (EDM, with churn). The same ``seed`` and
-    settings give bit-identical images on CPU. Trajectory activations default to the masker's layers.
+    The positional parameters are the original's, in its order and with its defaults. ``class_label``: an int for
+    every sample, a list (one per sample; -1 = uniform, None = the null label), or None for random classes.
+    ``mask_steps`` masks the first N steps for this call (default: the masker's own setting, every step unless it
+    says otherwise). Noise range: ``noise_max``/``noise_min`` percent if given, else ``sigma_max``/``sigma_min``;
+    None for either or for ``num_steps`` takes the adapter's default. ``noise_mode``: 'stochastic' (fresh seeded
+    noise each step), 'fixed' (one seeded draw reused at every step) or 'zero' (no noise: the start is zeros unless
+    ``latents`` are given); 'fixed' and 'zero' default to seed 42 like the original, otherwise a missing seed is
+    drawn from torch's global generator. ``stochastic`` is the original's legacy flag, ignored there too.
+    ``device`` defaults to the adapter's. ``sampler`` is 'fewstep' (DMD2-style x0 + re-noise, the original's
+    loop) or 'heun' (EDM, with churn). The same ``seed`` and settings give bit-identical images on CPU. Trajectory
+    activations are recorded for ``extract_layers`` (default: the masker's layers); the masker's hooks are added for
+    the call unless the caller registered them. Returns a GenerationResult: the original's tuple, and more.
     """
+    del stochastic  # the original ignores it whenever noise_mode is set, and noise_mode always is
     defaults = adapter.get_default_config() if hasattr(adapter, "get_default_config") else {}
     sampler = sampler or defaults.get("sampler", "fewstep")
     num_steps = int(num_steps or defaults.get("num_steps", 10))
-    if sigma_max is None:
-        nm = noise_max if noise_max is not None else defaults.get("noise_max")
-        sigma_max = noise_percent_to_sigma(nm) if nm is not None else SIGMA_MAX
-    if sigma_min is None:
-        nm = noise_min if noise_min is not None else defaults.get("noise_min")
-        sigma_min = noise_percent_to_sigma(nm) if nm is not None else SIGMA_MIN
+    sigma_max = _resolve_sigma(sigma_max, noise_max, defaults.get("noise_max"), SIGMA_MAX)
+    sigma_min = _resolve_sigma(sigma_min, noise_min, defaults.get("noise_min"), SIGMA_MIN)
     if sigma_min > sigma_max:
         raise ValueError(f"sigma_min {sigma_min} is above sigma_max {sigma_max}")
-    if mask_steps is not None and masker is not None:
-        masker.mask_steps = int(mask_steps)
     if seed is None:
-        seed = secrets.randbelow(2**31)
-    device = adapter.device
+        seed = DEFAULT_FIXED_SEED if noise_mode in ("fixed", "zero") else int(torch.randint(0, 2**31, ()).item())
+    device = torch.device(device) if device is not None else adapter.device
     n = int(num_samples)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    if class_label is None:  # random classes, drawn first as the original does
+        num_classes = adapter.num_classes
+        class_label = torch.randint(0, num_classes, (n,), generator=gen).tolist() if num_classes else [None] * n
     shape = (n, adapter.img_channels, adapter.resolution, adapter.resolution)
     if latents is None:
-        latents = torch.randn(shape, generator=gen)
+        latents = torch.zeros(shape) if noise_mode == "zero" else torch.randn(shape, generator=gen)
     latents = latents.to(device)
     noise = NoiseSource(noise_mode, shape, gen, device)
     cond = class_label_tensor(class_label, adapter.num_classes, n, device)
@@ -194,10 +258,16 @@ def generate_with_mask_multistep(
 
     denoise = _Denoiser(adapter, cond, guidance_scale, masker, extractor, on_record)
     check = _check_cancel(cancel)
-    hooks = [h for h in (masker, extractor) if h is not None]
-    for h in hooks:
-        h.__enter__()
+    own_masker_hooks = masker is not None and not masker.hooks_registered
+    saved_steps = (masker.mask_steps, masker.step_range) if masker is not None else None
+    if masker is not None and mask_steps is not None:
+        masker.mask_steps, masker.step_range = int(mask_steps), None
+    mask_settings = masker.settings() if masker is not None else None
     try:
+        if own_masker_hooks:
+            masker.register_hooks()
+        if extractor is not None:
+            extractor.register_hooks()
         with torch.no_grad():
             if sampler == "heun":
                 t_steps = karras_sigmas(num_steps, sigma_min, sigma_max, rho, append_zero=True).to(device)
@@ -210,10 +280,13 @@ def generate_with_mask_multistep(
             else:
                 raise ValueError(f"unknown sampler {sampler!r}: use 'fewstep' or 'heun'")
     finally:
-        for h in reversed(hooks):
-            h.__exit__(None, None, None)
+        if extractor is not None:
+            extractor.remove_hooks()
         if masker is not None:
+            if own_masker_hooks:
+                masker.remove_hooks()
             masker.set_context(None, None)
+            masker.mask_steps, masker.step_range = saved_steps
 
     cls = list(class_label) if isinstance(class_label, (list, tuple, np.ndarray)) else [class_label] * n
     settings = {
@@ -233,7 +306,12 @@ def generate_with_mask_multistep(
         "S_max": S_max,
         "S_noise": S_noise,
         "extract_layers": layers,
-        "mask": masker.settings() if masker is not None else None,
+        "mask": mask_settings,
+    }
+    flags = {
+        "trajectory": return_trajectory,
+        "intermediates": return_intermediates,
+        "noised_inputs": return_noised_inputs,
     }
     return GenerationResult(
         images=to_uint8_images(out),
@@ -243,4 +321,90 @@ def generate_with_mask_multistep(
         intermediates=[r.x0 for r in records],
         noised_inputs=[r.noised for r in records],
         settings=settings,
+        returned=tuple(name for name, wanted in flags.items() if wanted),
     )
+
+
+def generate_with_mask(
+    adapter: GeneratorAdapter,
+    masker: ActivationMasker,
+    class_label: int | None = None,
+    conditioning_sigma: float = 0.1,
+    num_samples: int = 1,
+    device: str | torch.device | None = None,
+    seed: int | None = None,
+) -> GenerationResult:
+    """One denoising step from noise at ``conditioning_sigma`` with the masker's masks (the original's single-step
+    generator); unpacks as ``images, labels``."""
+    return generate_with_mask_multistep(
+        adapter,
+        masker,
+        class_label=class_label,
+        num_steps=1,
+        sigma_max=conditioning_sigma,
+        sigma_min=conditioning_sigma,
+        num_samples=num_samples,
+        device=device,
+        seed=seed,
+        sampler="fewstep",
+    )
+
+
+def _path_part(value: str, what: str) -> str:
+    """A single file-name component: the original joined these into paths unchecked (``../x`` left the folder)."""
+    value = str(value)
+    if value in ("", ".", "..") or any(c in value for c in "/\\\0"):
+        raise ValueError(f"{what} {value!r} cannot be a file name (no path separators, not '.' or '..')")
+    return value
+
+
+def save_generated_sample(
+    image: torch.Tensor | np.ndarray,
+    activations: dict[str, Any],
+    metadata: dict[str, Any],
+    output_dir: str | Path,
+    sample_id: str,
+) -> dict[str, Any]:
+    """Write ``images/<model>/<sample_id>.png`` and, when there are activations, ``activations/<model>/<sample_id>``
+    .npz + .json (the metadata) under ``output_dir``; returns the record (sample_id, image_path, metadata).
+
+    ``model`` comes from ``metadata['model']`` (default 'generated'). ``image`` is H x W x C (or H x W) uint8.
+    """
+    from ..demo.images import write_png
+    from ..store.files import atomic_path, atomic_write_text
+
+    output_dir = Path(output_dir)
+    model_name = _path_part(metadata.get("model", "generated"), "model name")
+    sample_id = _path_part(sample_id, "sample id")
+    pixels = image.cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
+        raise ValueError(f"image must be H x W x C uint8, not {pixels.dtype} of shape {pixels.shape}")
+    write_png(output_dir / "images" / model_name / f"{sample_id}.png", pixels)
+    if activations:
+        base = output_dir / "activations" / model_name / sample_id
+        arrays = {}
+        for name, act in activations.items():
+            a = act.detach().cpu().numpy() if isinstance(act, torch.Tensor) else np.asarray(act)
+            arrays[name] = a.reshape(a.shape[0], -1) if a.ndim == 4 else a
+        with atomic_path(base.with_suffix(".npz"), suffix=".npz") as tmp:
+            np.savez_compressed(tmp, **arrays)
+        atomic_write_text(base.with_suffix(".json"), json.dumps(metadata, indent=2))
+    return {"sample_id": sample_id, "image_path": f"images/{model_name}/{sample_id}.png", **metadata}
+
+
+def infer_layer_shape(
+    adapter: GeneratorAdapter, layer_name: str, device: str | torch.device | None = None
+) -> tuple[int, ...]:
+    """Per-sample output shape of ``layer_name``: from ``get_layer_shapes``, else from one forward at sigma 80."""
+    shapes = adapter.get_layer_shapes()
+    if layer_name in shapes:
+        return tuple(shapes[layer_name])
+    device = torch.device(device) if device is not None else adapter.device
+    r, c = adapter.resolution, adapter.img_channels
+    labels = class_label_tensor(0, adapter.num_classes, 1, device)
+    with ActivationExtractor(adapter, [layer_name]) as extractor, torch.no_grad():
+        adapter.forward(torch.randn(1, c, r, r, device=device) * 80.0, torch.full((1,), 80.0, device=device), labels)
+    activations = extractor.get_activations()
+    if layer_name not in activations:
+        raise ValueError(f"layer {layer_name} did not run during a forward pass")
+    return tuple(activations[layer_name].shape[1:])

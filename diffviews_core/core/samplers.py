@@ -21,9 +21,12 @@ class Denoise(Protocol):
 
 
 class NoiseSource:
-    """Seeded noise for re-noising: fresh every call (stochastic), one draw reused (fixed), or zeros."""
+    """Seeded noise for re-noising: fresh every call (stochastic), one draw reused (fixed), or zeros.
 
-    def __init__(self, mode: NoiseMode, shape: tuple[int, ...], generator: torch.Generator, device) -> None:
+    ``generator`` None draws from torch's global generator.
+    """
+
+    def __init__(self, mode: NoiseMode, shape: tuple[int, ...], generator: torch.Generator | None, device) -> None:
         if mode not in NOISE_MODES:
             raise ValueError(f"noise mode must be one of {NOISE_MODES}, not {mode!r}")
         self.mode, self.shape, self.generator, self.device = mode, shape, generator, device
