@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 import pytest
 from harness import TALLIES, snapshot
@@ -29,6 +30,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 @pytest.fixture
 def arena(tmp_path, monkeypatch):
     """A folder for one reader's cases, with a sentinel folder and a cache beside them that no case may touch."""
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("the per-case time limit needs SIGALRM (POSIX)")
     sentinel = tmp_path / "sentinel"
     sentinel.mkdir()
     (sentinel / "precious.txt").write_text("do not touch")
