@@ -240,3 +240,11 @@ def test_the_data_root_is_unchanged_by_readers(root, capsys):
     for args in (["info", root, "--json", "--verify"], ["neighbors", root, "-m", "dmd2", "--sample", 0]):
         run_cli(args, capsys)
     assert tree_checksums(root) == before
+
+
+def test_embed_refuses_activations_that_are_not_numbers(root, capsys, tmp_path):
+    acts = np.load(root / ACT)
+    acts[2, 1] = np.nan
+    np.save(root / ACT, acts)
+    code, _out, err = run_cli(["embed", root, "-m", "dmd2", "--cache-dir", tmp_path / "cache"], capsys)
+    assert code == 4 and err.count("\n") == 1 and "NaN or infinity" in err and str(root / "dmd2") in err

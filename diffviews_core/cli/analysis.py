@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, brief
 from ._output import json_text
 
 
@@ -109,6 +109,18 @@ def _progress_bar(desc: str):
     return bar, update
 
 
+def _first_non_finite_row(X) -> int | None:
+    """The first row holding NaN or infinity, read a bounded block at a time (X may be memory-mapped)."""
+    import numpy as np
+
+    rows = max(1, (64 << 20) // max(1, X.shape[1] * X.dtype.itemsize))
+    for start in range(0, X.shape[0], rows):
+        bad = np.flatnonzero(~np.isfinite(X[start : start + rows]).all(axis=1))
+        if bad.size:
+            return start + int(bad[0])
+    return None
+
+
 def run_embed(args: argparse.Namespace) -> int:
     from ..embedding import EmbeddingCache, cached_embeddings
 
@@ -121,6 +133,12 @@ def run_embed(args: argparse.Namespace) -> int:
     if csv_path.exists() and not args.overwrite:
         raise DataError(csv_path, "already exists; pass --overwrite or choose another --name")
     X = model.activations(layers)
+    bad = _first_non_finite_row(X)
+    if bad is not None:
+        raise DataError(
+            model.path / "activations",
+            f"the activations of sample_id {int(model.samples.sample_id[bad])} hold NaN or infinity; cannot embed",
+        )
     bar, update = _progress_bar(f"embed {model.name}")
     try:
         fitted = cached_embeddings(
@@ -135,6 +153,8 @@ def run_embed(args: argparse.Namespace) -> int:
             cache=EmbeddingCache(args.cache_dir) if args.cache_dir else None,
             progress=update,
         )
+    except ValueError as exc:  # e.g. scikit-learn refusing activations that hold NaN or infinity
+        raise DataError(model.path / "activations", f"cannot embed {', '.join(layers)}: {brief(exc)}") from None
     finally:
         bar.close()
     params = {k: v for k, v in fitted[2].params.items() if k != "n_components"}
