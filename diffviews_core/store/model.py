@@ -286,9 +286,9 @@ class ModelData:
         """H x W x C uint8 (C = 1 for grayscale, 3 otherwise) of row ``i``."""
         from ..images import read_image
 
-        rel = str(self.samples.image_path[i])
+        rel = str(self.samples.image_path[i]).replace("\\", "/")  # as _check_images reads it
         try:
-            v.relative_path(rel, "image_path")
+            rel = v.relative_path(rel, "image_path")
         except v.Invalid as exc:
             raise DataError(self.samples.source, f"sample_id {int(self.samples.sample_id[i])}: {exc}") from None
         path = self.path / rel
