@@ -6,6 +6,8 @@ compare against it drawing the same points' (x, y). Vispy frames are SceneCanvas
 buffer and read it back), the same work as a grab. Needs a GL context:
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python3 benchmarks/bench_canvas.py [--sizes 100000 1000000] [--png DIR]
+
+``--smoke`` runs one 2,000-point cloud (CI runs it so the benchmark keeps working; its figures mean nothing).
 """
 
 from __future__ import annotations
@@ -164,7 +166,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--png", type=Path, default=None, help="save 2D and 3D renders of the 100k cloud here")
+    parser.add_argument("--smoke", action="store_true", help="one 2,000-point cloud (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes = [2000]
     if not os.environ.get("DISPLAY"):
         sys.exit("no X display: run under xvfb-run (see the module docstring)")
 

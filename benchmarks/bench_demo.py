@@ -2,11 +2,13 @@
 
 Goal: under 1 s on a 2-core CPU. Baseline in the same run: 1 thread. Also shows the other sampler and guidance 1
 (one network pass per step instead of two). Uses the shipped weights when installed (speed does not depend on them).
-Run: python3 benchmarks/bench_demo.py
+Run: python3 benchmarks/bench_demo.py [--smoke] (``--smoke``: one run per case on one thread, for CI; its figures mean
+nothing).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -22,6 +24,10 @@ from diffviews_core.demo.train import DEMO_NETWORK  # noqa: E402
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="one run per case, one thread (CI)")
+    smoke = parser.parse_args().smoke
+    repeat, warmup, thread_counts = (1, 0, (1,)) if smoke else (5, 1, (1, 2))
     model = demo_paths().model
     if model.is_file():
         adapter, source = EDMAdapter.from_checkpoint(model), "shipped weights"
@@ -36,10 +42,10 @@ def main() -> None:
     rows = []
     for label, settings in cases:
         base = None
-        for threads in (1, 2):
+        for threads in thread_counts:
             torch.set_num_threads(threads)
             t = measure(
-                lambda s=settings: generate_with_mask_multistep(adapter, None, class_label=3, seed=0, **s), repeat=5
+                lambda s=settings: generate_with_mask_multistep(adapter, None, class_label=3, seed=0, **s), repeat, warmup
             )
             base = base or t
             rows.append((f"{label}, {threads} thread(s)", t, base))

@@ -2,8 +2,9 @@
 
 Cold = the first click (adapter load + projection fit happen in the worker), warm = later clicks. Baseline in the same
 run: the core's generate_from_samples with the same sample ids, layers and settings, without any UI. Also reports
-the longest event-loop stall seen by a 10 ms timer during a warm run. Uses the embedded demo when installed, else a
-tiny EDM model folder. Needs an X display for the GL map: run ``xvfb-run -a python3 benchmarks/bench_generation_ui.py``.
+the longest event-loop stall seen by a 10 ms timer during a warm run (the figure tests/gl no longer times). Uses the
+embedded demo when installed, else (and with ``--smoke``, which also clicks once per case, for CI) a tiny EDM model
+folder. Needs an X display for the GL map: run ``xvfb-run -a python3 benchmarks/bench_generation_ui.py``.
 """
 
 from __future__ import annotations
@@ -17,29 +18,25 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "helpers"))  # tiny_model.py
 from harness import print_table  # noqa: E402
 
 
-def _data_root(scratch: Path) -> tuple[Path, str]:
+def _data_root(scratch: Path, tiny: bool) -> tuple[Path, str]:
     from diffviews_app.options import demo_data_dir
 
-    demo = demo_data_dir()
+    demo = None if tiny else demo_data_dir()
     if demo is not None:
         return demo, "embedded demo"
-    import torch
+    from tiny_model import seed_like_spec, write_tiny_model
 
     from diffviews_core.adapters.edm import EDMAdapter
     from diffviews_core.networks import TINY, build_edm
-    from tests.gui7.conftest import write_tiny_model
 
     net = build_edm(TINY).eval()
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for _name, p in sorted(net.named_parameters()):
-            p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+    seed_like_spec(net)
     write_tiny_model(scratch, net, EDMAdapter(net, device="cpu"), n=200)
-    return scratch, "tiny EDM fixture (200 samples; demo not installed)"
+    return scratch, "tiny EDM fixture (200 samples)"
 
 
 def _wait(app, cond, timeout: float = 300.0) -> None:
@@ -61,7 +58,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="the tiny model, one click per case (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = 1
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     import torch
 
@@ -74,14 +74,14 @@ def main() -> None:
 
     app = application()
     with tempfile.TemporaryDirectory() as scratch:
-        root, source = _data_root(Path(scratch))
+        root, source = _data_root(Path(scratch), tiny=args.smoke)
         settings = QSettings(str(Path(scratch) / "s.ini"), QSettings.Format.IniFormat)
         window = create_window(LaunchOptions(data_dir=root), settings)
         parts = window.generation
         window.resize(1400, 900)
         window.show()
         window.open_folder(root)
-        s, gen, layer = parts.state, parts.gen, parts.generation.layer
+        s, gen, layer = parts.state, parts.gen, parts.trajectories.layer
         _wait(app, lambda: s.model is not None and s.embedding is not None)
         s.select(0)
         s.set_k(args.k)
@@ -92,7 +92,7 @@ def main() -> None:
             """Seconds from the click to the first drawn trajectory point, and to the final image in the dock."""
             first: list[float] = []
             t0 = time.perf_counter()
-            parts.generation.generate(False)
+            parts.runner.generate(False)
             tid = gen.current
             _wait(app, lambda: tid in layer._data and len(layer._data[tid][0]) >= 1 and not layer.is_pending(tid))
             first.append(time.perf_counter() - t0)
@@ -113,7 +113,7 @@ def main() -> None:
 
         rows_ids = [s.selected, *s.neighbour_rows()]
         ids = [int(s.model.samples.sample_id[r]) for r in rows_ids]
-        adapter = parts.generation.resources.adapter(s.model)
+        adapter = window.cache.adapter(s.model)
         layers = list(parts.controller.knn_layers())
         base = []
         for _ in range(args.repeat):

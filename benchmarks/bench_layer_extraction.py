@@ -5,7 +5,9 @@ checks that re-extracting a stored layer with the build's recipe gives the store
 demo (its files may be rebuilt meanwhile); layer files go to a temporary cache; UMAP is warmed up first (numba
 compiles once per machine, cached), so figures are a running app's.
 
-    python3 benchmarks/bench_layer_extraction.py [--layer encoder_block_0] [--repeat 3]
+    python3 benchmarks/bench_layer_extraction.py [--layer encoder_block_0] [--repeat 3] [--smoke]
+
+``--smoke`` measures each step once (CI runs it so the benchmark keeps working).
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layer", default="encoder_block_0")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="each step once (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = 1
 
     import torch
 
@@ -47,8 +52,8 @@ def main() -> None:
 
     from diffviews_core import paths
     from diffviews_core.embedding.fit import fit_embeddings
-    from diffviews_core.store import open_data
-    from diffviews_core.store.layer_extraction import extract_layers, load_adapter
+    from diffviews_core.formats import open_data
+    from diffviews_core.pipelines.layer_extraction import extract_layers, load_adapter
 
     os.environ.setdefault("NUMBA_CACHE_DIR", str(paths.ensure_dir(paths.cache_dir() / "numba")))
     fit_embeddings(np.random.default_rng(0).standard_normal((200, 64)).astype(np.float32), dims=(2, 3))  # JIT warm-up

@@ -3,7 +3,9 @@
 Baseline in the same run: scikit-learn ``NearestNeighbors(algorithm='brute')`` fitted on the same array (for the
 map also its KD-tree), asked for the same rows. Target: under 20 ms per activation query on a 2-core machine.
 
-    python3 benchmarks/bench_neighbours.py [--rows 50000] [--dim 1280] [-k 10]
+    python3 benchmarks/bench_neighbours.py [--rows 50000] [--dim 1280] [-k 10] [--smoke]
+
+``--smoke``: 500 x 32, two repeats (seconds; CI runs it so the benchmark keeps working; its figures mean nothing).
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=1280)
     ap.add_argument("-k", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=25)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, two repeats (CI)")
     args = ap.parse_args()
+    if args.smoke:
+        args.rows, args.dim, args.repeat = 500, 32, 2
     from sklearn.neighbors import NearestNeighbors
 
     n, k = args.rows, args.k

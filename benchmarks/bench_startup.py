@@ -5,7 +5,9 @@ Each case is a fresh Python process timed from launch until its first full frame
 pyqtgraph's ScatterPlotItem showing the same data folder's points (what a minimal plot of the map costs). The app
 row also says whether torch or umap got imported on the way (they must not). Needs an X display:
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python3 benchmarks/bench_startup.py [--data-dir DIR] [--repeat 5]
+    xvfb-run -a -s "-screen 0 1600x1000x24" python3 benchmarks/bench_startup.py [--data-dir DIR] [--repeat 5] [--smoke]
+
+``--smoke`` starts each case once (CI runs it so the benchmark keeps working).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from harness import print_table  # noqa: E402
 
-HEAVY = ("torch", "umap", "numba", "sklearn")
+HEAVY = ("torch", "umap", "numba", "sklearn", "ray", "faiss")
 
 APP = """
 import sys
@@ -58,7 +60,7 @@ PYQTGRAPH = """
 import sys
 import numpy as np
 from diffviews_app.options import default_data_dir
-from diffviews_core.store import open_data
+from diffviews_core.formats import open_data
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 app = pg.mkQApp()
@@ -100,7 +102,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="", help="data folder (default: the embedded demo)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="each case once (CI)")
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = 1
     if not os.environ.get("DISPLAY"):
         sys.exit("needs an X display: run under xvfb-run (see the docstring)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,7 +5,9 @@ Builds an original-layout model in a temporary folder: ``activations/imagenet_re
 fills it), with its ``.npy.json``, an embeddings CSV and a config. Each case runs in a fresh process that reports the
 growth of its resident memory (VmRSS) and the time to open and read one row. Target: RSS growth under 200 MB.
 
-    python3 benchmarks/bench_store.py [--rows 4400] [--dim 98304] [--dense] [--repeat 3]
+    python3 benchmarks/bench_store.py [--rows 4400] [--dim 98304] [--dense] [--repeat 3] [--smoke]
+
+``--smoke`` runs it on a tiny file once (seconds; CI runs it so the benchmark keeps working; its figures mean nothing).
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def make_model(root: Path, rows: int, dim: int, dense: bool) -> Path:
 def child(mode: str, model: Path, row: int) -> None:
     """Run one case in this fresh process and print its figures as JSON."""
     if mode == "store":
-        from diffviews_core.store import open_data  # import before the baseline RSS reading
+        from diffviews_core.formats import open_data  # import before the baseline RSS reading
 
         before = rss_mb()
         t0 = time.perf_counter()
@@ -126,8 +128,11 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=98304)
     ap.add_argument("--dense", action="store_true", help="fill every row (slower to create; tests real reads)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--smoke", action="store_true", help="a 64 x 256 file, one repeat (CI)")
     ap.add_argument("--child", nargs=3, metavar=("MODE", "MODEL", "ROW"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.smoke:
+        args.rows, args.dim, args.repeat = 64, 256, 1
     if args.child:
         child(args.child[0], Path(args.child[1]), int(args.child[2]))
         return

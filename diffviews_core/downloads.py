@@ -16,15 +16,17 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import validate as v
+from .atomic import replace_file
 from .errors import CancelledError, DataError, DiffViewsError, DiskFullError, brief
+from .formats.files import sha256_file
+from .jobs import Progress, check_cancelled, report, stage_progress
 from .safe_io import disk_full_as_error, is_disk_full, parse_json, read_regular_bytes, regular_file
-from .store.files import sha256_file
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 20
@@ -157,10 +159,7 @@ def _finish(part: Path, dest: Path, sha256: str) -> Path:
         part.unlink()
         raise DataError(dest, f"checksum mismatch (expected {sha256}, got {got}); the partial file was removed")
     with disk_full_as_error(dest):
-        with open(part, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(part, dest)
-    return dest
+        return replace_file(part, dest)
 
 
 def _resume_start(resp, dest: Path, have: int, size: int) -> int:
@@ -178,7 +177,7 @@ def download_file(
     dest: Path,
     sha256: str,
     size: int,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: Progress | None = None,
     cancel: threading.Event | None = None,
     hosts: Collection[str] | None = None,
     timeout: float = TIMEOUT,
@@ -187,7 +186,8 @@ def download_file(
 
     A partial ``.part`` is resumed with an HTTP Range request and a complete one is only verified. A body that
     stops early keeps its ``.part`` (run again to resume); one longer than ``size`` is refused as it arrives.
-    Redirects go only to ``hosts`` (default: the URL's own host).
+    Redirects go only to ``hosts`` (default: the URL's own host). ``progress`` and ``cancel`` follow the
+    ``diffviews_core.jobs`` contract (checked after every block).
     """
     dest = Path(dest)
     if os.path.lexists(dest):
@@ -219,16 +219,14 @@ def download_file(
             done = start
             with disk_full_as_error(part), open(part, "ab" if start else "wb") as out:
                 while block := resp.read(min(CHUNK, size - done + 1)):
-                    if cancel is not None and cancel.is_set():
-                        raise CancelledError(f"download of {dest.name} cancelled (resumes next time)")
+                    check_cancelled(cancel, f"download of {dest.name} cancelled (resumes next time)")
                     if done + len(block) > size:
                         out.close()
                         part.unlink()
                         raise DataError(dest, f"the server sent more than the manifest's {size:,} bytes; not kept")
                     out.write(block)
                     done += len(block)
-                    if progress is not None:
-                        progress(done, size)
+                    report(progress, done / size if size else None, _bytes_message(dest.name, done, size))
     except DiskFullError:
         raise
     except urllib.error.HTTPError as exc:
@@ -247,6 +245,10 @@ def download_file(
     return _finish(part, dest, sha256)
 
 
+def _bytes_message(name: str, done: int, total: int | None) -> str:
+    return f"{name}: {done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{name}: {done / 1e6:.1f} MB"
+
+
 def _inside(out_dir: Path, dest: Path) -> None:
     """Refuse a destination that a link inside ``out_dir`` would carry elsewhere."""
     root = out_dir.resolve()
@@ -259,16 +261,18 @@ def download(
     entries: list[ManifestEntry],
     out_dir: Path,
     source: str = "auto",
-    progress: Callable[[str, int, int | None], None] | None = None,
+    progress: Progress | None = None,
     cancel: threading.Event | None = None,
     timeout: float = TIMEOUT,
 ) -> list[Path]:
-    """Download every entry into ``out_dir``; ``source`` auto tries R2 then Hugging Face per file."""
+    """Download every entry into ``out_dir``; ``source`` auto tries R2 then Hugging Face per file.
+
+    ``progress`` gives each file an equal share of the whole; its message names the file and the bytes so far."""
     out_dir = Path(out_dir)
     order = SOURCES if source == "auto" else (source,)
     hosts = _hosts([u for e in entries for u in e.urls.values()])
     paths = []
-    for e in entries:
+    for i, e in enumerate(entries):
         urls = [e.urls[s] for s in order if s in e.urls]
         if not urls:
             raise DataError(e.path, f"no URL for source {source!r} in the manifest")
@@ -279,8 +283,8 @@ def download(
         last: Exception | None = None
         for url in urls:
             try:
-                cb = (lambda d, t, name=e.path: progress(name, d, t)) if progress else None
-                paths.append(download_file(url, dest, e.sha256, e.size, cb, cancel, hosts, timeout))
+                part = stage_progress(progress, i / len(entries), (i + 1) / len(entries))
+                paths.append(download_file(url, dest, e.sha256, e.size, part, cancel, hosts, timeout))
                 break
             except DiffViewsError as exc:
                 if isinstance(exc, (CancelledError, DataError)):

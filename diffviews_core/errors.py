@@ -26,6 +26,9 @@ class CheckpointError(DiffViewsError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):  # travels from a worker process (diffviews_core.process_jobs) as itself
+        return type(self), (self.path, self.reason)
+
 
 class DataError(DiffViewsError):
     """A data file that is missing, malformed or inconsistent; names the file and the problem."""
@@ -36,6 +39,9 @@ class DataError(DiffViewsError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self):  # travels from a worker process (diffviews_core.process_jobs) as itself
+        return type(self), (self.path, self.reason)
 
 
 class CancelledError(DiffViewsError):
@@ -48,7 +54,15 @@ class DiskFullError(DataError):
     """A write that found no space left; the file it was writing is named, existing files are left as they were."""
 
     def __init__(self, path: object, detail: str | None = None) -> None:
+        self.detail = detail
         super().__init__(path, f"disk full ({detail})" if detail else "disk full: nothing was changed")
+
+    def __reduce__(self):  # from a worker process as itself, its reason not wrapped twice
+        return type(self), (self.path, self.detail)
+
+
+class WorkerCrashedError(DiffViewsError):
+    """A worker process running a job ended without an answer (killed, out of memory, a crash in native code)."""
 
 
 def brief(exc: BaseException, limit: int = 160) -> str:

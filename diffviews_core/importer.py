@@ -218,8 +218,8 @@ def open_regular_size(path: Path) -> int:
 
 def import_data(source: Path, data_root: Path, overwrite: bool = False) -> list[Path]:
     """Copy a data folder, or unpack an archive, into ``data_root`` atomically; returns the model folders."""
-    from .store import open_data
-    from .store.root import is_model_dir
+    from .formats import open_data
+    from .formats.root import is_model_dir
 
     source, data_root = Path(source), Path(data_root)
     _check_places(source, data_root)

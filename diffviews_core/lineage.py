@@ -6,16 +6,18 @@ import datetime as _dt
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import validate as v
+from .atomic import atomic_write_text
 from .errors import DataError
+from .formats.files import sha256_file
+from .mask_schedule import masked_steps
 from .safe_io import read_json_file
-from .store.files import atomic_write_text, sha256_file
 
 LINEAGE_VERSION = 1
 MAX_LINEAGE_BYTES = 64 << 20
@@ -70,6 +72,23 @@ class GenerationSettings:
             raise v.Invalid("settings.noise_min is above settings.noise_max")
         return cls(**out)
 
+    def masked_steps(self) -> list[int]:
+        """The 0-based steps the mask applies to, by ``ActivationMasker``'s own rule (``mask_schedule``)."""
+        return masked_steps(self.num_steps, self.mask_steps, self.step_range)
+
+    def with_model_defaults(self, config: dict[str, Any]) -> GenerationSettings:
+        """These settings with a model's recommended ones from its config.json (``default_steps``, ``noise_max``,
+        ``noise_min``, ``default_guidance``, ``sampler``); the steps stay when the config names none."""
+        sampler = config.get("sampler")
+        return replace(
+            self,
+            num_steps=int(config.get("default_steps") or self.num_steps),
+            noise_max=float(config.get("noise_max", 100.0)),
+            noise_min=float(config.get("noise_min", 0.0)),
+            guidance_scale=float(config.get("default_guidance", 1.0)),
+            sampler=sampler if isinstance(sampler, str) else None,
+        )
+
 
 MAX_STEPS = 10_000
 MAX_SEED = 2**31 - 1  # the seed box's range (Qt spin boxes hold 32-bit ints)
@@ -98,7 +117,7 @@ class Lineage:
     model: str
     adapter: str
     layers: list[str]
-    source_sample_ids: list[int]
+    source_sample_ids: list[int | str]  # integer or text ids, as the model's sample table holds them
     class_label: int | None
     settings: GenerationSettings
     masked: bool = True
@@ -127,7 +146,7 @@ class Lineage:
                 model=v.text(data["model"], "model"),
                 adapter=v.text(data["adapter"], "adapter", 255),
                 layers=v.texts(data["layers"], "layers", 4096),
-                source_sample_ids=v.integers(data["source_sample_ids"], "source_sample_ids", max_len=10_000_000),
+                source_sample_ids=v.sample_ids(data["source_sample_ids"], "source_sample_ids", 10_000_000),
                 class_label=v.optional_integer(data.get("class_label"), "class_label"),
                 settings=GenerationSettings.from_dict(data["settings"]),
                 masked=v.boolean(data.get("masked", True), "masked"),

@@ -1,4 +1,5 @@
-"""Generate from a selection: mask the chosen layers with the mean stored activation of the selected samples.
+"""Generate from a selection: mask the chosen layers with the mean activation of the selected samples (stored rows,
+or rows recomputed through the model where the dataset stores a layer reduced).
 
 This is the product's central action ("Generate from neighbours"), kept Qt-free so the GUI, the CLI and
 ``replay`` share one code path and a lineage record regenerates an image bit for bit.
@@ -14,47 +15,91 @@ import numpy as np
 
 from .core import ActivationMasker, GenerationResult, StepRecord, generate_with_mask_multistep
 from .errors import DiffViewsError
+from .jobs import Progress, report
 from .lineage import GenerationSettings, Lineage, file_sha256, images_sha256
+from .trajectory_projection import selection_mean
 
 
-def mean_activations(model_data, sample_ids: Sequence[int], layers: Sequence[str]) -> dict[str, np.ndarray]:
-    """Per layer, the mean flattened stored activation over ``sample_ids`` (rows read from the memory map)."""
+def mean_activations(
+    model_data,
+    sample_ids: Sequence[int | str],
+    layers: Sequence[str],
+    adapter=None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+) -> dict[str, np.ndarray]:
+    """Per layer, the mean full-size flattened activation over ``sample_ids``: read from the stored rows, or, for
+    layers the dataset stores reduced, recomputed through ``adapter`` (see ``full_activations``)."""
     layers = sorted(layers)
-    rows = sorted(model_data.samples.row_of(int(s)) for s in sample_ids)
-    if not rows:
-        raise ValueError("no samples selected")
-    matrix = model_data.activations(layers)
-    mean = np.asarray(matrix[rows], dtype=np.float64).mean(axis=0).astype(np.float32)
-    shapes = model_data.layer_shapes
-    out, start = {}, 0
-    for name in layers:
-        size = math.prod(shapes[name])
-        out[name] = mean[start : start + size]
-        start += size
-    if start != mean.shape[0]:
-        raise DiffViewsError(f"{model_data.path}: stored activations have {mean.shape[0]} columns, layers need {start}")
-    return out
+    reduced = [x for x in layers if x in getattr(model_data, "reductions", {})]
+    stored = [x for x in layers if x not in reduced]
+    out: dict[str, np.ndarray] = {}
+    if stored:
+        mean = selection_mean(model_data, sample_ids, stored)
+        shapes = model_data.layer_shapes
+        start = 0
+        for name in stored:
+            size = math.prod(shapes[name])
+            out[name] = mean[start : start + size]
+            start += size
+        if start != mean.shape[0]:
+            raise DiffViewsError(
+                f"{model_data.path}: stored activations have {mean.shape[0]} columns, layers need {start}"
+            )
+    if reduced:
+        if adapter is None:
+            raise DiffViewsError(
+                f"{model_data.path}: layer(s) {', '.join(reduced)} are stored reduced; their full-size mean is "
+                "recomputed through the model, which needs its adapter"
+            )
+        from .full_activations import full_mean
+
+        rows = [model_data.samples.row_of(s) for s in sample_ids]
+        if not rows:
+            raise ValueError("no samples selected")
+        out.update(full_mean(model_data, rows, reduced, adapter, cancel=cancel))
+    return {k: out[k] for k in layers}
+
+
+def refuse_text_conditioned(adapter, model_data) -> None:
+    """Captioned (text-conditioned) samples need an adapter that takes text; a class-label model is refused."""
+    if model_data.samples.has_classes:
+        return
+    takes = getattr(adapter, "conditioning_type", "class")
+    if takes != "text":
+        raise DiffViewsError(
+            f"{model_data.name}: its samples are text-conditioned (captions), but adapter "
+            f"{getattr(adapter, 'model_type', type(adapter).__name__)!r} takes class labels: generation refused"
+        )
+    raise DiffViewsError(
+        f"{model_data.name}: generating from captions is not supported yet (adapter "
+        f"{getattr(adapter, 'model_type', type(adapter).__name__)!r} takes text, but the generator passes class labels)"
+    )
 
 
 def generate_from_samples(
     adapter,
     model_data,
-    sample_ids: Sequence[int],
+    sample_ids: Sequence[int | str],
     layers: Sequence[str],
     settings: GenerationSettings,
     class_label: int | None = None,
     masked: bool = True,
     on_step: Callable[[StepRecord], None] | None = None,
-    cancel: threading.Event | Callable[[], bool] | None = None,
+    cancel: threading.Event | None = None,
+    progress: Progress | None = None,
 ) -> tuple[GenerationResult, Lineage]:
     """Masked generation from the samples' mean activation; class defaults to the first (selected) sample's.
 
     ``masked=False`` runs the same seed and settings without the mask (the side-by-side comparison).
     Trajectory activations are recorded for ``layers`` either way, so both runs can be drawn on the map.
+    ``on_step`` gets every step's record (images, activations); ``progress`` and ``cancel`` follow the
+    ``diffviews_core.jobs`` contract (checked once per step).
     """
-    ids = [int(s) for s in sample_ids]
+    samples = model_data.samples
+    ids = [samples.sample_key(samples.row_of(s)) for s in sample_ids]
+    refuse_text_conditioned(adapter, model_data)
     if class_label is None and ids:
-        class_label = int(model_data.samples.class_label[model_data.samples.row_of(ids[0])])
+        class_label = int(samples.class_label[samples.row_of(ids[0])])
     masker = None
     if masked:
         masker = ActivationMasker(
@@ -64,8 +109,14 @@ def generate_from_samples(
             cfg_pass=settings.cfg_pass,
             blend=settings.blend,
         )
-        for name, vec in mean_activations(model_data, ids, layers).items():
+        for name, vec in mean_activations(model_data, ids, layers, adapter=adapter, cancel=cancel).items():
             masker.set_mask(name, vec)
+    def step_done(rec: StepRecord) -> None:
+        if on_step is not None:
+            on_step(rec)
+        report(progress, (rec.step + 1) / rec.num_steps, f"step {rec.step + 1} of {rec.num_steps}")
+
+    report(progress, 0.0, f"step 0 of {settings.num_steps}")
     result = generate_with_mask_multistep(
         adapter,
         masker,
@@ -79,7 +130,7 @@ def generate_from_samples(
         seed=settings.seed,
         num_samples=settings.num_samples,
         extract_layers=sorted(layers),
-        on_step=on_step,
+        on_step=step_done,
         cancel=cancel,
     )
     checkpoint = getattr(adapter, "checkpoint_path", None)

@@ -71,7 +71,7 @@ def _checked(d: dict, source: str) -> dict[str, Any]:
         "color_by": v.optional_text(d.get("color_by"), "color_by", 255),
         "k": v.optional_integer(d.get("k"), "k", 1, 10_000),
         "knn_space": None if d.get("knn_space") is None else v.choice(d["knn_space"], "knn_space", KNN_SPACES),
-        "selected": v.optional_integer(d.get("selected"), "selected"),
+        "selected": v.optional_sample_id(d.get("selected"), "selected"),
         "neighbours": [_neighbour(n, i) for i, n in enumerate(neighbours)],
         "camera": None if not d.get("camera") else _camera(d["camera"]),
         "generation": GenerationSettings.from_dict(d.get("generation", {})),
@@ -80,11 +80,11 @@ def _checked(d: dict, source: str) -> dict[str, Any]:
     }
 
 
-def _neighbour(raw: Any, i: int) -> tuple[int, float | None]:
+def _neighbour(raw: Any, i: int) -> tuple[int | str, float | None]:
     n = v.mapping(raw, f"neighbours[{i}]")
     distance = n.get("distance")
     return (
-        v.integer(n.get("sample_id"), f"neighbours[{i}].sample_id"),
+        v.sample_id(n.get("sample_id"), f"neighbours[{i}].sample_id"),
         None if distance is None else v.number(distance, f"neighbours[{i}].distance", finite=False),
     )
 

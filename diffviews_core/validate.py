@@ -103,6 +103,19 @@ def texts(value: Any, what: str, max_len: int | None = None) -> list[str]:
     return [text(v, f"{what}[{i}]") for i, v in enumerate(sequence(value, what, max_len))]
 
 
+def sample_id(value: Any, what: str) -> int | str:
+    """A sample id as a model's table holds it: an integer (int64) or a non-empty string."""
+    return text(value, what, 1024, empty=False) if isinstance(value, str) else integer(value, what)
+
+
+def optional_sample_id(value: Any, what: str) -> int | str | None:
+    return None if value is None else sample_id(value, what)
+
+
+def sample_ids(value: Any, what: str, max_len: int | None = None) -> list[int | str]:
+    return [sample_id(x, f"{what}[{i}]") for i, x in enumerate(sequence(value, what, max_len))]
+
+
 def shape(value: Any, what: str, max_rank: int = 8) -> tuple[int, ...]:
     """A tensor shape: up to ``max_rank`` non-negative ints whose product fits in int64."""
     dims = tuple(integers(value, what, 0, INT64_MAX, max_rank))

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Build a wheel from this repository, install it without dependencies into a fresh virtual environment that sees the
-# system's packages (torch, numpy, ... come from the system), then run `diffviews generate --demo` from outside the
-# repository and check the PNG. Proves the wheel carries the demo model and data.
+# dependencies (torch, numpy, ...) of the build environment's Python, then run `diffviews generate --demo` from
+# outside the repository and check the PNG. Proves the wheel carries the demo model and data.
+# PYTHON: the interpreter with the dependencies and `build` (default: the checkout's .venv made by scripts/setup.sh).
 #   scripts/check_wheel_demo.sh            isolated build (`python3 -m build --wheel`, fetches setuptools)
 #   scripts/check_wheel_demo.sh --offline  build with the installed setuptools (no network)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-PY=${PYTHON:-python3}
+PY=${PYTHON:-}
+[ -n "$PY" ] || { [ -x "$repo/.venv/bin/python" ] && PY=$repo/.venv/bin/python; } || PY=python3
 build_args=(--wheel)
 [ "${1:-}" = "--offline" ] && build_args+=(--no-isolation --skip-dependency-check)
 
@@ -31,8 +33,12 @@ if missing:
 print(f"   {sum(n.startswith('diffviews_resources/demo/') for n in names)} demo files in the wheel")
 PYEOF
 
-echo "== installing into a fresh venv (--system-site-packages, --no-deps)"
-"$PY" -m venv --system-site-packages "$work/venv"
+echo "== installing into a fresh venv (--no-deps; dependencies seen from $PY's site-packages)"
+"$PY" -m venv "$work/venv"
+# A .pth line adds a folder to sys.path without running the .pth files inside it, so an editable install of the
+# project there stays invisible; the fresh venv's own site-packages (holding the wheel) comes first anyway.
+"$PY" -c 'import sysconfig; p = sysconfig.get_paths(); print(p["purelib"]); print(p["platlib"])' | sort -u \
+  >"$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/deps-of-build-env.pth"
 "$work/venv/bin/python" -m pip install -q --no-deps "$wheel"
 
 echo "== generating from outside the repository"

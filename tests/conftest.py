@@ -1,4 +1,8 @@
-"""Shared fixtures: the tiny EDM configuration with the spec's seeding recipe."""
+"""Shared fixtures: the tiny EDM configuration with the spec's seeding recipe; Qt/GL set-up for tests/app and tests/gl.
+
+Shared helper modules live in tests/helpers (on the path through the ``pythonpath`` option): data and checkpoint
+fixtures, the tiny model, window helpers, and the ``require_gl`` plugin (``--require-gl``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import pytest  # noqa: E402
 from tiny_model import seed_like_spec  # noqa: E402  (imports numpy: after the thread settings)
+
+pytest_plugins = ["require_gl", "pytester"]
 
 
 def pytest_addoption(parser):
@@ -48,18 +54,6 @@ def _collect_garbage_on_the_main_thread(request):
     finally:
         gc.collect()
         gc.enable()
-
-
-@pytest.fixture
-def gl_display():
-    """Skip, with the reason, where a vispy canvas cannot get a GL context."""
-    from PySide6.QtWidgets import QApplication
-
-    if not os.environ.get("DISPLAY"):
-        pytest.skip("no X display: install Xvfb (pytest-xvfb starts it) to run the GL and window tests")
-    app = QApplication.instance()
-    if app is not None and app.platformName() != "xcb":
-        pytest.skip(f"QApplication already runs on the {app.platformName()!r} platform, which has no GL for vispy")
 
 
 @pytest.fixture

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
+
+from diffviews_core.errors import DiffViewsError
 
 from .options import LaunchOptions, default_data_dir
 
@@ -19,6 +22,19 @@ ORGANIZATION = "DiffViews"
 APPLICATION = "DiffViews Desktop"
 SCREENSHOT_SETTLE_MS = 400  # after the first full frame: let the docks' images and the GL frame land
 SCREENSHOT_TIMEOUT_MS = 60000
+
+
+SETTINGS_FILE = "diffviews-desktop.ini"
+
+
+def user_settings() -> QSettings:
+    """The user's settings (window layout, recent folders): an INI file in ``$DIFFVIEWS_CONFIG_DIR`` when that is set,
+    else Qt's native place for this organisation and application."""
+    from diffviews_core.paths import CONFIG_ENV, config_dir
+
+    if os.environ.get(CONFIG_ENV, "").strip():
+        return QSettings(str(config_dir() / SETTINGS_FILE), QSettings.Format.IniFormat)
+    return QSettings(ORGANIZATION, APPLICATION)
 
 
 def application() -> QApplication:
@@ -35,21 +51,26 @@ def application() -> QApplication:
     return app
 
 
-def create_window(options: LaunchOptions | None = None, settings: QSettings | None = None, canvas=None):
-    """The main window with its state, canvas, worker pool and controller wired (not shown, nothing opened)."""
+def create_window(options: LaunchOptions | None = None, settings: QSettings | None = None):
+    """The composition root: the explorer and generation states, the one worker pool, the model cache, the
+    controller, the canvas and the window that assembles them (not shown, nothing opened)."""
+    from diffviews_core.model_cache import ModelCache
+
     from .canvas import PointCloudCanvas
     from .controller import ExplorerController
     from .main_window import MainWindow
     from .state import ExplorerState
+    from .state.generation_state import GenerationState
     from .workers import WorkerPool
 
     options = options or LaunchOptions()
-    state = ExplorerState()
+    state, gen = ExplorerState(), GenerationState()
     pool = WorkerPool()
-    controller = ExplorerController(state, pool, options)
-    canvas = canvas if canvas is not None else PointCloudCanvas()
-    window = MainWindow(state, canvas, pool, controller, settings or QSettings(ORGANIZATION, APPLICATION))
-    for obj in (state, pool, controller):
+    cache = ModelCache(device=options.device, adapter_name=options.adapter, checkpoint=options.checkpoint_path)
+    controller = ExplorerController(state, pool, cache, options)
+    canvas = PointCloudCanvas(pool=pool)
+    window = MainWindow(state, gen, canvas, pool, cache, controller, settings or user_settings())
+    for obj in (state, gen, pool, controller):
         obj.setParent(window)
     return window
 
@@ -65,6 +86,23 @@ def open_start_data(window, options: LaunchOptions) -> bool:
     return True
 
 
+def _save_widget_png(widget, path: Path) -> bool:
+    """Grab ``widget`` as a PNG written atomically; False if it could not be encoded or written."""
+    from diffviews_core.atomic import atomic_write_bytes
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not widget.grab().save(buffer, "PNG"):
+        return False
+    try:
+        atomic_write_bytes(path, bytes(data))
+    except OSError as exc:
+        log.error("screenshot %s: %s", path, exc)
+        return False
+    return True
+
+
 def _screenshot_when_ready(window, path: Path, app: QApplication, started: float, restorer=None) -> None:
     """Save the window once the first map is drawn (or the session is restored, or no data loaded), then quit."""
     state = window.state
@@ -75,7 +113,7 @@ def _screenshot_when_ready(window, path: Path, app: QApplication, started: float
             return
         done["saved"] = True
         app.processEvents()
-        ok = window.grab().save(str(path), "PNG")
+        ok = _save_widget_png(window, path)
         log.info("screenshot %s after %.2f s: %s", path, time.perf_counter() - started, "saved" if ok else "failed")
         if not ok:
             print(f"diffviews-desktop: could not write {path}", file=sys.stderr)
@@ -103,10 +141,15 @@ def run_app(options: LaunchOptions) -> int:
         if options.screenshot is not None:  # a fixed, fresh layout: screenshots do not depend on the user's settings
             settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
         else:
-            settings = QSettings(ORGANIZATION, APPLICATION)
+            settings = user_settings()
         window = create_window(options, settings)
         window.show()
-        restorer = window.generation.open_session(options.session) if options.session else None
+        restorer = None
+        if options.session:
+            try:
+                restorer = window.open_session(options.session)
+            except DiffViewsError as exc:  # one line naming the file; the start data opens instead
+                window.show_message("error", str(exc))
         if restorer is None:
             open_start_data(window, options)
         if options.screenshot is not None:

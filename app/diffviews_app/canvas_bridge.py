@@ -1,7 +1,8 @@
 """Wires the explorer state to the point-cloud canvas, both ways, uploading only what changed.
 
 State -> canvas: coordinates once per model/layer/mode, colours once per colouring, and the small hover, selection,
-neighbour and highlight visuals on their own. Canvas -> state: hover, clicks (Ctrl+click selects anew) and lasso.
+neighbour and highlight visuals on their own. Canvas -> state: the hovered and clicked ``Target`` (whatever layer it
+is on: Ctrl+click on a sample selects anew) and the lasso. Its sibling for generation is ``TrajectoryBridge``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from PySide6.QtCore import QObject, Qt
 
 from .colors import point_colors
 from .state import ExplorerState
+from .targets import Target
 
 
 class CanvasBridge(QObject):
@@ -29,7 +31,7 @@ class CanvasBridge(QObject):
         state.selected_changed.connect(lambda row: canvas.set_selection(row if row >= 0 else None))
         state.neighbours_changed.connect(lambda: canvas.set_neighbours(state.neighbour_rows()))
         state.highlight_changed.connect(lambda: canvas.set_highlight(state.highlight_rows()))
-        canvas.hovered.connect(state.set_hovered)
+        canvas.hovered.connect(state.set_hover)
         canvas.clicked.connect(self._on_click)
         canvas.lasso_selected.connect(lambda rows: state.add_manual(np.asarray(rows, dtype=np.int64).tolist()))
 
@@ -45,8 +47,9 @@ class CanvasBridge(QObject):
 
     def _upload_points(self) -> None:
         coords = self.state.coords()
-        if coords is None:
-            coords = np.zeros((0, 3 if self.state.mode == "3d" else 2), dtype=np.float32)
+        if coords is None:  # a model without a map yet (one is being fitted): nothing to draw
+            self.canvas.set_points(np.zeros((0, 3 if self.state.mode == "3d" else 2), dtype=np.float32))
+            return
         self.canvas.set_points(np.ascontiguousarray(coords, dtype=np.float32))
         self._upload_colors(recompute=False)
         self._refresh_rings()
@@ -60,12 +63,12 @@ class CanvasBridge(QObject):
 
     def _upload_colors(self, recompute: bool = True) -> None:
         model = self.state.model
-        if model is None:
+        if model is None or self.state.coords() is None:
             return
         if recompute or self._rgba is None:
             self._rgba = point_colors(model.samples.columns, self.state.color_by, model.num_samples)
         self.canvas.set_colors(self._rgba)
 
-    def _on_click(self, row: int, modifiers) -> None:
+    def _on_click(self, target: Target, modifiers) -> None:
         replace = modifiers is not None and bool(modifiers & Qt.KeyboardModifier.ControlModifier)
-        self.state.click(int(row), replace=replace)
+        self.state.click_target(target, replace=replace)

@@ -1,4 +1,5 @@
-"""Point colours: a stable palette per class, a perceptual ramp for numeric columns, opacity by noise level.
+"""Point colours: a stable palette per class, a perceptual ramp for numeric columns, opacity by noise level; one
+colour per generation run.
 
 Pure numpy so it is cheap to test; the canvas receives one (N, 4) float32 array per change of colouring.
 """
@@ -82,10 +83,19 @@ def noise_alpha(sigma: np.ndarray | None, n: int) -> np.ndarray:
     return (1.0 - (1.0 - MIN_ALPHA) * (s - lo) / (hi - lo)).astype(np.float32)
 
 
+NO_CLASSES_NOTE = "text-conditioned samples (captions) have no classes to colour by"
+
+
+def unavailable_color_options(columns: dict[str, np.ndarray]) -> dict[str, str]:
+    """Colourings the data cannot give, with the reason shown beside the disabled choice."""
+    return {} if "class_label" in columns else {"class": NO_CLASSES_NOTE}
+
+
 def color_options(columns: dict[str, np.ndarray]) -> list[str]:
-    """What the points can be coloured by: class, noise level, then every other numeric metadata column."""
+    """What the points can be coloured by: class (unless the samples carry captions instead), noise level, then
+    every other numeric metadata column."""
     skip = {"class_label", "sample_id", NOISE_COLUMN, "batch_index", "umap_x", "umap_y", "umap_z"}
-    options = ["class"]
+    options = [] if unavailable_color_options(columns) else ["class"]
     if NOISE_COLUMN in columns:
         options.append("noise")
     for name, col in columns.items():
@@ -109,3 +119,14 @@ def point_colors(columns: dict[str, np.ndarray], color_by: str, n: int) -> np.nd
     rgba[:, :3] = rgb
     rgba[:, 3] = noise_alpha(sigma, n)
     return rgba
+
+
+# Generation runs: a colour per run (its masked images); the unmasked comparison of any run is grey.
+_RUN_PALETTE = [(0.85, 0.33, 0.10), (0.00, 0.45, 0.74), (0.47, 0.67, 0.19), (0.49, 0.18, 0.56), (0.93, 0.69, 0.13),
+                (0.30, 0.75, 0.93), (0.64, 0.08, 0.18)]  # fmt: skip
+UNMASKED_RGB = (0.45, 0.45, 0.45)
+
+
+def trajectory_color(run: int, masked: bool) -> tuple[float, float, float]:
+    """The RGB of a run's trajectories and generated images on the map and in the plot."""
+    return _RUN_PALETTE[(run - 1) % len(_RUN_PALETTE)] if masked else UNMASKED_RGB

@@ -2,20 +2,31 @@
 
 Slow steps (opening, reading an embedding, fitting one, extracting a layer, building an activation index) run in the
 worker pool; their results are written into the ``ExplorerState`` on the UI thread. Layers a model did not store are
-offered once its checkpoint is loaded (the "More layers" entry), so torch stays off the start-up path. Problems
-become ``message`` signals naming the file and the problem, and the app stays usable with whatever did open.
+offered once its checkpoint is loaded (the "More layers" entry), so torch stays off the start-up path; the loaded
+model lives in the session's ``ModelCache``, shared with generation. Problems become ``message`` signals naming the
+file and the problem, and the app stays usable with whatever did open. What the layer menu offers and how each map
+is obtained is Qt-free (``diffviews_core.maps``).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from diffviews_core.errors import DataError
+from diffviews_core.maps import (
+    MORE_LAYERS,
+    LayerChoice,
+    embed_layer,
+    extract_layer,
+    extraction_choices,
+    layer_choices,
+    load_embedding,
+    map_layers,
+)
+from diffviews_core.model_cache import ModelCache
 
 from .options import LaunchOptions
 from .state import ExplorerState
@@ -24,98 +35,10 @@ from .workers import WorkerPool
 log = logging.getLogger(__name__)
 
 SYNC_KNN_VALUES = 4_000_000  # activation KNN over fewer N*D values runs on the UI thread (a few ms)
-ALIGNED_PREFIX = "aligned_3d/"
-LAYER_CACHE_PREFIX = "layer_cache/"
-MORE_LAYERS = "+more-layers"  # menu key that loads the model to list its hookable layers (no layer starts with +)
-
-
-@dataclass(frozen=True)
-class LayerChoice:
-    """One entry of the layer menu: ``how`` is "embedding" (stored map), "activations" (stored, to embed),
-    "extract" (to extract, then embed) or "discover" (load the model to list the layers it can extract)."""
-
-    key: str
-    label: str
-    how: str
-
-
-def layer_choices(model) -> list[LayerChoice]:
-    """The default embedding first, every other stored embedding, then each stored layer without a map."""
-    names = [n for n in model.embedding_names if not n.startswith(ALIGNED_PREFIX)]
-    out: list[LayerChoice] = []
-    covered: set[str] = set()
-    for i, name in enumerate(names):
-        label = name.removeprefix(LAYER_CACHE_PREFIX)
-        if name.startswith(LAYER_CACHE_PREFIX):
-            covered.add(label)
-        if i == 0:
-            layers = model.embedding(name).layers
-            if layers:
-                label = f"{'+'.join(layers)} (default)"
-                if len(layers) == 1:
-                    covered.add(layers[0])
-        out.append(LayerChoice(name, label, "embedding"))
-    for layer in model.layers:
-        if layer not in covered and layer not in names:
-            out.append(LayerChoice(layer, layer, "activations"))
-    return out
-
-
-def load_embedding(model, name: str):
-    """The named embedding, with 3D coordinates borrowed from its ``aligned_3d`` counterpart when it has none."""
-    from diffviews_core.store import Embedding
-
-    emb = model.embedding(name)
-    if emb.coords3d is not None:
-        return emb
-    names = model.embedding_names
-    short = name.removeprefix(LAYER_CACHE_PREFIX)
-    for candidate in (ALIGNED_PREFIX + short, ALIGNED_PREFIX + "default" if name == names[0] else None):
-        if candidate and candidate in names:
-            aligned = model.embedding(candidate)
-            if aligned.coords3d is not None:
-                return Embedding(emb.name, emb.coords2d, aligned.coords3d, {**emb.params, "coords3d_from": candidate})
-    return emb
-
-
-def embed_layer(model, layer: str, progress=None, cancel=None):
-    """Fit 2D and 3D maps of one stored layer (StandardScaler -> PCA -> UMAP); kept in memory for the session."""
-    from diffviews_core.embedding.fit import fit_embeddings
-    from diffviews_core.store import Embedding
-
-    fitted = fit_embeddings(model.activations([layer]), dims=(2, 3), progress=progress, cancel=cancel)
-    params = {**fitted[2].params, "layers": [layer]}
-    params.pop("n_components", None)
-    return Embedding(layer, fitted[2].coords, fitted[3].coords, params)
-
-
-def extraction_choices(model, choices: dict[str, LayerChoice], hookable: list[str] | None) -> list[LayerChoice]:
-    """Hookable layers neither stored nor mapped, as "extract" entries; before the model is loaded, one entry that
-    loads it."""
-    if hookable is None:
-        return [LayerChoice(MORE_LAYERS, "More layers\u2026 (loads the model)", "discover")]
-    have = set(model.layers) | {k.removeprefix(LAYER_CACHE_PREFIX) for k in choices}
-    return [LayerChoice(x, f"{x}  (extract + embed)", "extract") for x in hookable if x not in have]
-
-
-def load_model_adapter(model, checkpoint: Path | None, adapter_name: str | None, device: str | None):
-    """The model's adapter for extraction (launch options override config.json, as for generation)."""
-    from diffviews_core.device import pick_device
-    from diffviews_core.store.layer_extraction import load_adapter
-
-    return load_adapter(model, checkpoint, adapter_name, pick_device(device))
-
-
-def extract_layer(model, layer: str, adapter, progress=None, cancel=None):
-    """Record one layer for every sample into the cache (resuming or reusing earlier work); (paths, shapes)."""
-    from diffviews_core.store.layer_extraction import extract_layers
-
-    paths = extract_layers(model, [layer], adapter=adapter, progress=progress, cancel=cancel)
-    return paths, {layer: adapter.get_layer_shapes()[layer]}
 
 
 def _open(path: Path, model_name: str | None, embeddings_csv: Path | None):
-    from diffviews_core.store import open_data
+    from diffviews_core.formats import open_data
 
     root = open_data(path)
     if not root.models:
@@ -123,7 +46,7 @@ def _open(path: Path, model_name: str | None, embeddings_csv: Path | None):
     name = model_name if model_name in root.models else next(iter(root.models))
     model = root.models[name]
     if embeddings_csv is not None:
-        from diffviews_core.store.embedding import read_embedding_csv
+        from diffviews_core.formats.embedding import read_embedding_csv
 
         return root, name, embeddings_csv.stem, read_embedding_csv(embeddings_csv.stem, embeddings_csv, model.samples)
     key = layer_choices(model)[0].key if model.embedding_names else ""
@@ -136,16 +59,18 @@ class ExplorerController(QObject):
     message = Signal(str, str)  # level ("info", "warning", "error"), text
     busy_changed = Signal(bool)  # a data folder is being opened
 
-    def __init__(self, state: ExplorerState, pool: WorkerPool, options: LaunchOptions | None = None,
+    def __init__(self, state: ExplorerState, pool: WorkerPool, cache: ModelCache, options: LaunchOptions | None = None,
                  parent: QObject | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.state = state
         self.pool = pool
+        self.cache = cache  # loaded models, shared with generation
         self.options = options or LaunchOptions()
         self._computed: dict[tuple[str, str], object] = {}  # (model path, layer) -> Embedding fitted this session
         self._indexes: dict[tuple[str, tuple[str, ...]], object] = {}  # activation KNN indexes
         self._choices: dict[str, LayerChoice] = {}
-        self._adapters: dict[str, object] = {}  # model path -> adapter for extraction (not shared with generation)
+        self._embedding: tuple[str, str] | None = None  # (model path, layer) being embedded now
+        self._hookable: dict[str, list[str]] = {}  # model path -> layers its loaded model can record
 
     # ---- opening ----------------------------------------------------------------------------------------------
     def open_folder(self, path: Path | str, model: str | None = None) -> None:
@@ -166,7 +91,7 @@ class ExplorerController(QObject):
         self.busy_changed.emit(False)
         self._computed.clear()
         self._indexes.clear()
-        self._adapters.clear()
+        self._hookable.clear()
         self.state.set_root(root)
         problems = [f"{model}: {text}" for model, text in root.problems.items()]
         for model in root.models.values():
@@ -185,17 +110,24 @@ class ExplorerController(QObject):
         if key and key not in self._choices:  # an --embeddings CSV from outside the model folder
             self._choices = {key: LayerChoice(key, key, "embedding"), **self._choices}
         if self.options.checkpoint_path or model.config.get("checkpoint"):
-            adapter = self._adapters.get(str(model.path))
-            hookable = list(adapter.hookable_layers) if adapter is not None else None
+            hookable = self._hookable.get(str(model.path))
             self._choices.update((c.key, c) for c in extraction_choices(model, self._choices, hookable))
         from .colors import color_options
 
-        if self.state.color_by not in color_options(model.samples.columns):
-            self.state.set_color_by("class")
-        self.state.set_model(model, key, embedding)
+        options = color_options(model.samples.columns)
+        if self.state.color_by not in options:
+            self.state.set_color_by(options[0] if options else "class")
+        # the choices first: a session restoring a layer checks them when the model lands
         self.state.set_layer_choices({k: (c.label, c.how) for k, c in self._choices.items()})
+        self.state.set_model(model, key, embedding)
         if embedding is None:
-            self.message.emit("warning", f"{model.path}: no embedding yet; pick a layer to embed it.")
+            stored = next((c for c in self._choices.values() if c.how == "activations"), None)
+            if stored is None:
+                self.message.emit("warning", f"{model.path}: no embedding yet; pick a layer to embed it.")
+                return
+            # as the original does on opening a folder without a map: embed its (first) stored layer
+            self.message.emit("info", f"{model.path}: no embedding yet; embedding layer {stored.key}.")
+            self.switch_layer(stored.key)
 
     # ---- model and layer ----------------------------------------------------------------------------------------
     def switch_model(self, name: str) -> None:
@@ -251,6 +183,14 @@ class ExplorerController(QObject):
         self._embed(model, key, show)
 
     def _embed(self, model, key: str, show) -> None:
+        if self._embedding == (str(model.path), key):
+            return  # already being embedded (e.g. on opening, and again by a session restoring that layer)
+        self._embedding = (str(model.path), key)
+
+        def ended() -> None:
+            if self._embedding == (str(model.path), key):
+                self._embedding = None
+
         def fitted(emb, model=model) -> None:
             self._computed[(str(model.path), key)] = emb
             show(emb)
@@ -263,16 +203,17 @@ class ExplorerController(QObject):
         job = self.pool.submit(f"Embedding {key}", embed_layer, model, key, key="view", on_result=fitted,
                                on_error=failed)
         job.cancelled.connect(self._revert_layer_menu)
+        job.ended.connect(ended)
 
     def _discover_layers(self, model) -> None:
         """Load the model's checkpoint in a job, then offer its hookable layers that are not stored."""
 
         def loaded(adapter, model=model) -> None:
-            self._adapters[str(model.path)] = adapter
+            self._hookable[str(model.path)] = list(adapter.hookable_layers)
             if self.state.model is not model:
                 return
             self._choices.pop(MORE_LAYERS, None)
-            extra = extraction_choices(model, self._choices, list(adapter.hookable_layers))
+            extra = extraction_choices(model, self._choices, self._hookable[str(model.path)])
             self._choices.update((c.key, c) for c in extra)
             self._publish_choices()
             self.message.emit("info", f"{len(extra)} more layers of {model.name} can be extracted and embedded.")
@@ -281,9 +222,8 @@ class ExplorerController(QObject):
             self._revert_layer_menu()
             self.message.emit("error", f"Could not load the model of {model.name}: {text}")
 
-        o = self.options
-        job = self.pool.submit(f"Loading the model of {model.name}", load_model_adapter, model, o.checkpoint_path,
-                               o.adapter, o.device, key="view", on_result=loaded, on_error=failed)  # fmt: skip
+        job = self.pool.submit(f"Loading the model of {model.name}", self.cache.adapter, model, key="view",
+                               on_result=loaded, on_error=failed)  # fmt: skip
         job.cancelled.connect(self._revert_layer_menu)
 
     def _extract(self, model, choice: LayerChoice) -> None:
@@ -302,8 +242,7 @@ class ExplorerController(QObject):
             self._revert_layer_menu()
             self.message.emit("error", f"Extracting {key} failed: {text}")
 
-        adapter = self._adapters[str(model.path)]
-        job = self.pool.submit(f"Extracting {key}", extract_layer, model, key, adapter, key="view",
+        job = self.pool.submit(f"Extracting {key}", extract_layer, model, key, self.cache, key="view",
                                on_result=extracted, on_error=failed)  # fmt: skip
         job.cancelled.connect(self._revert_layer_menu)
 
@@ -314,11 +253,7 @@ class ExplorerController(QObject):
     # ---- neighbours -----------------------------------------------------------------------------------------------
     def knn_layers(self) -> list[str]:
         """Layers whose activations define the true neighbours: those of the map shown, else the default pair."""
-        model = self.state.model
-        emb_layers = self.state.embedding.layers if self.state.embedding is not None else []
-        if emb_layers and all(x in model.layers for x in emb_layers):
-            return emb_layers
-        return list(model.default_layers) or list(model.layers)
+        return map_layers(self.state.model, self.state.embedding)
 
     def suggest_knn(self) -> None:
         """K nearest neighbours of the selected sample in the chosen space; big activation searches run in a job."""
@@ -351,15 +286,16 @@ class ExplorerController(QObject):
 
         index = self._indexes.get(cache_key)
         if acts.shape[0] * acts.shape[1] <= SYNC_KNN_VALUES:
-            apply(_knn_activation(index, acts, row, k))
+            apply(_knn_activation(index, model, layers, row, k))
             return
-        self.pool.submit("Nearest neighbours", _knn_activation, index, acts, row, k, key="knn", on_result=apply,
-                         on_error=lambda text: self.message.emit("error", f"KNN failed: {text}"))
+        self.pool.submit("Nearest neighbours", _knn_activation, index, model, layers, row, k, key="knn",
+                         on_result=apply, on_error=lambda text: self.message.emit("error", f"KNN failed: {text}"))  # fmt: skip
 
 
-def _knn_activation(index, acts: np.ndarray, row: int, k: int, cancel=None):
-    from diffviews_core.neighbours import ActivationIndex
+def _knn_activation(index, model, layers: list[str], row: int, k: int, progress=None, cancel=None):
+    """The dataset's neighbour index (exact when small; approximate, built once and stored, when large), queried."""
+    from diffviews_core.knn_index import dataset_index
 
-    index = index or ActivationIndex(acts)
+    index = index or dataset_index(model, layers, progress=progress, cancel=cancel)
     rows, dists = index.query_rows(row, k)
     return index, rows, dists

@@ -1,31 +1,22 @@
 """Exports: the map as PNG, generated images and step strips as PNG, selection + neighbours as CSV, trajectory
-activations as NPZ. Every file is written to a temporary name beside the target and renamed, so a failed export never
-leaves half a file."""
+activations as NPZ, a generated image's lineage as JSON. Every file is written atomically (``diffviews_core.atomic``), so a failed export never leaves half a
+file."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from diffviews_core.atomic import atomic_write_bytes
+from diffviews_core.lineage import Lineage
+
 from .state import ExplorerState
 from .state.generation_state import Trajectory
-
-
-def _atomic_bytes(path: Path | str, data: bytes) -> Path:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -41,12 +32,7 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def save_png(image: np.ndarray, path: Path | str) -> Path:
-    return _atomic_bytes(path, png_bytes(image))
-
-
-def export_view(canvas, path: Path | str) -> Path:
-    """The map as drawn now, full detail, with trajectories and generated points (vispy render)."""
-    return save_png(canvas.render_image(), path)
+    return atomic_write_bytes(path, png_bytes(image))
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
@@ -87,7 +73,7 @@ def export_images(trajectories: Sequence[Trajectory], folder: Path | str, strips
     return written
 
 
-SELECTION_COLUMNS = ["role", "row", "sample_id", "class_label", "class_name", "distance", "x", "y", "z"]
+SELECTION_COLUMNS = ["role", "row", "sample_id", "class_label", "class_name", "caption", "distance", "x", "y", "z"]
 
 
 def selection_rows(state: ExplorerState) -> list[dict]:
@@ -103,8 +89,9 @@ def selection_rows(state: ExplorerState) -> list[dict]:
         xyz = [float(v) for v in coords[row]] if coords is not None else []
         name = str(samples.class_name[row]) if samples.class_name is not None else ""
         out.append({
-            "role": role, "row": int(row), "sample_id": int(samples.sample_id[row]),
-            "class_label": int(samples.class_label[row]), "class_name": name,
+            "role": role, "row": int(row), "sample_id": samples.sample_key(row),
+            "class_label": int(samples.class_label[row]) if samples.has_classes else "", "class_name": name,
+            "caption": str(samples.caption[row]) if samples.caption is not None else "",
             "distance": "" if dist is None else f"{dist:.6g}",
             "x": xyz[0] if xyz else "", "y": xyz[1] if xyz else "", "z": xyz[2] if len(xyz) > 2 else "",
         })  # fmt: skip
@@ -120,7 +107,7 @@ def export_selection_csv(state: ExplorerState, path: Path | str) -> Path:
     writer = csv.DictWriter(buf, fieldnames=SELECTION_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return _atomic_bytes(path, buf.getvalue().encode("utf-8"))
+    return atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
 
 
 def export_trajectory_npz(traj: Trajectory, path: Path | str) -> Path:
@@ -140,4 +127,17 @@ def export_trajectory_npz(traj: Trajectory, path: Path | str) -> Path:
         arrays["image"] = np.asarray(traj.image)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
-    return _atomic_bytes(path, buf.getvalue())
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def lineage_of(traj: Trajectory | None) -> Lineage:
+    """The lineage of a generated image's trajectory; ValueError when there is none (no image, or not finished)."""
+    if traj is None or traj.lineage is None:
+        raise ValueError("no finished generated image is selected")
+    return traj.lineage
+
+
+def export_lineage(traj: Trajectory | None, path: Path | str) -> Path:
+    """The lineage of ``traj``'s generated image as JSON: what regenerates it bit for bit (``Replay lineage``)."""
+    lineage_of(traj).save(path)
+    return Path(path)

@@ -1,4 +1,5 @@
-"""Sample images as Qt pixmaps: numpy -> QImage without copies on the hot path, a small LRU cache per model."""
+"""Images as Qt pixmaps: numpy -> QImage without copies on the hot path, a small LRU cache of sample images per
+model, and the square (optionally inset) pixmaps the docks show generated steps with."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import logging
 from collections import OrderedDict
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,27 @@ def scaled(pixmap: QPixmap, size: int) -> QPixmap:
     if max(pixmap.width(), pixmap.height()) > size:
         mode = Qt.TransformationMode.SmoothTransformation
     return pixmap.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, mode)
+
+
+def image_pixmap(image: np.ndarray, size: int) -> QPixmap:
+    """A square pixmap of ``size``; small images scale with nearest neighbour so pixels stay crisp."""
+    pix = QPixmap.fromImage(to_qimage(image))
+    return pix.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+
+
+def inset_pixmap(main: np.ndarray, inset: np.ndarray | None, size: int) -> QPixmap:
+    """``main`` at ``size`` with ``inset`` (the noised input) at a third of the size in the bottom-right corner."""
+    pix = image_pixmap(main, size)
+    if inset is None:
+        return pix
+    small = image_pixmap(inset, max(8, size // 3))
+    painter = QPainter(pix)
+    x, y = pix.width() - small.width() - 3, pix.height() - small.height() - 3
+    painter.drawPixmap(x, y, small)
+    painter.setPen(QPen(QColor("white"), 2))
+    painter.drawRect(QRect(x - 1, y - 1, small.width() + 1, small.height() + 1))
+    painter.end()
+    return pix
 
 
 class ImageCache:

@@ -1,7 +1,9 @@
-"""The main window: the map in the centre, docks around it, menus, shortcuts, status bar, settings, drag-and-drop.
+"""The main window: the map in the centre, docks around it, menus, shortcuts, status bar, settings, drag-and-drop,
+and sessions (File > Save / Open session).
 
-The window receives its parts (state, canvas, worker pool, controller) instead of creating them, so tests and the
-screenshot mode build exactly the same window and can reach every part.
+The window receives its parts (states, canvas, worker pool, model cache, controller) instead of creating them
+(``app.create_window`` is the composition root), so tests and the screenshot mode build exactly the same window
+and can reach every part.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
-from . import __version__
+from diffviews_core.errors import DiffViewsError
+from diffviews_core.model_cache import ModelCache
+
+from . import __version__, session
 from .canvas_bridge import CanvasBridge
-from .colors import color_options
+from .colors import color_options, unavailable_color_options
 from .controller import ExplorerController
 from .docks.classes_dock import ClassesDock
 from .docks.neighbours_dock import NeighboursDock
 from .docks.preview_dock import PreviewDock
 from .docks.view_dock import COLOR_LABELS, ViewDock
+from .exports import save_png
 from .generation_ui import install_generation
-from .images import ImageCache, to_qimage
+from .images import ImageCache
 from .state import ExplorerState
+from .state.generation_state import GenerationState
 from .widgets import JobsIndicator, MessageBanner
 from .workers import WorkerPool
 
@@ -38,10 +45,11 @@ TITLE = "DiffViews Desktop"
 class MainWindow(QMainWindow):
     """Assembles the explorer; owns no data logic (that is the controller's and the state's)."""
 
-    def __init__(self, state: ExplorerState, canvas, pool: WorkerPool, controller: ExplorerController,
-                 settings: QSettings, parent: QWidget | None = None) -> None:  # fmt: skip
+    def __init__(self, state: ExplorerState, gen: GenerationState, canvas, pool: WorkerPool, cache: ModelCache,
+                 controller: ExplorerController, settings: QSettings, parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
-        self.state, self.canvas, self.pool, self.controller, self.settings = state, canvas, pool, controller, settings
+        self.state, self.gen, self.canvas, self.pool, self.cache = state, gen, canvas, pool, cache
+        self.controller, self.settings = controller, settings
         self.setWindowTitle(TITLE)
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
@@ -58,7 +66,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.view_dock = ViewDock(state, self)
-        self.preview_dock = PreviewDock(state, self.images, self)
+        self.preview_dock = PreviewDock(state, gen, self.images, self)
         self.classes_dock = ClassesDock(state, self)
         self.neighbours_dock = NeighboursDock(state, self.images, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.view_dock)
@@ -88,7 +96,7 @@ class MainWindow(QMainWindow):
         state.root_changed.connect(self._remember_root)
         self._hinted_full_demo = False
         state.root_changed.connect(self._hint_full_demo)
-        self.generation = install_generation(self)  # before restoring: the saved layout includes its docks
+        self.generation = install_generation(self, controller.options)  # before restoring: the layout holds its docks
         self._restore_settings()
         self._refresh_title()
         self._refresh_mode_actions()
@@ -115,6 +123,10 @@ class MainWindow(QMainWindow):
                                              "(about a minute; cancel resumes later), then opened")  # fmt: skip
         self.export_action = self._action(file, "&Export view as PNG…", self.choose_export, "Ctrl+E",
                                           "save the map as it is drawn now")  # fmt: skip
+        file.addSeparator()
+        self._action(file, "Sa&ve session…", self.choose_session_file, "Ctrl+Shift+S",
+                     "data, view, selection, generation settings and generated images, as one JSON file")  # fmt: skip
+        self._action(file, "Open &session…", self.choose_session_to_open, "Ctrl+Shift+O")
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -156,6 +168,10 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _c=False, o=option: self.state.set_color_by(o))
             self.color_group.addAction(action)
             self.color_menu.addAction(action)
+        for option, note in unavailable_color_options(model.samples.columns).items() if model is not None else []:
+            action = QAction(f"{COLOR_LABELS.get(option, option)} (unavailable: {note})", self)
+            action.setEnabled(False)
+            self.color_menu.insertAction(self.color_menu.actions()[0] if self.color_menu.actions() else None, action)
 
     def _refresh_mode_actions(self, *_args) -> None:
         self.action_3d.setEnabled(self.state.has_3d())
@@ -184,7 +200,7 @@ class MainWindow(QMainWindow):
 
     def build_full_demo(self) -> None:
         """Build the full demo in a job (progress and cancel in the status bar), then open it; instant once built."""
-        from diffviews_core.demo.build import build_full_demo
+        from diffviews_core.pipelines.demo_build import build_full_demo
 
         self.full_demo_action.setEnabled(False)  # one build at a time: two would share the work folder
         job = self.pool.submit("Building the full demo", build_full_demo, on_result=self.open_folder,
@@ -211,10 +227,7 @@ class MainWindow(QMainWindow):
 
     def export_view(self, path: Path | str) -> Path:
         """Save the map as drawn (vispy render at full detail) as a PNG."""
-        path = Path(path)
-        image = to_qimage(np.asarray(self.canvas.render_image()))
-        if not image.save(str(path), "PNG"):
-            raise OSError(f"{path}: could not write the PNG")
+        path = save_png(np.asarray(self.canvas.render_image()), path)
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return path
 
@@ -226,6 +239,36 @@ class MainWindow(QMainWindow):
                 self.export_view(path)
             except OSError as exc:
                 self.show_message("error", str(exc))
+
+    # ---- sessions -------------------------------------------------------------------------------------------------
+    def save_session(self, path: Path | str) -> Path:
+        """Write the session (data, model, layer, view, selection, camera, generation) as JSON, atomically."""
+        return session.save_session(self, path)
+
+    def open_session(self, path: Path | str) -> session.SessionRestore:
+        """Restore a session file in the background; a problem is a message naming the file, never a crash."""
+        restorer = session.restore_session(self, path)
+        restorer.done.connect(lambda ok, text: self.show_message("info" if ok else "error", text))
+        return restorer
+
+    def choose_session_file(self) -> None:
+        path = QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)")[0]
+        if path and self._reported(lambda: self.save_session(path)):
+            self.show_message("info", f"Saved session to {path}")
+
+    def choose_session_to_open(self) -> None:
+        path = QFileDialog.getOpenFileName(self, "Open session", "", "Session (*.json)")[0]
+        if path:
+            self._reported(lambda: self.open_session(path))
+
+    def _reported(self, action) -> bool:
+        """Run ``action``; a problem with a file becomes an error message (False), never an exception."""
+        try:
+            action()
+        except (OSError, ValueError, DiffViewsError) as exc:
+            self.show_message("error", str(exc))
+            return False
+        return True
 
     def focus_search(self) -> None:
         self.classes_dock.show()
@@ -318,6 +361,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.save_settings()
         if not self.pool.shutdown(10000):
-            log.warning("some jobs did not stop within 10 s")
+            # a job between its cancel checks (loading a model, importing torch): wait for it, since a thread
+            # destroyed while it runs would abort the process
+            log.warning("waiting for jobs to stop: %s", ", ".join(job.name for job in self.pool.running()))
+            self.pool.wait_all(None)
         self.canvas.close()
         super().closeEvent(event)

@@ -9,32 +9,46 @@ import base64
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from diffviews_core.atomic import atomic_write_text
 from diffviews_core.errors import DataError
 from diffviews_core.session_format import SESSION_KIND, SESSION_VERSION, read_session_file
-from diffviews_core.store.files import atomic_write_text
 
 from .exports import png_bytes
 
 if TYPE_CHECKING:
-    from .generation_ui import GenerationParts
+    from .canvas import PointCloudCanvas
+    from .controller import ExplorerController
+    from .state import ExplorerState
+    from .state.generation_state import GenerationState
+
+
+class SessionParts(Protocol):
+    """What a session reads and restores: the window's explorer state and controller, the generation state, the
+    canvas (for the cameras). The main window is one (its File menu saves and opens sessions); this module never
+    imports it."""
+
+    state: ExplorerState
+    controller: ExplorerController
+    gen: GenerationState
+    canvas: PointCloudCanvas
 
 
 def _image_to_text(image: np.ndarray | None) -> str | None:
     return None if image is None else base64.b64encode(png_bytes(image)).decode("ascii")
 
 
-def session_dict(parts: GenerationParts) -> dict[str, Any]:
+def session_dict(parts: SessionParts) -> dict[str, Any]:
     """Everything a session restores, as plain JSON types (generated images as base64 PNG, no step frames)."""
     s, gen = parts.state, parts.gen
     samples = s.model.samples if s.model is not None else None
 
-    def sid(row: int) -> int:
-        return int(samples.sample_id[row])
+    def sid(row: int) -> int | str:
+        return samples.sample_key(row)
 
     trajectories = []
     current = -1
@@ -72,11 +86,9 @@ def session_dict(parts: GenerationParts) -> dict[str, Any]:
     }
 
 
-def save_session(parts: GenerationParts, path: Path | str) -> Path:
-    """Write the session JSON atomically (temp file beside it, then rename; a full disk is a DiskFullError)."""
-    path = Path(path)
-    atomic_write_text(path, json.dumps(session_dict(parts), indent=1))
-    return path
+def save_session(parts: SessionParts, path: Path | str) -> Path:
+    """Write the session JSON atomically (``diffviews_core.atomic``; a full disk is a DiskFullError)."""
+    return atomic_write_text(path, json.dumps(session_dict(parts), indent=1))
 
 
 class SessionRestore(QObject):
@@ -84,7 +96,7 @@ class SessionRestore(QObject):
 
     done = Signal(bool, str)
 
-    def __init__(self, parts: GenerationParts, data: dict[str, Any], source: str = "session",
+    def __init__(self, parts: SessionParts, data: dict[str, Any], source: str = "session",
                  parent: QObject | None = None) -> None:  # fmt: skip
         super().__init__(parent)
         self.parts, self.data, self.source = parts, data, source
@@ -154,10 +166,12 @@ class SessionRestore(QObject):
         samples = s.model.samples
 
         def row(sample_id) -> int:
+            if not isinstance(sample_id, (int, str)) or isinstance(sample_id, bool):
+                raise DataError(self.source, f"sample_id {sample_id!r} is not an integer or text id")
             try:
-                return samples.row_of(int(sample_id))
-            except (KeyError, ValueError):
-                raise DataError(self.source, f"sample_id {sample_id} is not in model {s.model_name!r}") from None
+                return samples.row_of(sample_id)
+            except KeyError:
+                raise DataError(self.source, f"sample_id {sample_id!r} is not in model {s.model_name!r}") from None
 
         s.set_color_by(d["color_by"] or s.color_by)
         s.set_k(d["k"] or s.k)
@@ -175,7 +189,7 @@ class SessionRestore(QObject):
             parts.canvas.set_camera_state(d["camera"])
 
 
-def restore_session(parts: GenerationParts, path: Path | str) -> SessionRestore:
+def restore_session(parts: SessionParts, path: Path | str) -> SessionRestore:
     """Start restoring the session file ``path``; connect to the returned object's ``done`` to know when it landed."""
     data = read_session_file(path)
     restorer = SessionRestore(parts, data, str(path), parent=parts.gen)

@@ -45,7 +45,8 @@ class MessageBanner(QFrame):
 
 
 class JobsIndicator(QWidget):
-    """Status-bar widget: the running job's name, its progress, and a cancel button (hidden when idle)."""
+    """Status-bar widget: the running job's name, its progress, and a cancel button (hidden when idle); quiet
+    housekeeping jobs are not listed."""
 
     def __init__(self, pool: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,7 +69,7 @@ class JobsIndicator(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        jobs = self.pool.running()
+        jobs = [job for job in self.pool.running() if not job.quiet]
         self.setVisible(bool(jobs))
         if not jobs:
             return

@@ -1,10 +1,14 @@
-"""Run slow core functions off the UI thread, with progress, cancel and errors relayed as messages.
+"""Run slow work off the UI thread, with progress, cancel, live partial results and errors relayed to one place.
 
-Every long job is a core function ``fn(*args, progress=cb, cancel=event)`` (``cb(fraction, message)`` or
-``cb(done, total)``, ``event`` a ``threading.Event``; each passed only if ``fn`` takes it); ``WorkerPool.submit``
-wraps it once in
-a ``Job`` (a QThread) whose signals arrive on the UI thread. The pool tracks running jobs so the status bar can show
-them and the window can cancel and wait for all of them on close.
+The app's only way to run background work. Every long job is a function ``fn(*args, progress=cb, cancel=event)``
+following the ``diffviews_core.jobs`` contract (``cb(fraction or None, message)``, ``event`` a ``threading.Event``;
+each passed only if ``fn`` takes it). A job that produces results while it runs (generation's live steps) also takes
+``publish(item)``: items wait in the job and reach ``on_partial(items)`` on the UI thread in batches, at most one
+batch per ``partial_interval_ms`` however fast they come, and always before the final result.
+``WorkerPool.submit`` wraps the function once in a ``Job`` (a QThread) whose signals arrive on the UI thread. An
+exception travels as the exception object to ``WorkerPool._failed``, which turns it into a message (and logs the
+traceback of anything that is not a ``DiffViewsError``). The pool tracks running jobs so the status bar can show them
+and the window can cancel and wait for all of them on close.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from diffviews_core.errors import CancelledError, DiffViewsError
+from diffviews_core.jobs import check_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +47,25 @@ class Job(QThread):
     """One call of ``fn`` on its own thread. Exactly one of succeeded/failed/cancelled fires, then ``ended``."""
 
     progressed = Signal(float, str)  # fraction done (0..1, or -1 when unknown), message
+    published = Signal()  # items wait in ``take_published`` (one signal per batch, however many items)
     succeeded = Signal(object)
-    failed = Signal(str)
+    failed = Signal(object)  # the exception
     cancelled = Signal()
     ended = Signal()
 
-    def __init__(self, name: str, fn: Callable, args: tuple, kwargs: dict, parent: QObject | None = None) -> None:
+    def __init__(self, name: str, fn: Callable, args: tuple, kwargs: dict, parent: QObject | None = None,
+                 quiet: bool = False) -> None:  # fmt: skip
         super().__init__(parent)
         self.name = name
+        self.quiet = quiet  # housekeeping (e.g. the map's picking index): not listed in the status bar
         self._fn, self._args, self._kwargs = fn, args, dict(kwargs)
         self._cancel = threading.Event()
         self._last_progress = 0.0
-        if _accepts(fn, "progress"):
-            self._kwargs.setdefault("progress", self._report)
-        if _accepts(fn, "cancel"):
-            self._kwargs.setdefault("cancel", self._cancel)
+        self._items_lock = threading.Lock()
+        self._items: list = []
+        for param, value in (("progress", self._report), ("cancel", self._cancel), ("publish", self._publish)):
+            if _accepts(fn, param):
+                self._kwargs.setdefault(param, value)
         self.fraction = -1.0
         self.message = ""
 
@@ -68,35 +77,40 @@ class Job(QThread):
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    def _report(self, value: float | None = None, detail: str | float = "") -> None:
-        """The progress callback handed to the core, throttled to ~20 Hz. The core uses two forms:
-        ``progress(fraction, message)`` (embedding; None = unknown) and ``progress(done, total)`` (dataset builds)."""
-        if isinstance(detail, (int, float)) and not isinstance(detail, bool):
-            fraction, message = (float(value) / detail if detail else 0.0), f"{value} / {detail}"
-        else:
-            fraction, message = (-1.0 if value is None else float(value)), str(detail)
-        fraction = fraction if fraction < 0 else min(1.0, fraction)
+    def _report(self, fraction: float | None, message: str) -> None:
+        """The ``progress(fraction or None, message)`` handed to the job, throttled to ~20 Hz; it raises
+        CancelledError once the job is cancelled, so a job that only reports progress stops too."""
+        value = -1.0 if fraction is None else min(1.0, max(0.0, float(fraction)))
         now = time.monotonic()
-        if fraction >= 1.0 or now - self._last_progress > 0.05:
+        if value >= 1.0 or now - self._last_progress > 0.05:
             self._last_progress = now
-            self.progressed.emit(fraction, message)
-        if self._cancel.is_set():
-            raise CancelledError(f"{self.name} cancelled")
+            self.progressed.emit(value, str(message))
+        check_cancelled(self._cancel, f"{self.name} cancelled")
+
+    def _publish(self, item: Any) -> None:
+        """The ``publish(item)`` handed to the job (worker thread): keep the item, signal only the first of a batch."""
+        with self._items_lock:
+            first = not self._items
+            self._items.append(item)
+        if first:
+            self.published.emit()
+
+    def take_published(self) -> list:
+        """Every item published since the last call, oldest first (UI thread)."""
+        with self._items_lock:
+            items, self._items = self._items, []
+        return items
 
     def run(self) -> None:  # runs on the worker thread
         try:
             result = self._fn(*self._args, **self._kwargs)
         except CancelledError:
             self.cancelled.emit()
-        except Exception as exc:  # relayed to the UI as a message, never a crash
+        except Exception as exc:  # relayed to the UI thread as the exception object, never a crash
             if self._cancel.is_set():
                 self.cancelled.emit()
             else:
-                if isinstance(exc, DiffViewsError):
-                    log.warning("job %r: %s", self.name, exc)
-                else:
-                    log.exception("job %r failed", self.name)
-                self.failed.emit(error_message(exc))
+                self.failed.emit(exc)
         else:
             if self._cancel.is_set():
                 self.cancelled.emit()
@@ -125,20 +139,33 @@ class WorkerPool(QObject):
         *args: Any,
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
+        on_partial: Callable[[list], None] | None = None,
+        partial_interval_ms: int = 100,
         key: str | None = None,
+        quiet: bool = False,
         **kwargs: Any,
     ) -> Job:
         """Run ``fn(*args, **kwargs)`` on a worker thread; ``on_result`` gets the value on the UI thread.
 
         A job submitted with the ``key`` of a running job supersedes it: the older one is cancelled and its result
-        dropped (a new layer or KNN request replaces the pending one). Errors go to ``on_error`` or ``job_failed``.
+        (and any partial results still waiting) dropped (a new layer or KNN request replaces the pending one). An
+        error becomes a message (``_failed``) for ``on_error``, or else for ``job_failed``. ``on_partial`` receives
+        what ``fn`` publishes, in batches (see the module doc). A ``quiet`` job is housekeeping the status bar does
+        not list.
         """
         if key is not None and key in self._by_key:
             self._by_key.pop(key).cancel()
-        job = Job(name, fn, args, kwargs, parent=self)
-        if on_result is not None:
-            job.succeeded.connect(lambda value, j=job: None if j.is_cancelled else on_result(value))
-        job.failed.connect(on_error if on_error is not None else (lambda msg, n=name: self.job_failed.emit(n, msg)))
+        job = Job(name, fn, args, kwargs, parent=self, quiet=quiet)
+        batches = _Batches(job, on_partial, partial_interval_ms) if on_partial is not None else None
+
+        def succeeded(value: Any, j: Job = job) -> None:
+            if batches is not None:
+                batches.deliver()  # items published before the result land first
+            if on_result is not None and not j.is_cancelled:
+                on_result(value)
+
+        job.succeeded.connect(succeeded)
+        job.failed.connect(lambda exc, j=job: self._failed(j, exc, on_error))
         job.progressed.connect(lambda f, m, j=job: self._progress(j, f, m))
         job.ended.connect(lambda j=job, k=key: self._ended(j, k))
         self._jobs.append(job)
@@ -147,6 +174,19 @@ class WorkerPool(QObject):
         job.start()
         self.jobs_changed.emit()
         return job
+
+    def _failed(self, job: Job, exc: BaseException, on_error: Callable[[str], None] | None) -> None:
+        """The one place a job's exception arrives (UI thread): a project error is a message for people; anything
+        else is a bug, logged with its traceback, and still only a message, never a crash."""
+        if isinstance(exc, DiffViewsError):
+            log.warning("job %r: %s", job.name, exc)
+        else:
+            log.error("job %r failed", job.name, exc_info=(type(exc), exc, exc.__traceback__))
+        message = error_message(exc)
+        if on_error is not None:
+            on_error(message)
+        else:
+            self.job_failed.emit(job.name, message)
 
     def _progress(self, job: Job, fraction: float, message: str) -> None:
         job.fraction, job.message = fraction, message
@@ -168,16 +208,52 @@ class WorkerPool(QObject):
         for job in self._jobs:
             job.cancel()
 
-    def wait_all(self, timeout_ms: int = 30000) -> bool:
-        """Block until every job's thread has finished (True) or the timeout passed (False)."""
-        deadline = time.monotonic() + timeout_ms / 1000
+    def wait_all(self, timeout_ms: int | None = 30000) -> bool:
+        """Block until every job's thread has finished (True) or the timeout passed (False); None waits as long as
+        it takes."""
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
         for job in list(self._jobs):
-            left = max(0, int((deadline - time.monotonic()) * 1000))
-            if not job.wait(left):
+            if deadline is None:
+                job.wait()
+            elif not job.wait(max(0, int((deadline - time.monotonic()) * 1000))):
                 return False
         return True
 
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
+    def shutdown(self, timeout_ms: int | None = 30000) -> bool:
         """Cancel and wait for everything (window close); True when no thread is left running."""
         self.cancel_all()
         return self.wait_all(timeout_ms)
+
+
+class _Batches(QObject):
+    """Hands a job's published items to ``deliver_to`` on the UI thread: one call per batch, at most one batch per
+    ``interval_ms`` (each batch usually redraws parts of the window), never after the job was cancelled."""
+
+    def __init__(self, job: Job, deliver_to: Callable[[list], None], interval_ms: int) -> None:
+        super().__init__(job)
+        self.job, self.deliver_to, self.interval_ms = job, deliver_to, interval_ms
+        self._last = 0.0
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self.deliver)
+        job.published.connect(self._ready)
+        job.failed.connect(self._drop)
+        job.cancelled.connect(self._drop)
+
+    def _ready(self) -> None:
+        wait_ms = self.interval_ms - (time.monotonic() - self._last) * 1000
+        if wait_ms <= 0:
+            self.deliver()
+        elif not self._timer.isActive():
+            self._timer.start(int(wait_ms) + 1)
+
+    def deliver(self) -> None:
+        """Hand over everything published so far (dropped once the job is cancelled)."""
+        self._timer.stop()
+        self._last = time.monotonic()
+        items = self.job.take_published()
+        if items and not self.job.is_cancelled:
+            self.deliver_to(items)
+
+    def _drop(self, *_args) -> None:
+        self._timer.stop()
+        self.job.take_published()

@@ -18,7 +18,6 @@ from torch import nn
 from ..networks import IMAGENET64_DMD2, IMAGENET64_EDM, EDMPrecond, build_edm
 from .base import GeneratorAdapter
 from .hooks import HookMixin
-from .registry import register_adapter
 
 
 def diffviews_layer_map(net: EDMPrecond) -> dict[str, str]:
@@ -32,7 +31,6 @@ def diffviews_layer_map(net: EDMPrecond) -> dict[str, str]:
     return names
 
 
-@register_adapter("edm")
 class EDMAdapter(HookMixin, GeneratorAdapter):
     """Wraps an EDMPrecond network; the architecture comes from the checkpoint or its config."""
 
@@ -166,10 +164,6 @@ class EDMAdapter(HookMixin, GeneratorAdapter):
 
     # --- construction ----------------------------------------------------------------------------
     @classmethod
-    def from_network(cls, net: EDMPrecond, device: str | torch.device = "cpu", **config) -> EDMAdapter:
-        return cls(net, device=device, config=config)
-
-    @classmethod
     def from_config(cls, network_config: dict | None = None, device: str | torch.device = "cpu", **config):
         """An adapter with freshly initialised weights (for training, tests and shape queries)."""
         net_cfg = network_config or cls.DEFAULT_NETWORK
@@ -201,7 +195,6 @@ class EDMAdapter(HookMixin, GeneratorAdapter):
         }
 
 
-@register_adapter("dmd2-imagenet-64")
 class DMD2ImageNet64Adapter(EDMAdapter):
     """DMD2 distilled ImageNet-64 generator: 1-10 steps with the few-step sampler."""
 
@@ -219,7 +212,6 @@ class DMD2ImageNet64Adapter(EDMAdapter):
         }
 
 
-@register_adapter("edm-imagenet-64")
 class EDMImageNet64Adapter(EDMAdapter):
     """EDM ImageNet-64: the original's few-step path, plus the published Heun preset."""
 

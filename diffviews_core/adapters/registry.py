@@ -1,4 +1,7 @@
-"""Adapter registry: built-ins register on import, third parties through the ``diffviews.adapters`` entry points."""
+"""Adapter registry: the built-in EDM family (listed here, once) and third parties' ``diffviews.adapters`` entry points.
+
+The built-in modules never import this one: the registry imports them when the first name is looked up.
+"""
 
 from __future__ import annotations
 
@@ -43,16 +46,23 @@ def unregister_adapter(name: str) -> type | None:
     return _REGISTRY.pop(name, None)
 
 
+def _builtin_adapters() -> dict[str, type]:
+    from .edm import DMD2ImageNet64Adapter, EDMAdapter, EDMImageNet64Adapter
+
+    return {"edm": EDMAdapter, "edm-imagenet-64": EDMImageNet64Adapter, "dmd2-imagenet-64": DMD2ImageNet64Adapter}
+
+
 def discover_adapters() -> None:
     """Register the built-in adapters and every ``diffviews.adapters`` entry point (once; names already taken win)."""
     global _discovered
     if _discovered:
         return
     _discovered = True
-    from . import edm  # noqa: F401  (registers the built-in adapters)
-
+    for name, cls in _builtin_adapters().items():
+        _REGISTRY[name] = cls
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in _REGISTRY:
+            log.debug("adapter entry point %r ignored: the name is already registered", ep.name)
             continue
         try:
             _REGISTRY[ep.name] = ep.load()

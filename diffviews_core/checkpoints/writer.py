@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_path, atomic_write_text
 from ..errors import CheckpointError, DiskFullError
 from ..safe_io import disk_full_as_error, ensure_free_space
 from .messages import one_line
-
-
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_network(net: Any, path: Path, config: dict) -> None:
@@ -36,15 +23,13 @@ def save_network(net: Any, path: Path, config: dict) -> None:
     sd = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
     ensure_free_space(path.parent, sum(t.nbytes for t in sd.values()), f"writing {path.name}")
     try:
-        with disk_full_as_error(path):
-            _atomic_write(path, lambda tmp: save_file(sd, tmp, metadata={"format": "diffviews-edm", "version": "1"}))
+        with atomic_path(path) as tmp:  # a full disk while writing is a DiskFullError naming the file
+            save_file(sd, str(tmp), metadata={"format": "diffviews-edm", "version": "1"})
     except SafetensorError as exc:  # safetensors reports a full disk as its own error
         if "StorageFull" in str(exc) or "No space left" in str(exc):
             raise DiskFullError(path) from None
         raise CheckpointError(path, f"cannot write: {one_line(exc)}") from None
-    text = json.dumps({"network": config}, indent=2)
-    with disk_full_as_error(path.with_suffix(".json")):
-        _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write_text(path.with_suffix(".json"), json.dumps({"network": config}, indent=2))
 
 
 def convert_checkpoint(source: Path, out: Path, default_config: dict | None = None) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""``diffviews embed`` and ``diffviews neighbors``: fit UMAP maps of stored activations, list a sample's neighbours."""
+"""``diffviews embed`` and ``diffviews neighbours`` (alias ``neighbors``): fit UMAP maps of stored activations, list a
+sample's neighbours."""
 
 from __future__ import annotations
 
@@ -40,19 +41,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_embed)
 
     p = sub.add_parser(
-        "neighbors",
+        "neighbours",
+        aliases=["neighbors"],
         help="nearest neighbours of a sample, in activation space (true neighbours) or on the map",
         description="Exact k nearest neighbours of one sample. In activation space each neighbour's distance on "
         "the default 2D map is shown too, so neighbours that the projection tore apart stand out.",
     )
     _common(p)
-    p.add_argument("--sample", type=int, required=True, metavar="ID", help="sample_id of the query point")
+    p.add_argument(
+        "--sample", required=True, metavar="ID", help="sample_id of the query point (a number or a text id)"
+    )
     p.add_argument("-k", type=int, default=5, help="number of neighbours (default: 5)")
     p.add_argument(
         "--space",
-        choices=("activation", "embedding"),
+        choices=("activation", "map", "embedding"),
         default="activation",
-        help="search activations or map coordinates (default: activation)",
+        help="search activations or map coordinates; 'embedding' is another name for 'map' (default: activation)",
     )
     p.add_argument(
         "--metric",
@@ -61,10 +65,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="activation-space distance (default: euclidean)",
     )
     p.add_argument("--layers", help="comma-separated layers for activation space (default: the model's default)")
+    p.add_argument(
+        "--index",
+        choices=("auto", "exact", "approx"),
+        default="auto",
+        help="activation search: the exact scan, or the dataset's approximate index (built once, recall@10 "
+        "measured; auto: approximate above 64M stored values) (default: auto)",
+    )
     p.add_argument("--embedding", metavar="NAME", help="map to use (default: the model's first)")
     p.add_argument("--dims", type=int, choices=(2, 3), default=2, help="map dimensions for --space embedding")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=run_neighbors)
+    p.set_defaults(func=run_neighbours)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -73,7 +84,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _model(args: argparse.Namespace):
-    from ..store import open_data
+    from ..formats import open_data
 
     root = open_data(args.data_dir)
     if args.model is None and len(root.models) == 1:
@@ -97,18 +108,6 @@ def _layers(model, spec: str | None) -> list[str]:
     return sorted(layers)
 
 
-def _progress_bar(desc: str):
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=desc, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
-
-    def update(frac: float, message: str) -> None:
-        bar.n = round(frac * 100)
-        bar.set_postfix_str(message, refresh=True)
-
-    return bar, update
-
-
 def _first_non_finite_row(X) -> int | None:
     """The first row holding NaN or infinity, read a bounded block at a time (X may be memory-mapped)."""
     import numpy as np
@@ -123,6 +122,7 @@ def _first_non_finite_row(X) -> int | None:
 
 def run_embed(args: argparse.Namespace) -> int:
     from ..embedding import EmbeddingCache, cached_embeddings
+    from ._progress import progress_bar
 
     model = _model(args)
     layers = _layers(model, args.layers)
@@ -137,26 +137,24 @@ def run_embed(args: argparse.Namespace) -> int:
     if bad is not None:
         raise DataError(
             model.path / "activations",
-            f"the activations of sample_id {int(model.samples.sample_id[bad])} hold NaN or infinity; cannot embed",
+            f"the activations of sample_id {model.samples.sample_key(bad)} hold NaN or infinity; cannot embed",
         )
-    bar, update = _progress_bar(f"embed {model.name}")
-    try:
-        fitted = cached_embeddings(
-            X,
-            model_id=f"{model.name}@{model.path.resolve()}",
-            layers=layers,
-            dims=dims,
-            n_neighbors=args.n_neighbors,
-            min_dist=args.min_dist,
-            pca_components=args.pca_components,
-            seed=seed,
-            cache=EmbeddingCache(args.cache_dir) if args.cache_dir else None,
-            progress=update,
-        )
-    except ValueError as exc:  # e.g. scikit-learn refusing activations that hold NaN or infinity
-        raise DataError(model.path / "activations", f"cannot embed {', '.join(layers)}: {brief(exc)}") from None
-    finally:
-        bar.close()
+    with progress_bar(f"embed {model.name}") as update:
+        try:
+            fitted = cached_embeddings(
+                X,
+                model_id=f"{model.name}@{model.path.resolve()}",
+                layers=layers,
+                dims=dims,
+                n_neighbors=args.n_neighbors,
+                min_dist=args.min_dist,
+                pca_components=args.pca_components,
+                seed=seed,
+                cache=EmbeddingCache(args.cache_dir) if args.cache_dir else None,
+                progress=update,
+            )
+        except ValueError as exc:  # e.g. scikit-learn refusing activations that hold NaN or infinity
+            raise DataError(model.path / "activations", f"cannot embed {', '.join(layers)}: {brief(exc)}") from None
     params = {k: v for k, v in fitted[2].params.items() if k != "n_components"}
     params.update(layers=layers, model=model.config.get("dataset_type", model.name), dims=list(dims))
     written = model.write_embedding(
@@ -166,27 +164,30 @@ def run_embed(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_neighbors(args: argparse.Namespace) -> int:
+def run_neighbours(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..neighbours import ActivationIndex, knn_plane
+    from ..knn_index import dataset_index
+    from ..neighbours import knn_plane
 
     model = _model(args)
+    space = "map" if args.space == "embedding" else args.space
     table = model.samples
     try:
         row = table.row_of(args.sample)
     except KeyError:
         raise DataError(model.path, f"no sample with id {args.sample}") from None
     emb = model.embedding(args.embedding) if model.embedding_names else None
-    report: dict = {"model": model.name, "sample_id": args.sample, "space": args.space, "k": args.k}
+    report: dict = {"model": model.name, "sample_id": table.sample_key(row), "space": space, "k": args.k}
     plane = None if emb is None else emb.coords2d
-    if args.space == "activation":
+    if space == "activation":
         layers = _layers(model, args.layers)
+        index = dataset_index(model, layers, args.metric, mode=args.index)
         try:
-            rows, dists = ActivationIndex(model.activations(layers), args.metric).query_rows(row, args.k)
+            rows, dists = index.query_rows(row, args.k)
         except ValueError as exc:  # the query's own activations are not numbers
-            raise DataError(model.path / "activations", f"sample {args.sample}: {exc}") from None
-        report.update(metric=args.metric, layers=layers)
+            raise DataError(model.path / "activations", f"sample {table.sample_key(row)}: {exc}") from None
+        report.update(metric=args.metric, layers=layers, index=index.kind, recall_at_10=index.recall)
     else:
         if emb is None:
             raise DataError(model.path / "embeddings", "no embeddings yet: run `diffviews embed`")
@@ -197,34 +198,35 @@ def run_neighbors(args: argparse.Namespace) -> int:
         report.update(embedding=emb.name, dims=args.dims)
     hits = []
     for rank, (r, d) in enumerate(zip(rows.tolist(), dists.tolist(), strict=True), start=1):
-        hit = {
-            "rank": rank,
-            "sample_id": int(table.sample_id[r]),
-            "row": r,
-            "class_label": int(table.class_label[r]),
-            "class_name": str(table.class_name[r]),
-            "conditioning_sigma": float(table.conditioning_sigma[r]),
-            "distance": float(d),
-        }
-        if args.space == "activation" and plane is not None:
+        hit = {"rank": rank, "sample_id": table.sample_key(r), "row": r}
+        if table.has_classes:
+            hit.update(class_label=int(table.class_label[r]), class_name=str(table.class_name[r]))
+        if table.caption is not None:
+            hit["caption"] = str(table.caption[r])
+        hit.update(conditioning_sigma=float(table.conditioning_sigma[r]), distance=float(d))
+        if space == "activation" and plane is not None:
             hit["map_distance"] = float(np.linalg.norm(plane[r] - plane[row]))
         hits.append(hit)
-    report["neighbors"] = hits
+    report["neighbors"] = hits  # the JSON key predates the command's British name; scripts read it
     if args.json:
         print(json_text(report))
         return 0
     where = (
-        f"{args.metric} over {', '.join(report['layers'])}"
-        if args.space == "activation"
+        f"{args.metric} over {', '.join(report['layers'])}, {report['index']} index"
+        + (f" (recall@10 {report['recall_at_10']:.3f})" if report["index"] != "exact" else "")
+        if space == "activation"
         else (f"{args.dims}D map {report['embedding']}")
     )
-    print(f"{model.name}: {len(hits)} nearest neighbours of sample {args.sample} ({where})")
+    print(f"{model.name}: {len(hits)} nearest neighbours of sample {table.sample_key(row)} ({where})")
     extra = "  map_dist" if hits and "map_distance" in hits[0] else ""
-    print(f"{'#':>3} {'sample_id':>9} {'sigma':>8} {'distance':>11}{extra}  class")
+    width = max([9] + [len(str(h["sample_id"])) for h in hits])
+    what = "class" if table.has_classes else "caption"
+    print(f"{'#':>3} {'sample_id':>{width}} {'sigma':>8} {'distance':>11}{extra}  {what}")
     for h in hits:
         md = f"  {h['map_distance']:8.3f}" if extra else ""
+        label = f"{h['class_label']} {h['class_name']}" if table.has_classes else h.get("caption", "")
         print(
-            f"{h['rank']:>3} {h['sample_id']:>9} {h['conditioning_sigma']:>8g} {h['distance']:>11.5g}{md}  "
-            f"{h['class_label']} {h['class_name']}"
+            f"{h['rank']:>3} {h['sample_id']!s:>{width}} {h['conditioning_sigma']:>8g} {h['distance']:>11.5g}{md}  "
+            f"{label}"
         )
     return 0

@@ -47,9 +47,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--adapter", required=True, help="adapter name (see `diffviews adapters`)")
     p.add_argument("--checkpoint", type=Path, required=True, help="model weights (.safetensors or weights-only .pt)")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--images", type=Path, help="folder of <class>/*.png, or an .npz with 'images' and 'labels'")
+    src.add_argument(
+        "--images",
+        type=Path,
+        help="folder of <class>/*.png; ImageNet synset folders (train/n01440764/*.JPEG); an .npz with 'images' and "
+        "'labels'; Downsampled ImageNet .npz batches ('data', 'labels') or a folder of them; or an LMDB "
+        "(images_{i}_data / labels_{i}_data rows, needs the [lmdb] extra). Read streaming",
+    )
     src.add_argument("--generate", type=int, metavar="N", help="generate N images per class with the model")
-    p.add_argument("--classes", default=None, help="with --generate: comma-separated class numbers (default: all)")
+    p.add_argument(
+        "--classes",
+        default=None,
+        help="comma-separated class numbers to take (ImageNet sources: standard ImageNet-1k numbers; default: all)",
+    )
+    p.add_argument(
+        "--label-map",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="class order of a Downsampled ImageNet or LMDB source that is not the usual one: synset ids, one per "
+        "source class (JSON list, JSON {index: synset or [synset, name]}, or text one per line)",
+    )
     p.add_argument("--generate-steps", type=int, default=None, help="with --generate: denoising steps")
     p.add_argument("--sigmas", default="80,14,1.9,0.62", help="noise levels in sigma units (default: %(default)s)")
     p.add_argument(
@@ -64,9 +82,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="noise seed, recorded in the manifest (default: %(default)s)")
-    p.add_argument("--per-class", type=int, default=None, help="use only the first N images of each class")
+    p.add_argument(
+        "--per-class", type=int, default=None, help="use only the first N images of each class (in source order)"
+    )
     p.add_argument("--dataset-type", default="custom", help="name of the image subfolder (default: %(default)s)")
     p.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (default: %(default)s)")
+    from .cluster import add_build_options
+
+    add_build_options(p)
     p.set_defaults(func=run_build)
 
 
@@ -84,9 +107,15 @@ def describe(root) -> dict:
             "path": str(m.path),
             "format": "diffviews" if m.is_native else "original",
             "num_samples": m.num_samples,
-            "num_classes": int(len(set(m.samples.class_label.tolist()))),
+            "num_classes": int(len(set(m.samples.class_label.tolist()))) if m.samples.has_classes else 0,
+            "labels": "class" if m.samples.has_classes else "caption",
             "noise_levels": sorted({float(s) for s in m.samples.conditioning_sigma if s == s}, reverse=True),
             "layers": {k: list(v) for k, v in m.layer_shapes.items()},
+            "reductions": {
+                k: v["reduction"]
+                for k, v in (m.manifest or {}).get("layers", {}).items()
+                if isinstance(v, dict) and v.get("reduction")
+            },  # fmt: skip
             "activations_memory_mapped": m.memory_mapped,
             "embeddings": m.embedding_names,
             "config": {k: _jsonable(v) for k, v in m.config.items()},
@@ -101,7 +130,7 @@ def describe(root) -> dict:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..store import open_data
+    from ..formats import open_data
 
     root = open_data(args.data_dir)
     report = describe(root)
@@ -114,8 +143,9 @@ def run_info(args: argparse.Namespace) -> int:
         print(f"{report['path']}: {len(root.models)} model(s), {len(root.problems)} problem(s)")
         for name, r in report["models"].items():
             cfg = r["config"]
+            labels = f"{r['num_classes']} classes" if r["labels"] == "class" else "captions (text-conditioned)"
             print(
-                f"\n{name}  [{r['format']}]  {r['num_samples']} points, {r['num_classes']} classes, "
+                f"\n{name}  [{r['format']}]  {r['num_samples']} points, {labels}, "
                 f"adapter {cfg['adapter']}, checkpoint {cfg['checkpoint'] or 'none'}"
             )
             levels = ", ".join(f"{s:g}" for s in r["noise_levels"])
@@ -123,7 +153,9 @@ def run_info(args: argparse.Namespace) -> int:
             mapped = "memory-mapped" if r["activations_memory_mapped"] else "read into memory"
             print(f"  layers ({mapped}):" if r["layers"] else "  layers: none stored")
             for layer, shape in r["layers"].items():
-                print(f"    {layer:24s} {tuple(shape)}")
+                red = r["reductions"].get(layer)
+                how = f"  {red['method']} of {tuple(red['source_shape'])}, {red['dtype']}" if red else ""
+                print(f"    {layer:24s} {tuple(shape)}{how}")
             print(f"  embeddings: {', '.join(r['embeddings']) or 'none (run diffviews embed)'}")
             for w in r["warnings"] + r.get("checksum_problems", []):
                 print(f"  warning: {w}")
@@ -137,9 +169,9 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     from ..errors import DataError
-    from ..store.convert import convert_model
-    from ..store.native import is_native
-    from ..store.root import is_model_dir
+    from ..formats.native import is_native
+    from ..formats.root import is_model_dir
+    from ..pipelines.convert import convert_model
 
     path = args.data_dir
     if not path.is_dir():
@@ -176,29 +208,44 @@ def _floats(text: str) -> list[float]:
         raise SystemExit(f"diffviews build: error: --sigmas must be comma-separated numbers, got {text!r}") from None
 
 
-def run_build(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SystemExit(f"diffviews build: error: {option} must be comma-separated numbers, got {text!r}") from None
 
+
+def run_build(args: argparse.Namespace) -> int:
     from ..adapters import get_adapter
     from ..device import pick_device, set_torch_threads
-    from ..store.builder import BuildSpec, build_dataset
-    from ..store.sources import GeneratedSource
+    from ..formats.reduction import parse_reductions
+    from ..pipelines.builder import BuildSpec, build_dataset
+    from ..pipelines.source_paths import source_from
+    from ..pipelines.sources import GeneratedSource
+    from ._progress import progress_bar
+    from .cluster import check_build_options, run_scaled_build
 
-    device = pick_device(args.device)
-    set_torch_threads()
-    adapter = get_adapter(args.adapter).from_checkpoint(args.checkpoint, device=device)
+    check_build_options(args)
+    classes = _ints(args.classes, "--classes") if args.classes else None
     if args.generate is not None:
-        classes = [int(c) for c in args.classes.split(",")] if args.classes else None
         source = GeneratedSource(
             per_class=args.generate, classes=classes, num_steps=args.generate_steps, seed=args.seed
         )
     else:
-        source = args.images
+        source = source_from(args.images, classes=classes, label_map=args.label_map)
+    device = pick_device(args.device)
+    set_torch_threads(args.threads)
+    adapter = get_adapter(args.adapter).from_checkpoint(args.checkpoint, device=device)
+    layers = [x.strip() for x in args.layers.split(",") if x.strip()]
+    try:
+        reductions = parse_reductions(args.reduce, layers, args.float16)
+    except ValueError as exc:
+        raise SystemExit(f"diffviews build: error: {exc}") from None
     spec = BuildSpec(
         output=args.output,
         source=source,
         sigmas=_floats(args.sigmas),
-        layers=[x.strip() for x in args.layers.split(",") if x.strip()],
+        layers=layers,
         adapter=args.adapter,
         checkpoint=args.checkpoint,
         batch_size=args.batch_size,
@@ -207,20 +254,16 @@ def run_build(args: argparse.Namespace) -> int:
         per_class=args.per_class,
         dataset_type=args.dataset_type,
         device=device,
+        reductions=reductions,
+        reduction_fit_rows=args.reduce_fit_rows,
     )
-    bar = tqdm(unit="batch", desc=f"building {args.output.name}")
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
+    if args.engine == "ray" or args.shard:
+        return run_scaled_build(args, spec, adapter)
     try:
-        path = build_dataset(spec, adapter=adapter, progress=progress)
+        with progress_bar(f"building {args.output.name}") as progress:
+            path = build_dataset(spec, adapter=adapter, progress=progress)
     except KeyboardInterrupt:
-        bar.close()
         print(f"stopped; run the same command again to resume the build in {args.output}")
         raise
-    bar.close()
     print(f"dataset written to {path}")
     return 0

@@ -76,7 +76,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_rebuild(args: argparse.Namespace) -> int:
     from ..demo import demo_paths
-    from ..demo.build import FULL_PER_CLASS, build_demo_data, write_full_images
+    from ..pipelines.demo_build import FULL_PER_CLASS, build_demo_data, write_full_images
+    from ._progress import progress_bar
 
     paths = demo_paths()
     out_dir = args.out_dir or paths.root
@@ -85,9 +86,10 @@ def run_rebuild(args: argparse.Namespace) -> int:
         _train(args, model)
     else:
         print(f"reusing {model} (--retrain to train again)")
-    report = build_demo_data(
-        model, out_dir / paths.data_dir.name, per_class=args.per_class, fashion_mnist=args.fashion_mnist, progress=True
-    )
+    with progress_bar("building demo data") as progress:
+        report = build_demo_data(
+            model, out_dir / paths.data_dir.name, args.per_class, fashion_mnist=args.fashion_mnist, progress=progress
+        )
     for line in report.lines():
         print(line)
     full = write_full_images(out_dir / paths.full_images.name, args.fashion_mnist)
@@ -100,15 +102,13 @@ def run_full(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..demo.build import build_full_demo_report, full_demo_root, tqdm_progress
+    from ..pipelines.demo_build import build_full_demo_report, full_demo_root
+    from ._progress import progress_bar
 
     torch.set_num_threads(1)
     started = time.perf_counter()
-    close, progress = tqdm_progress("building the full demo")
-    try:
+    with progress_bar("building the full demo") as progress:
         report = build_full_demo_report(args.out_dir, progress=progress)
-    finally:
-        close()
     root = full_demo_root(args.out_dir)
     if report is None:
         print(f"the full demo is already built in {root} (delete that folder to rebuild it)")

@@ -28,10 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_download(args: argparse.Namespace) -> int:
     import os
 
-    from tqdm import tqdm
-
     from ..downloads import download, read_manifest, select
     from ..paths import data_root
+    from ._progress import progress_bar
 
     location = args.manifest or os.environ.get(MANIFEST_ENV)
     if not location:
@@ -41,17 +40,8 @@ def run_download(args: argparse.Namespace) -> int:
         )
     entries = select(read_manifest(location), args.checkpoints)
     out = args.output_dir or data_root()
-    bars: dict[str, tqdm] = {}
-
-    def progress(name: str, done: int, total: int | None) -> None:
-        bar = bars.get(name) or bars.setdefault(name, tqdm(total=total, unit="B", unit_scale=True, desc=name))
-        bar.update(done - bar.n)
-
-    try:
+    with progress_bar("downloading") as progress:
         paths = download(entries, out, args.source, progress)
-    finally:  # end the bars' lines before any error message
-        for bar in bars.values():
-            bar.close()
     print(f"{len(paths)} file(s) verified in {out}")
     return 0
 

@@ -39,7 +39,7 @@ def _resolve(args: argparse.Namespace) -> tuple[object, dict]:
     if args.checkpoint is not None:
         adapter = get_adapter(args.adapter).from_checkpoint(args.checkpoint)
         return adapter, {}
-    from ..store import open_data
+    from ..formats import open_data
 
     root = open_data(args.data_dir)
     if args.model is None and len(root.models) == 1:

@@ -1,12 +1,18 @@
 """``diffviews viz``: launch the desktop explorer (the original's options, plus ``--screenshot``).
 
-The option list lives here so ``diffviews viz`` and ``diffviews-desktop`` accept exactly the same flags; Qt is
-imported only when the command runs.
+The option list lives here so ``diffviews viz`` and ``diffviews-desktop`` accept exactly the same flags. The core
+never imports the app: the app registers its launcher as the ``desktop`` entry point of the ``diffviews.apps`` group,
+and this command loads it only when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from importlib.metadata import entry_points
+
+APP_ENTRY_POINT_GROUP = "diffviews.apps"
+APP_ENTRY_POINT = "desktop"
 
 
 def add_viz_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,9 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    found = entry_points(group=APP_ENTRY_POINT_GROUP, name=APP_ENTRY_POINT)
+    if not found:
+        print(f"diffviews: error: the desktop app is not installed (no {APP_ENTRY_POINT!r} entry point in the "
+              f"{APP_ENTRY_POINT_GROUP!r} group); install diffviews-desktop with PySide6 and vispy", file=sys.stderr)  # fmt: skip
+        return 2
     try:
-        from diffviews_app.__main__ import launch
+        launch = next(iter(found)).load()
     except ImportError as exc:
-        print(f"diffviews: error: the desktop app is not available ({exc}); install PySide6 and vispy")
+        print(f"diffviews: error: the desktop app is not available ({exc}); install PySide6 and vispy", file=sys.stderr)
         return 2
     return launch(args)

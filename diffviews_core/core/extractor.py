@@ -71,7 +71,7 @@ class ActivationExtractor:
 
     def save(self, output_path: str | Path, metadata: dict[str, Any] | None = None) -> None:
         """``output_path`` .npz with one (B, C*H*W) array per layer, and ``metadata`` as .json beside it."""
-        from ..store.files import atomic_path, atomic_write_text
+        from ..atomic import atomic_path, atomic_write_text
 
         output_path = Path(output_path)
         arrays = {
@@ -101,7 +101,7 @@ def read_npz(path: str | Path, names: Sequence[str] | None = None) -> dict[str, 
 
 def load_activations(activation_path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(layer -> array, metadata) from ``activation_path`` .npz and its optional .json, as ``save`` writes them."""
-    from ..store.files import read_json
+    from ..formats.files import read_json
 
     activation_path = Path(activation_path)
     activations = read_npz(activation_path.with_suffix(".npz"))
@@ -118,7 +118,7 @@ def convert_to_fast_format(
     Writes ``<output>.npy`` (default: beside the .npz) and ``<output>.npy.json`` with layers, shapes, total_features
     and num_samples, the original's memory-mappable layout; returns the .npy path.
     """
-    from ..store.files import atomic_path, atomic_write_text
+    from ..atomic import atomic_path, atomic_write_text
 
     npz_path = Path(npz_path)
     output_path = Path(output_path) if output_path is not None else npz_path.with_suffix(".npy")

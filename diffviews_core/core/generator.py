@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..adapters.base import GeneratorAdapter
-from ..errors import CancelledError
+from ..jobs import check_cancelled
 from .extractor import ActivationExtractor, flatten_activations
 from .masking import ActivationMasker
 from .samplers import NoiseSource, sample_fewstep, sample_heun
@@ -149,15 +149,8 @@ class _Denoiser:
         return out
 
 
-def _check_cancel(cancel) -> Callable[[], None]:
-    def check() -> None:
-        if cancel is None:
-            return
-        flag = cancel.is_set() if isinstance(cancel, threading.Event) else cancel()
-        if flag:
-            raise CancelledError("generation cancelled")
-
-    return check
+def _check_cancel(cancel: threading.Event | None) -> Callable[[], None]:
+    return lambda: check_cancelled(cancel, "generation cancelled")
 
 
 def _resolve_sigma(sigma: float | None, percent: float | None, default_percent: float | None, fallback: float) -> float:
@@ -198,7 +191,7 @@ def generate_with_mask_multistep(
     S_noise: float = 1.0,
     latents: torch.Tensor | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
-    cancel: threading.Event | Callable[[], bool] | None = None,
+    cancel: threading.Event | None = None,
 ) -> GenerationResult:
     """Denoise ``num_samples`` images of ``class_label`` with the masker's masks applied.
 
@@ -370,8 +363,8 @@ def save_generated_sample(
 
     ``model`` comes from ``metadata['model']`` (default 'generated'). ``image`` is H x W x C (or H x W) uint8.
     """
+    from ..atomic import atomic_path, atomic_write_text
     from ..demo.images import write_png
-    from ..store.files import atomic_path, atomic_write_text
 
     output_dir = Path(output_dir)
     model_name = _path_part(metadata.get("model", "generated"), "model name")

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..adapters.base import GeneratorAdapter
+from ..mask_schedule import masked_steps, step_is_masked
 from .extractor import read_npz
 
 CfgPass = Literal["cond", "uncond", "both"]
@@ -99,12 +100,11 @@ class ActivationMasker:
     def applies(self, step: int | None, cfg_pass: str | None) -> bool:
         if self.cfg_pass != "both" and cfg_pass is not None and cfg_pass != self.cfg_pass:
             return False
-        if step is None:
-            return True
-        if self.step_range is not None:
-            first, last = self.step_range
-            return first - 1 <= step <= last - 1
-        return self.mask_steps is None or step < self.mask_steps
+        return step is None or step_is_masked(step, self.mask_steps, self.step_range)
+
+    def masked_steps(self, num_steps: int) -> list[int]:
+        """The 0-based steps of a ``num_steps`` run this masker applies to (whatever the CFG pass)."""
+        return masked_steps(num_steps, self.mask_steps, self.step_range)
 
     # --- hooks -----------------------------------------------------------------------------------
     def _make_hook(self, name: str):

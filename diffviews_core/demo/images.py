@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..store.files import atomic_write_bytes
+from ..atomic import atomic_write_bytes
 
 
 def encode_png(image: np.ndarray) -> bytes:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -18,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import CheckpointError
 from .fashion_mnist import load_fashion_mnist, to_model_range
 
@@ -93,14 +92,8 @@ def _save_state(path: Path, net, ema, opt, step: int, settings: TrainSettings, n
     tensors["rng"] = torch.get_rng_state()
     tensors["losses"] = torch.tensor(losses, dtype=torch.float32)
     meta = {"step": str(step), "settings": json.dumps(asdict(settings)), "network": json.dumps(network)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
 
 
 def _load_state(path: Path, net, ema, opt, settings: TrainSettings, network: dict) -> tuple[int, list]:

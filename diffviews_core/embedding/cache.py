@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
-from ._job import CancelFlag, ProgressFn
+from ..jobs import Progress
 from .fit import DEFAULT_SEED, FittedEmbedding, embedding_params, fit_embeddings
 from .projection import Projector
 from .storage import load_embedding, save_embedding
@@ -76,8 +77,8 @@ def cached_embeddings(
     seed: int | None = DEFAULT_SEED,
     *,
     cache: EmbeddingCache | None = None,
-    progress: ProgressFn | None = None,
-    cancel: CancelFlag = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> dict[int, FittedEmbedding]:
     """Embeddings of ``X`` for each of ``dims`` (2 and/or 3), read from ``cache`` or fitted (sharing one PCA) and
     stored; ``layers`` and ``model_id`` are recorded in the parameters."""
@@ -121,8 +122,8 @@ def cached_projector(
     pca_components: int = 50,
     *,
     cache: EmbeddingCache | None = None,
-    progress: ProgressFn | None = None,
-    cancel: CancelFlag = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> Projector:
     """A Projector for a map with no fitted model (e.g. an original CSV): scaler+PCA refitted once, then cached."""
     cache = cache or EmbeddingCache()

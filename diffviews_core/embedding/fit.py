@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
+import threading
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._job import CancelFlag, Job, ProgressFn
+from ..jobs import Progress, check_cancelled, report, stage_progress
 from .pca import PCAStage, fit_pca
+from .scale import SAMPLE_ROWS, umap_coords
 
 if TYPE_CHECKING:
     from .projection import Projector
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 42
+PCA_SPAN = 0.4  # share of a fit's progress bar given to scaler+PCA (UMAP, which reports nothing, gets the rest)
 
 
 @dataclass(frozen=True)
@@ -44,38 +45,6 @@ class FittedEmbedding:
         return Projector(self.stage, self.coords)
 
 
-def _import_umap():
-    """Import umap with numba's JIT cache in the user cache, so only the first fit ever compiles."""
-    from .. import paths
-
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(paths.ensure_dir(paths.cache_dir() / "numba")))
-    import umap
-
-    return umap
-
-
-def run_umap(
-    pca_coords: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int | None
-) -> np.ndarray:
-    """UMAP of PCA coordinates; a ``seed`` makes it reproducible (and single-threaded), None lets it use all cores."""
-    umap = _import_umap()
-    n = len(pca_coords)
-    reducer = umap.UMAP(
-        n_components=n_components,
-        n_neighbors=max(2, min(int(n_neighbors), n - 1)),
-        min_dist=float(min_dist),
-        metric="euclidean",
-        random_state=seed,
-        init="spectral" if n > n_components + 1 else "random",
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
-        warnings.filterwarnings("ignore", message=".*spectral initialisation.*", category=UserWarning)
-        warnings.filterwarnings("ignore", message="Graph is not fully connected", category=UserWarning)
-        out = reducer.fit_transform(pca_coords)
-    return np.ascontiguousarray(out, dtype=np.float32)
-
-
 def fit_embedding(
     X: np.ndarray,
     n_components: int = 2,
@@ -83,37 +52,43 @@ def fit_embedding(
     min_dist: float = 0.1,
     pca_components: int = 50,
     seed: int | None = DEFAULT_SEED,
-    progress: ProgressFn | None = None,
-    cancel: CancelFlag = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
     *,
     stage: PCAStage | None = None,
     fit_rows: int | None = None,
+    backend: str = "auto",
+    sample_rows: int | None = None,
 ) -> FittedEmbedding:
     """Embed activations ``X`` (N, D; a memmap is streamed) in 2 or 3 dimensions.
 
     Pass ``stage`` (from an earlier fit on the same rows) to reuse its scaler+PCA, e.g. for the 3D map after the 2D
-    one; ``fit_rows`` fits scaler+PCA on a random sample of rows when N is very large.
+    one; ``fit_rows`` fits scaler+PCA on a random sample of rows (default: ``sample_rows`` of them when N is larger).
+    ``backend`` and ``sample_rows`` choose how UMAP runs at scale (``embedding.scale``: cuML on a GPU, or umap-learn
+    on a sample of ``sample_rows`` with the other rows placed by kNN).
     """
+    sample_rows = int(sample_rows or SAMPLE_ROWS)
+    if fit_rows is None and len(X) > sample_rows:
+        fit_rows = sample_rows
     if n_components not in (2, 3):
         raise ValueError(f"n_components must be 2 or 3, not {n_components}")
     if len(X) < 3:
         raise ValueError(f"need at least 3 rows to embed, got {len(X)}")
-    job = Job(progress, cancel)
     t0 = time.perf_counter()
     if stage is None:
-        pca_span = 0.4
-
-        def pca_progress(frac: float, msg: str) -> None:
-            job.report(frac * pca_span, msg)
-
-        stage = fit_pca(X, pca_components, seed=seed or 0, fit_rows=fit_rows, job=Job(pca_progress, cancel))
+        stage = fit_pca(X, pca_components, seed=seed or 0, fit_rows=fit_rows,
+                        progress=stage_progress(progress, 0.0, PCA_SPAN), cancel=cancel)  # fmt: skip
     elif len(stage.coords) != len(X):
         raise ValueError(f"the PCA stage was fitted on {len(stage.coords)} rows, X has {len(X)}")
-    job.report(0.4, f"UMAP {n_components}D of {len(X)} points")
-    coords = run_umap(stage.coords, n_components, n_neighbors, min_dist, seed)
-    job.report(1.0, "embedding done")
+    check_cancelled(cancel, "embedding cancelled")
+    coords, how = umap_coords(stage.coords, n_components, n_neighbors, min_dist, seed,
+                              stage_progress(progress, PCA_SPAN, 1.0), cancel, backend, sample_rows)  # fmt: skip
+    check_cancelled(cancel, "embedding cancelled")
+    report(progress, 1.0, "embedding done")
     params = embedding_params(n_components, n_neighbors, min_dist, len(stage.components), seed)
     params.update(num_rows=int(X.shape[0]), num_features=int(X.shape[1]))
+    if how["backend"] != "umap-learn":  # how a large map was made (a plain fit records nothing new)
+        params.update({f"umap_{k}": v for k, v in how.items()})
     log.info("embedded %d x %d in %dD in %.1f s", X.shape[0], X.shape[1], n_components, time.perf_counter() - t0)
     return FittedEmbedding(stage, coords, params)
 
@@ -137,22 +112,16 @@ def fit_embeddings(
     X: np.ndarray,
     dims: Sequence[int] = (2, 3),
     *,
-    progress: ProgressFn | None = None,
-    cancel: CancelFlag = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
     **kwargs,
 ) -> dict[int, FittedEmbedding]:
     """One embedding per entry of ``dims`` sharing a single scaler+PCA fit."""
     out: dict[int, FittedEmbedding] = {}
     stage = kwargs.pop("stage", None)
     for i, dim in enumerate(dict.fromkeys(dims)):
-        part = None
-        if progress is not None:
-            part = functools.partial(_sub_progress, progress, i, len(dims))
+        part = stage_progress(progress, i / len(dims), (i + 1) / len(dims))
         fitted = fit_embedding(X, dim, progress=part, cancel=cancel, stage=stage, **kwargs)
         stage = fitted.stage
         out[dim] = fitted
     return out
-
-
-def _sub_progress(progress: ProgressFn, index: int, count: int, frac: float, msg: str) -> None:
-    progress((index + frac) / count, msg)

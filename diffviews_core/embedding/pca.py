@@ -6,12 +6,13 @@ The PCA is a randomized SVD (Halko et al.) whose every step is a pass over row c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._job import Job
+from ..jobs import Progress, check_cancelled, report
 
 _CHUNK_BYTES = 64 << 20
 
@@ -56,13 +57,13 @@ def _chunks(X: np.ndarray, rows: np.ndarray | None) -> Iterator[tuple[int, np.nd
         yield start, np.asarray(part, dtype=np.float32)
 
 
-def _fit_scaler(X: np.ndarray, rows: np.ndarray | None, job: Job) -> tuple[np.ndarray, np.ndarray]:
+def _fit_scaler(X: np.ndarray, rows: np.ndarray | None, cancel: threading.Event | None) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and standard deviation, merged chunk by chunk in float64 (Chan's update)."""
     n = 0
     mean = np.zeros(X.shape[1])
     m2 = np.zeros(X.shape[1])
     for _, chunk in _chunks(X, rows):
-        job.check()
+        check_cancelled(cancel, "embedding cancelled")
         c = chunk.astype(np.float64)
         nb = len(c)
         mb = c.mean(axis=0)
@@ -84,10 +85,12 @@ def fit_pca(
     seed: int = 0,
     fit_rows: int | None = None,
     n_iter: int = 4,
-    job: Job | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> PCAStage:
-    """Standardise then PCA ``X`` (N, D); ``fit_rows`` fits on a random sample of rows, then places every row."""
-    job = job or Job()
+    """Standardise then PCA ``X`` (N, D); ``fit_rows`` fits on a random sample of rows, then places every row.
+
+    ``progress`` and ``cancel`` follow the ``diffviews_core.jobs`` contract (checked once per chunk of rows)."""
     if X.ndim != 2 or X.shape[0] < 2:
         raise ValueError(f"need a 2-D array with at least 2 rows, got shape {X.shape}")
     rng = np.random.default_rng(seed)
@@ -104,15 +107,16 @@ def fit_pca(
     def step(msg: str) -> None:
         nonlocal done
         done += 1
-        job.report(done / passes, msg)
+        check_cancelled(cancel, "embedding cancelled")
+        report(progress, done / passes, msg)
 
-    mean, scale = _fit_scaler(X, rows, job)
+    mean, scale = _fit_scaler(X, rows, cancel)
     inv = (1.0 / scale).astype(np.float32)
     step("scaling features")
 
     def scaled():
         for start, chunk in _chunks(X, rows):
-            job.check()
+            check_cancelled(cancel, "embedding cancelled")
             yield start, (chunk - mean) * inv
 
     def times(M: np.ndarray) -> np.ndarray:  # A @ M, (n, width)

@@ -6,9 +6,11 @@ works for maps fitted here and for maps read from an original-layout CSV (scaler
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from ._job import CancelFlag, Job, ProgressFn
+from ..jobs import Progress
 from .pca import PCAStage, fit_pca
 
 
@@ -40,13 +42,13 @@ class Projector:
         *,
         seed: int = 0,
         fit_rows: int | None = 20000,
-        progress: ProgressFn | None = None,
-        cancel: CancelFlag = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
     ) -> Projector:
         """Projector for a map whose model is not available (e.g. an original CSV): scaler+PCA fitted on the rows."""
         if len(activations) != len(coords):
             raise ValueError(f"{len(activations)} activation rows but {len(coords)} map points")
-        stage = fit_pca(activations, pca_components, seed=seed, fit_rows=fit_rows, job=Job(progress, cancel))
+        stage = fit_pca(activations, pca_components, seed=seed, fit_rows=fit_rows, progress=progress, cancel=cancel)
         return cls(stage, coords)
 
     @property

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..errors import DataError
-from ..store.files import atomic_path
 from .fit import FittedEmbedding
 from .pca import PCAStage
 

@@ -19,8 +19,8 @@ from data_fixtures import make_native_layout, make_original_layout
 from harness import Outcome, assert_no_bad, call, cli, run_case, scale, snapshot
 from mutate import dump_json, mutate_bytes, mutate_csv_text, mutate_json_value
 
-from diffviews_core.store import open_data
-from diffviews_core.store.root import UNEXPECTED
+from diffviews_core.formats import open_data
+from diffviews_core.formats.root import UNEXPECTED
 
 CASES = 200
 SPECIALS = ["fifo", "dev_zero", "loop", "dangling", "folder", "empty", "delete"]

@@ -19,7 +19,7 @@ from harness import Outcome, assert_no_bad, cli, run_case, scale, snapshot
 from mutate import mutate_bytes
 
 from diffviews_core import validate as v
-from diffviews_core.store import open_data
+from diffviews_core.formats import open_data
 
 CASES = 200
 NAMES = ["m.zip", "m.tar", "m.tar.gz", ".hidden.zip", "..zip", ".zip", "a.b.c.tar.gz", "x" * 250 + ".zip",

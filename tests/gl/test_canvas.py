@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from diffviews_app.targets import NOTHING, Target
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -114,17 +115,17 @@ def test_hover_and_click_by_mouse_2d(canvas, qtbot):
     canvas.set_points(grid_points())
     with qtbot.waitSignal(canvas.hovered, timeout=2000) as hover:
         QTest.mouseMove(canvas.native, screen_of(canvas, 37))
-    assert hover.args == [37]
+    assert hover.args == [Target.sample(37)]
     with qtbot.waitSignal(canvas.clicked, timeout=2000) as click:
         QTest.mouseClick(
             canvas.native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, screen_of(canvas, 42)
         )
-    assert click.args[0] == 42
+    assert click.args[0] == Target.sample(42)
     assert Qt.KeyboardModifier(click.args[1]) & Qt.KeyboardModifier.ControlModifier
     empty = canvas.data_to_screen([4.5, 4.5])[0]
     with qtbot.waitSignal(canvas.clicked, timeout=2000) as click:
         QTest.mouseClick(canvas.native, Qt.MouseButton.LeftButton, pos=QPoint(round(empty[0]), round(empty[1])))
-    assert click.args[0] == -1
+    assert click.args[0] == NOTHING
 
 
 def test_pick_in_3d_matches_projection_and_survives_orbit(canvas, qtbot):
@@ -139,7 +140,7 @@ def test_pick_in_3d_matches_projection_and_survives_orbit(canvas, qtbot):
         assert canvas.pick(p.x(), p.y()) == row
     with qtbot.waitSignal(canvas.clicked, timeout=2000) as click:
         QTest.mouseClick(canvas.native, Qt.MouseButton.LeftButton, pos=screen_of(canvas, rows[3]))
-    assert click.args[0] == rows[3]
+    assert click.args[0] == Target.sample(rows[3])
     # Orbit: until the camera rests the stale index is bypassed, and afterwards it is rebuilt for the new pose.
     with qtbot.waitSignal(canvas.camera_changed, timeout=2000):
         canvas._cameras["3d"].azimuth += 40
@@ -202,13 +203,13 @@ def test_shift_drag_lasso_selects_without_moving_camera(canvas, qtbot):
         QTest.mousePress(canvas.native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, qp[0])
         for p in qp[1:]:
             QTest.mouseMove(canvas.native, p)
-        assert canvas._lasso_line.visible
+        assert canvas.lasso_visible
         QTest.mouseRelease(canvas.native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, qp[0])
     x, y = pts[:, 0], pts[:, 1]
     expected = np.flatnonzero((x > 1.5) & (x < 4.5) & (y > 1.5) & (y < 3.5))
     np.testing.assert_array_equal(np.sort(lasso.args[0]), expected)
     assert canvas.camera_state() == before
-    assert not canvas._lasso_line.visible
+    assert not canvas.lasso_visible
 
 
 def test_lasso_in_3d_uses_screen_positions(canvas):
@@ -254,8 +255,9 @@ def test_big_cloud_index_is_built_off_the_ui_thread(canvas, qtbot):
     brute = canvas.pick(*p)  # meanwhile picking falls back to brute force
     qtbot.waitUntil(lambda: canvas.index_ready, timeout=5000)
     assert canvas.pick(*p) == brute
-    d = np.linalg.norm(pts - pts[brute], axis=1)
-    assert np.sum(d < 1e-6) >= 1 and np.linalg.norm(pts[brute] - pts[123]) < 0.05
+    # the picked point is the one nearest the cursor on screen (point 123 itself, or one drawn on the same spot)
+    px = np.linalg.norm(canvas.data_to_screen(pts) - p, axis=1)
+    assert px[brute] == pytest.approx(px.min(), abs=1e-3) and px[brute] < 0.5
 
 
 def test_overlays_add_and_remove(canvas):
@@ -267,3 +269,43 @@ def test_overlays_add_and_remove(canvas):
     assert canvas.overlay_names() == []
     with pytest.raises(ValueError, match="overlay coordinates"):
         canvas.add_overlay_points("bad", np.ones((3, 5)), (0, 0, 0, 1))
+
+
+class FakeLayer:
+    """A pickable layer claiming the area around one data point (as a trajectory step would)."""
+
+    pick_order = 40
+
+    def __init__(self, canvas, where) -> None:
+        self.canvas, self.where = canvas, np.asarray(where, np.float32)
+
+    def pick(self, x, y):
+        sx, sy = self.canvas.data_to_screen(self.where)[0]
+        return Target.trajectory_step(7, 3) if np.hypot(sx - x, sy - y) <= 8 else None
+
+
+def test_one_input_path_reports_the_topmost_target(canvas, qtbot):
+    """Layers are asked in z-order: a layer over a point wins its hover and click, a pickable overlay wins over the
+    cloud, and elsewhere the sample under the mouse is reported; one hover per change, one click per click."""
+    pts = grid_points()
+    canvas.set_points(pts)
+    layer = FakeLayer(canvas, pts[37])
+    canvas.add_layer(layer)
+    star = Target.trajectory_step(9, 4, generated=True)
+    canvas.add_overlay_points("gen", pts[[55]], (1, 0.5, 0, 1), size=14, targets=[star])
+    hovers, clicks = [], []
+    canvas.hovered.connect(hovers.append)
+    canvas.clicked.connect(lambda target, _mods: clicks.append(target))
+
+    empty = canvas.data_to_screen([4.5, 4.5])[0]
+    QTest.mouseMove(canvas.native, QPoint(round(empty[0]), round(empty[1])))  # Qt drops a move to where it already is
+    for row, expected in ((37, Target.trajectory_step(7, 3)), (55, star), (12, Target.sample(12))):
+        QTest.mouseMove(canvas.native, screen_of(canvas, row))
+        qtbot.waitUntil(lambda expected=expected: bool(hovers) and hovers[-1] == expected, timeout=2000)
+        QTest.mouseClick(canvas.native, Qt.MouseButton.LeftButton, pos=screen_of(canvas, row))
+        assert clicks[-1] == expected
+    assert hovers == [Target.trajectory_step(7, 3), star, Target.sample(12)] and len(clicks) == 3
+    canvas.remove_layer(layer)
+    assert canvas.pick_target(*canvas.data_to_screen(pts[37])[0]) == Target.sample(37)
+    with pytest.raises(ValueError, match="1 targets for 2 overlay points"):
+        canvas.add_overlay_points("bad", pts[:2], (0, 0, 0, 1), targets=[star])

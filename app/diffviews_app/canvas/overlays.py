@@ -59,13 +59,19 @@ class Rings:
 
 
 class OverlayPoints:
-    """Extra points not in the main buffer (generated samples): filled symbols with a thin white edge."""
+    """Extra points not in the main buffer (generated samples): filled symbols with a thin white edge; ``targets``
+    (one per point, or None) are what pointing at a point reports."""
 
-    def __init__(self, parent, coords: np.ndarray, rgba, symbol: str, size: float, order: int) -> None:
+    def __init__(self, parent, coords: np.ndarray, rgba, symbol: str, size: float, order: int,
+                 targets: Sequence | None = None) -> None:  # fmt: skip
         coords = np.asarray(coords, dtype=np.float32)
         if coords.ndim != 2 or coords.shape[1] not in (2, 3):
             raise ValueError(f"overlay coordinates must be (M, 2) or (M, 3), got {coords.shape}")
+        if targets is not None and len(targets) != len(coords):
+            raise ValueError(f"{len(targets)} targets for {len(coords)} overlay points")
         self.coords = coords
+        self.targets = list(targets) if targets is not None else None
+        self.size = float(size)
         self.visual = _markers(parent, order)
         self.style = {"size": size, "edge_width": 1.0, "face_color": rgba, "edge_color": "white", "symbol": symbol}
 

@@ -1,8 +1,9 @@
 """Generation trajectories drawn on the point-cloud canvas: a line per image, start/end markers, sigma labels.
 
 Each trajectory owns a few small vispy visuals in the canvas's scene (never the N-point buffer), updated as steps
-arrive. The current trajectory is drawn bold with its sigma labels; the others stay as faint context. Hovering a
-step (within a few pixels) reports it, so the Preview dock can show that step's image.
+arrive. The current trajectory is drawn bold with its sigma labels; the others stay as faint context. The layer is
+one of the canvas's pickable layers: a step within a few pixels of the mouse is what hover and clicks report (the
+last step of a finished trajectory as its generated image). It draws; ``TrajectoryBridge`` decides what.
 """
 
 from __future__ import annotations
@@ -10,21 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer
 from vispy.scene.visuals import Line, Markers, Text
 
+from ..targets import Target
+
 HOVER_RADIUS_PX = 8.0
-HOVER_INTERVAL_MS = 16
-CLICK_SLOP_PX = 4.0
 MAX_LABELS = 8
-_PALETTE = [(0.85, 0.33, 0.10), (0.00, 0.45, 0.74), (0.47, 0.67, 0.19), (0.49, 0.18, 0.56), (0.93, 0.69, 0.13),
-            (0.30, 0.75, 0.93), (0.64, 0.08, 0.18)]  # fmt: skip
-UNMASKED_RGB = (0.45, 0.45, 0.45)
-
-
-def trajectory_color(run: int, masked: bool) -> tuple[float, float, float]:
-    """A run's colour (masked); the unmasked comparison of a run is grey."""
-    return _PALETTE[(run - 1) % len(_PALETTE)] if masked else UNMASKED_RGB
+PICK_ORDER = 40  # over the cloud (0) and the generated-image overlay (10+): trajectories are drawn on top
 
 
 def label_steps(n: int, limit: int = MAX_LABELS) -> list[int]:
@@ -32,25 +26,6 @@ def label_steps(n: int, limit: int = MAX_LABELS) -> list[int]:
     if n <= limit:
         return list(range(n))
     return sorted({int(round(i)) for i in np.linspace(0, n - 1, limit)})
-
-
-def _drawn(points: np.ndarray, mode: str) -> np.ndarray:
-    pos = np.zeros((len(points), 3), dtype=np.float32)
-    if len(points):
-        pos[:, :2] = points[:, :2]
-        if mode == "3d" and points.shape[1] == 3:
-            pos[:, 2] = points[:, 2]
-    return pos
-
-
-def view_scene(canvas):
-    """The scene node of the canvas's (single) view: where the points, rings and overlays live."""
-    from vispy.scene.widgets import ViewBox
-
-    views = [w for w in canvas.scene_canvas.central_widget.children if isinstance(w, ViewBox)]
-    if not views:
-        raise RuntimeError("the canvas has no view to draw trajectories in")
-    return views[0].scene
 
 
 class _TrajectoryGroup:
@@ -134,29 +109,22 @@ class _TrajectoryGroup:
 
 
 class TrajectoryLayer(QObject):
-    """Draws trajectories over a PointCloudCanvas; ``step_hovered`` reports (trajectory id, step) under the mouse."""
+    """Draws trajectories over a PointCloudCanvas (through its public layer API) and picks their steps."""
 
-    step_hovered = Signal(int, int)  # (-1, -1) when the mouse leaves every step
-    end_clicked = Signal(int)  # a click on the last step of a finished trajectory (a generated image)
+    pick_order = PICK_ORDER
 
     def __init__(self, canvas, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
-        scene = view_scene(canvas)
-        self._mode = canvas.mode
-        self._others = _TrajectoryGroup(scene, order=40, bold=False)
-        self._bold = _TrajectoryGroup(scene, order=44, bold=True)
+        self._others = _TrajectoryGroup(canvas.scene, order=PICK_ORDER, bold=False)
+        self._bold = _TrajectoryGroup(canvas.scene, order=PICK_ORDER + 4, bold=True)
         self._data: dict[int, tuple] = {}  # id -> (points2d, points3d or None, sigmas, rgb, finished)
         self._current = -1
-        self._hover_pos: QPointF | None = None
-        self._last_hover = (-1, -1)
-        self._press: QPointF | None = None
-        self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_INTERVAL_MS)
-        self._hover_timer.timeout.connect(self._emit_hover)
         self._dirty: set[int] = set()
         self._flush_timer = QTimer(self, singleShot=True, interval=0)
         self._flush_timer.timeout.connect(self.flush)
-        canvas.native.installEventFilter(self)
+        canvas.mode_changed.connect(self._mode_changed)
+        canvas.add_layer(self)
 
     # ---- content ----------------------------------------------------------------------------------------------
     def set_trajectory(self, tid: int, points2d: np.ndarray, points3d: np.ndarray | None, sigmas: Sequence[float],
@@ -189,7 +157,7 @@ class TrajectoryLayer(QObject):
             self._bold.draw(cur)
         if dirty - {self._current}:
             self._others.draw([self._item(t) for t in self._data if t != self._current])
-        self.canvas.scene_canvas.update()
+        self.canvas.request_draw()
 
     def _item(self, tid: int) -> tuple:
         _p2, _p3, sigmas, rgb, finished = self._data[tid]
@@ -212,9 +180,8 @@ class TrajectoryLayer(QObject):
         self._schedule(previous)
         self._schedule(tid)
 
-    def set_mode(self, mode: str) -> None:
-        """Redraw every trajectory as the 2D (x, y, 0) or 3D (x, y, z) map draws it."""
-        self._mode = mode
+    def _mode_changed(self, _mode: str) -> None:
+        """Redraw every trajectory as the canvas now draws the map: (x, y, 0) in 2D, (x, y, z) in 3D."""
         self._schedule(self._current)
         for tid in self._data:
             self._schedule(tid)
@@ -222,57 +189,29 @@ class TrajectoryLayer(QObject):
     def drawn_positions(self, tid: int) -> np.ndarray:
         """(steps, 3) positions as drawn now (for tests and hover)."""
         p2, p3 = self._data[tid][:2]
-        return _drawn(p3 if self._mode == "3d" and p3 is not None else p2, self._mode)
+        return self.canvas.drawn_positions(p3 if self.canvas.mode == "3d" and p3 is not None else p2)
 
-    # ---- hover ------------------------------------------------------------------------------------------------
+    # ---- picking ----------------------------------------------------------------------------------------------
     def step_at(self, x: float, y: float, radius: float = HOVER_RADIUS_PX) -> tuple[int, int]:
-        """(trajectory id, step) nearest to widget position (x, y) within ``radius`` pixels; the current first."""
-        best, best_d = (-1, -1), radius
+        """(trajectory id, step) nearest to widget position (x, y) within ``radius`` pixels, or (-1, -1); on a tie
+        the current trajectory wins."""
+        best, best_d = (-1, -1), float("inf")
         order = sorted(self._data, key=lambda t: t != self._current)
         for tid in order:
             if not len(self._data[tid][0]):
                 continue
             screen = self.canvas.data_to_screen(self.drawn_positions(tid))
             d = np.hypot(screen[:, 0] - x, screen[:, 1] - y)
-            i = int(np.argmin(d))
-            if d[i] <= best_d:
+            i = int(np.nanargmin(d)) if np.isfinite(d).any() else -1
+            if i >= 0 and d[i] <= radius and d[i] < best_d:
                 best, best_d = (tid, i), float(d[i])
         return best
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
-        t = event.type()
-        if t == QEvent.Type.MouseMove and self._data:
-            self._hover_pos = event.position()
-            if not self._hover_timer.isActive():
-                self._hover_timer.start()
-        elif t == QEvent.Type.Leave:
-            self._hover_pos = None
-            self._set_hover((-1, -1))
-        elif t == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
-            plain = not event.modifiers() & Qt.KeyboardModifier.ShiftModifier
-            self._press = event.position() if plain else None
-        elif t == QEvent.Type.MouseButtonRelease and event.button() == Qt.MouseButton.LeftButton and self._press:
-            pos, press, self._press = event.position(), self._press, None
-            if (pos - press).manhattanLength() <= CLICK_SLOP_PX:
-                tid = self.generated_at(pos.x(), pos.y())
-                if tid >= 0:
-                    self.end_clicked.emit(tid)
-                    return True  # the click picked a generated image, not the sample under it
-        return False
-
-    def generated_at(self, x: float, y: float) -> int:
-        """Id of the finished trajectory whose final point is at widget position (x, y), or -1."""
+    def pick(self, x: float, y: float) -> Target | None:
+        """The step under widget position (x, y), or None; the last step of a finished trajectory is its generated
+        image."""
         tid, step = self.step_at(x, y)
         if tid < 0:
-            return -1
+            return None
         points, _p3, _sigmas, _rgb, finished = self._data[tid]
-        return tid if finished and step == len(points) - 1 else -1
-
-    def _emit_hover(self) -> None:
-        if self._hover_pos is not None:
-            self._set_hover(self.step_at(self._hover_pos.x(), self._hover_pos.y()))
-
-    def _set_hover(self, hit: tuple[int, int]) -> None:
-        if hit != self._last_hover:
-            self._last_hover = hit
-            self.step_hovered.emit(*hit)
+        return Target.trajectory_step(tid, step, generated=finished and step == len(points) - 1)

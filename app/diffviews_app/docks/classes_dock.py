@@ -1,5 +1,5 @@
-"""Classes dock: the legend (colour, id, name, count), highlight one or several classes, search by class name or
-sample id."""
+"""Classes dock: the legend (colour, id, name, count), highlight one or several classes, search by class name,
+caption or sample id (integer ids as ``12`` or ``sample_000012``, text ids as they are)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class ClassesDock(QDockWidget):
         self.setObjectName("ClassesDock")
         self.state = state
         self._updating = False
+        self._captions_lower: list[str] | None = None  # lower-cased captions of the model shown, made on first search
         body = QWidget()
         layout = QVBoxLayout(body)
         self.search = QLineEdit()
@@ -91,8 +92,9 @@ class ClassesDock(QDockWidget):
         self._updating = True
         self.legend.clear()
         self.search.clear()
+        self._captions_lower = None
         model = self.state.model
-        if model is not None:
+        if model is not None and model.samples.has_classes:
             labels = np.asarray(model.samples.class_label, dtype=np.int64)
             uniq, first, counts = np.unique(labels, return_index=True, return_counts=True)
             _, legend = class_colors(labels)
@@ -121,13 +123,25 @@ class ClassesDock(QDockWidget):
 
     def _sample_row(self, text: str) -> int:
         model = self.state.model
-        digits = text.strip().lower().removeprefix("sample_")
-        if model is None or not digits.isdigit():
+        text = text.strip()
+        if model is None or not text:
             return -1
+        samples = model.samples
+        key = text if samples.ids_are_text else text.lower().removeprefix("sample_")
         try:
-            return int(model.samples.row_of(int(digits)))
+            return int(samples.row_of(key))
         except (KeyError, ValueError, IndexError):
             return -1
+
+    def _caption_rows(self, needle: str) -> np.ndarray:
+        """Rows whose caption contains ``needle`` (case-insensitive), for text-conditioned samples."""
+        model = self.state.model
+        captions = model.samples.caption if model is not None else None
+        if captions is None or len(needle) < 2:
+            return np.empty(0, dtype=np.int64)
+        if self._captions_lower is None:
+            self._captions_lower = [str(c).lower() for c in captions]
+        return np.array([i for i, c in enumerate(self._captions_lower) if needle in c], dtype=np.int64)
 
     def _on_search(self, text: str) -> None:
         needle = text.strip().lower()
@@ -135,11 +149,16 @@ class ClassesDock(QDockWidget):
             label, name = item.data(0, Qt.ItemDataRole.UserRole), item.data(0, Qt.ItemDataRole.UserRole + 1)
             item.setHidden(bool(needle) and needle not in name and needle != str(label))
         row = self._sample_row(text)
-        self.state.set_search_rows([row] if row >= 0 else [])
+        if row >= 0:
+            self.state.set_search_rows([row])
+        else:
+            self.state.set_search_rows(self._caption_rows(needle))
 
     def _on_enter(self) -> None:
         """Enter: select the sample found by id, or highlight every class whose name matches."""
         row = self._sample_row(self.search.text())
+        if row < 0 and self.state.search_rows.size == 1:  # the one caption that matches
+            row = int(self.state.search_rows[0])
         if row >= 0:
             self.state.select(row)
             return
@@ -162,10 +181,17 @@ class ClassesDock(QDockWidget):
             n = sum(counts.get(c, 0) for c in s.highlight_classes)
             k = len(s.highlight_classes)
             parts.append(f"{k} class{'es' if k != 1 else ''} highlighted: {n} samples")
-        if s.search_rows.size and s.model is not None:
-            sid = int(s.model.samples.sample_id[s.search_rows[0]])
-            parts.append(f"sample_{sid:06d} found (Enter selects it)")
+        if s.search_rows.size == 1 and s.model is not None:
+            parts.append(f"{s.model.samples.id_text(int(s.search_rows[0]))} found (Enter selects it)")
+        elif s.search_rows.size and s.model is not None:
+            parts.append(f"{s.search_rows.size} captions match (highlighted)")
         if not parts and s.model is not None:
-            parts.append(f"{len(counts)} classes, {s.num_points} samples")
+            if s.model.samples.has_classes:
+                parts.append(f"{len(counts)} classes, {s.num_points} samples")
+            else:
+                parts.append(
+                    f"{s.num_points} text-conditioned samples (captions): no classes, so colour by class is off. "
+                    "Search a caption or a sample id."
+                )
         self.status.setText("\n".join(parts))
         self.clear_button.setEnabled(bool(s.highlight_classes or s.search_rows.size))

@@ -106,7 +106,8 @@ class GenerationDock(QDockWidget):
         self.steps = _spin(1, MAX_STEPS, "number of denoising steps")
         form.addRow("Steps", self.steps)
         self.mask_when = _combo(MASK_WHEN, "mask the first N steps, or an explicit range of steps")
-        self.mask_steps = _spin(0, MAX_STEPS, "how many of the first steps use the mask (0: none)")
+        self.mask_steps = _spin(0, MAX_STEPS, "how many of the first steps use the mask (0: none; the number of "
+                                "steps or more: every step)")  # fmt: skip
         self.range_first = _spin(1, MAX_STEPS, "first masked step (1-based)")
         self.range_last = _spin(1, MAX_STEPS, "last masked step (inclusive)")
         mask_row = QHBoxLayout()
@@ -118,17 +119,21 @@ class GenerationDock(QDockWidget):
         self.guidance = _dspin(0.0, 20.0, 0.1, 2, "classifier-free guidance: 0 unconditional, 1 conditional, "
                                ">1 amplified")  # fmt: skip
         form.addRow("Guidance (CFG)", self.guidance)
-        self.noise_max = _dspin(0.0, 100.0, 1.0, 1, "noise level of the first step (percent of the sigma range)", " %")
-        self.noise_min = _dspin(0.0, 100.0, 1.0, 1, "noise level of the last step", " %")
+        self.noise_max = _dspin(0.0, 100.0, 1.0, 1, "noise level of the first step: 0 % is sigma 0.002, 100 % is "
+                                "sigma 80, on a log scale", " %")  # fmt: skip
+        self.noise_min = _dspin(0.0, 100.0, 1.0, 1, "noise level of the last step (same scale)", " %")
         noise_row = QHBoxLayout()
         noise_row.addWidget(QLabel("max"))
         noise_row.addWidget(self.noise_max, 1)
         noise_row.addWidget(QLabel("min"))
         noise_row.addWidget(self.noise_min, 1)
         form.addRow("Noise", noise_row)
-        self.noise_mode = _combo(NOISE_MODES, "re-noising between steps: fresh noise, one seeded draw reused, or none")
+        self.noise_mode = _combo(NOISE_MODES, "stochastic: seeded starting noise, fresh seeded noise at each "
+                                 "re-noising between steps; fixed: one seeded draw reused at each re-noising; no "
+                                 "noise: start from zeros, never re-noise (the seed has no effect)")  # fmt: skip
         form.addRow("Noise mode", self.noise_mode)
-        self.seed = _spin(0, MAX_SEED, "random seed: the same seed and settings give the same image")
+        self.seed = _spin(0, MAX_SEED, "random seed of the starting noise and the re-noising: the same seed and "
+                          "settings give the same image (unused with no noise)")  # fmt: skip
         self.new_seed = QPushButton("New seed")
         self.new_seed.setToolTip("draw a random seed")
         seed_row = QHBoxLayout()
@@ -190,8 +195,9 @@ class GenerationDock(QDockWidget):
             self.steps.setValue(s.num_steps)
             ranged = s.step_range is not None
             self.mask_when.setCurrentIndex(self.mask_when.findData("range" if ranged else "first"))
-            self.mask_steps.setValue(s.mask_steps or 0)
-            first, last = s.step_range if ranged else (1, max(1, s.mask_steps or 1))
+            every = s.mask_steps is None  # None masks every step: shown as the number of steps, which does the same
+            self.mask_steps.setValue(s.num_steps if every else s.mask_steps)
+            first, last = s.step_range if ranged else (1, s.num_steps if every else max(1, s.mask_steps))
             self.range_first.setValue(first)
             self.range_last.setValue(last)
             self.guidance.setValue(s.guidance_scale)

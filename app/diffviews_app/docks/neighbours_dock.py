@@ -3,6 +3,8 @@ gallery captioned ``(d=0.12)`` for KNN results or ``(manual)`` for clicked ones.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
@@ -20,9 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from diffviews_core.captions import class_text, label_text
+
 from ..images import ImageCache, scaled
 from ..state import K_MAX, K_MIN, KNN_SPACES, ExplorerState
-from .preview_dock import class_text
 
 THUMB = 84
 CELL_WIDTH = THUMB + 28
@@ -148,9 +151,10 @@ class NeighboursDock(QDockWidget):
             self.selected_image.setText("—")
         else:
             self.selected_image.setPixmap(scaled(pixmap, 56))
-        sid = int(s.model.samples.sample_id[s.selected])
+        sid = html.escape(s.model.samples.id_text(s.selected))
         names = s.root.class_names if s.root is not None else None
-        self.selected_label.setText(f"<b>Selected</b> sample_{sid:06d}<br>Class {class_text(s.model, s.selected, names)}")
+        what = html.escape(label_text(s.model, s.selected, names))
+        self.selected_label.setText(f"<b>Selected</b> {sid}<br>{what}")
 
     def _refresh_gallery(self) -> None:
         s = self.state
@@ -166,7 +170,7 @@ class NeighboursDock(QDockWidget):
             name = metrics.elidedText(class_text(s.model, row, names), Qt.TextElideMode.ElideRight, CELL_WIDTH - 8)
             item = QListWidgetItem(icon, f"{name}\n{distance_caption(dist)}")
             item.setData(Qt.ItemDataRole.UserRole, row)
-            item.setToolTip(f"sample_{int(s.model.samples.sample_id[row]):06d}  {class_text(s.model, row, names)}")
+            item.setToolTip(f"{s.model.samples.id_text(row)}  {class_text(s.model, row, names)}")
             self.gallery.addItem(item)
         n_manual = sum(1 for _, d in s.neighbours if d is None)
         n = len(s.neighbours)

@@ -1,5 +1,6 @@
-"""Preview dock: the hovered sample (or the selected one when nothing is hovered) with its id, class, noise level
-and coordinates."""
+"""Preview dock: whatever the mouse is on (``ExplorerState.hover``): a sample with its id, class, noise level and
+coordinates, or a generation step / generated image with its caption and distance to the selection's mean; the
+selected sample when the mouse is on nothing."""
 
 from __future__ import annotations
 
@@ -7,31 +8,26 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 
-from ..images import ImageCache, scaled
+from diffviews_core.captions import label_text
+
+from ..images import ImageCache, inset_pixmap, scaled
 from ..state import ExplorerState
+from ..state.generation_state import GenerationState
+from ..targets import Target
 
 IMAGE_SIZE = 192
 
 
-def class_text(model, row: int, class_names: dict[int, str] | None = None) -> str:
-    """``"409: analog_clock"`` from the sample table (or the root's class index when the row has no name)."""
-    samples = model.samples
-    label = int(samples.class_label[row])
-    name = str(samples.class_name[row]) if samples.class_name is not None else ""
-    if not name and class_names:
-        name = class_names.get(label, "")
-    return f"{label}: {name}" if name else str(label)
-
-
 class PreviewDock(QDockWidget):
-    """Shows one sample; follows ``state.hovered`` and falls back to ``state.selected``."""
+    """Renders ``state.hover``; reads trajectories from ``gen``; never written to by anything else."""
 
-    def __init__(self, state: ExplorerState, images: ImageCache, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ExplorerState, gen: GenerationState, images: ImageCache,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__("Preview", parent)
         self.setObjectName("PreviewDock")
-        self.state = state
+        self.state, self.gen = state, gen
         self.images = images
-        self.row = -1
+        self.row = -1  # the sample shown, -1 when none (or a generation step is shown)
         body = QWidget()
         layout = QVBoxLayout(body)
         self.image = QLabel()
@@ -44,20 +40,26 @@ class PreviewDock(QDockWidget):
         self.title.setStyleSheet("font-weight: bold;")
         self.details = QLabel()
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setTextFormat(Qt.TextFormat.PlainText)  # captions and text ids are shown as they are
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.details.setWordWrap(True)
         layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.title)
         layout.addWidget(self.details)
         layout.addStretch(1)
         self.setWidget(body)
-        state.hovered_changed.connect(self._refresh)
-        state.selected_changed.connect(self._refresh)
-        state.model_changed.connect(self._refresh)
-        state.embedding_changed.connect(self._refresh)
-        state.mode_changed.connect(self._refresh)
+        for signal in (state.hover_changed, state.selected_changed, state.model_changed, state.embedding_changed,
+                       state.mode_changed, gen.trajectories_cleared):  # fmt: skip
+            signal.connect(self._refresh)
         self._refresh()
 
     def _refresh(self, *_args) -> None:
+        hover = self.state.hover
+        if hover.on_trajectory and self._show_step(hover):
+            return
+        self._show_sample()
+
+    def _show_sample(self) -> None:
         s = self.state
         row = s.hovered if s.hovered >= 0 else s.selected
         self.row = row
@@ -74,13 +76,39 @@ class PreviewDock(QDockWidget):
             self.image.setPixmap(scaled(pixmap, IMAGE_SIZE))
         samples = s.model.samples
         tag = "" if row == s.hovered else "  (selected)"
-        self.title.setText(f"sample_{int(samples.sample_id[row]):06d}{tag}")
+        self.title.setText(f"{samples.id_text(row)}{tag}")
         root_names = s.root.class_names if s.root is not None else None
-        lines = [f"Class {class_text(s.model, row, root_names)}"]
+        lines = [label_text(s.model, row, root_names)]
         sigma = samples.conditioning_sigma
+        level = samples.columns.get("noise_level")  # percent, as the original's extraction script records it
         if sigma is not None and np.isfinite(sigma[row]):
-            lines.append(f"Noise level σ = {float(sigma[row]):.4g}")
+            if level is not None and np.issubdtype(level.dtype, np.number) and np.isfinite(level[row]):
+                lines.append(f"Noise level {float(level[row]):g} % (σ = {float(sigma[row]):.4g})")
+            else:
+                lines.append(f"Noise level σ = {float(sigma[row]):.4g}")
         coords = s.coords()
         if coords is not None:
             lines.append("Coordinates (" + ", ".join(f"{v:.2f}" for v in coords[row]) + ")")
         self.details.setText("\n".join(lines))
+
+    def _show_step(self, target: Target) -> bool:
+        """A step's x0 estimate with its noised input inset (the final image at a finished run's last step); False
+        when the trajectory or step is gone."""
+        traj = self.gen.trajectories.get(target.trajectory)
+        step = target.step
+        if traj is None or not (0 <= step < len(traj.sigmas)):
+            return False
+        self.row = -1
+        if step < len(traj.frames):
+            frame = traj.frames[step]
+            final = step == len(traj.frames) - 1 and traj.finished
+            self.image.setPixmap(inset_pixmap(traj.image if final else frame.x0, frame.noised, IMAGE_SIZE))
+        elif traj.image is not None:  # restored from a session: only the final image is kept
+            self.image.setPixmap(inset_pixmap(traj.image, None, IMAGE_SIZE))
+        else:
+            self.image.setText("step image not kept")
+        self.title.setText(f"Generated {traj.label}")
+        coords = traj.points(self.state.mode)[step]
+        self.details.setText(f"{traj.caption(step)}\nDistance to selection mean {traj.distances[step]:.4g}\n"
+                             "Coordinates (" + ", ".join(f"{v:.2f}" for v in coords) + ")")  # fmt: skip
+        return True

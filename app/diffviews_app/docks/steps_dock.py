@@ -4,9 +4,8 @@ run ends), and the masked / unmasked images side by side after "Compare unmasked
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -19,38 +18,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..images import to_qimage
+from ..images import image_pixmap, inset_pixmap
 from ..state.generation_state import GenerationState, StepFrame, Trajectory
 
 THUMB = 96
 LARGE = 160
 COMPARE = 128
-
-
-def step_caption(class_text: str, frame: StepFrame) -> str:
-    """``class | Step i/n | sigma=x`` (1-based step, as the original shows it)."""
-    return f"{class_text} | Step {frame.step + 1}/{frame.num_steps} | sigma={frame.sigma:.3g}"
-
-
-def image_pixmap(image: np.ndarray, size: int) -> QPixmap:
-    """A square pixmap of ``size``; small images scale with nearest neighbour so pixels stay crisp."""
-    pix = QPixmap.fromImage(to_qimage(image))
-    return pix.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-
-
-def inset_pixmap(main: np.ndarray, inset: np.ndarray | None, size: int) -> QPixmap:
-    """``main`` at ``size`` with ``inset`` (the noised input) at a third of the size in the bottom-right corner."""
-    pix = image_pixmap(main, size)
-    if inset is None:
-        return pix
-    small = image_pixmap(inset, max(8, size // 3))
-    painter = QPainter(pix)
-    x, y = pix.width() - small.width() - 3, pix.height() - small.height() - 3
-    painter.drawPixmap(x, y, small)
-    painter.setPen(QPen(QColor("white"), 2))
-    painter.drawRect(QRect(x - 1, y - 1, small.width() + 1, small.height() + 1))
-    painter.end()
-    return pix
 
 
 class StepsDock(QDockWidget):
@@ -148,9 +121,9 @@ class StepsDock(QDockWidget):
 
     # ---- content ------------------------------------------------------------------------------------------------
     def _item(self, traj: Trajectory, frame: StepFrame) -> QListWidgetItem:
-        icon = QIcon(inset_pixmap(frame.x0, frame.noised, THUMB))
-        item = QListWidgetItem(icon, step_caption(traj.class_text, frame).replace(" | ", "\n"))
-        item.setToolTip(step_caption(traj.class_text, frame))
+        caption = traj.caption(frame.step)
+        item = QListWidgetItem(QIcon(inset_pixmap(frame.x0, frame.noised, THUMB)), caption.replace(" | ", "\n"))
+        item.setToolTip(caption)
         return item
 
     def _rebuild(self, *_args) -> None:
@@ -197,7 +170,7 @@ class StepsDock(QDockWidget):
         image = traj.image if last else frame.x0
         self.large.setPixmap(inset_pixmap(image, frame.noised, LARGE))
         tail = "  (final image)" if last else ""
-        self.caption.setText(f"{traj.label}\n{step_caption(traj.class_text, frame)}{tail}")
+        self.caption.setText(f"{traj.label}\n{traj.caption(step)}{tail}")
         if self.gallery.currentRow() != step:
             self.gallery.blockSignals(True)
             self.gallery.setCurrentRow(step)

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from ..canvas.trajectory_layer import trajectory_color
+from ..colors import trajectory_color
 from ..state.generation_state import GenerationState, Trajectory
 
 PLOT_REFRESH_MS = 100

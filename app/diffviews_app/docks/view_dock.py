@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..colors import color_options
+from ..colors import color_options, unavailable_color_options
 from ..state import ExplorerState
 
 LAYER_SUFFIX = {"embedding": "", "activations": "  (embed)"}
@@ -123,6 +123,13 @@ class ViewDock(QDockWidget):
         if model is not None:
             for option in color_options(model.samples.columns):
                 self.color_combo.addItem(COLOR_LABELS.get(option, option), option)
+            notes = unavailable_color_options(model.samples.columns)
+            for option, note in notes.items():
+                self.color_combo.insertItem(0, f"{COLOR_LABELS.get(option, option)} (unavailable)", option)
+                item = self.color_combo.model().item(0)
+                item.setEnabled(False)
+                item.setToolTip(note)
+            self.color_combo.setToolTip("; ".join(f"{COLOR_LABELS.get(o, o)} is off: {n}" for o, n in notes.items()))
         self.color_combo.setCurrentIndex(max(0, self.color_combo.findData(self.state.color_by)))
         self._updating = False
 

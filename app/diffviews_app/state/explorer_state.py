@@ -1,7 +1,8 @@
 """What the explorer shows: data, model, layer, view settings, hover, selection, neighbours, highlights.
 
 Plain QObject with signals and no widgets: the canvas adapter and every dock listen to it and write to it, so
-docks never call each other and the whole interaction logic can be tested without a window.
+docks never call each other and the whole interaction logic can be tested without a window. The map's one input
+path writes here: the hovered ``Target`` (a sample, a trajectory step or a generated image) and clicks.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from ..targets import NOTHING, Target
+
 if TYPE_CHECKING:
-    from diffviews_core.store import DataRoot, Embedding, ModelData
+    from diffviews_core.formats import DataRoot, Embedding, ModelData
 
 MODES = ("2d", "3d")
 KNN_SPACES = ("activation", "map")
@@ -30,7 +33,9 @@ class ExplorerState(QObject):
     embedding_changed = Signal()  # another layer/embedding of the same samples: coordinates change
     mode_changed = Signal(str)
     color_by_changed = Signal(str)
-    hovered_changed = Signal(int)  # -1 for none
+    hover_changed = Signal(object)  # the Target under the mouse (NOTHING when none)
+    hovered_changed = Signal(int)  # the hovered sample's row, -1 for none (a step or nothing is hovered)
+    target_clicked = Signal(object)  # a click on a Target that is not a sample (a trajectory step, a generated image)
     selected_changed = Signal(int)  # -1 for none
     neighbours_changed = Signal()
     k_changed = Signal(int)
@@ -47,7 +52,7 @@ class ExplorerState(QObject):
         self.embedding: Embedding | None = None
         self.mode: str = "2d"
         self.color_by: str = "class"
-        self.hovered: int = -1
+        self.hover: Target = NOTHING
         self.selected: int = -1
         self.neighbours: list[Neighbour] = []
         self.k: int = K_DEFAULT
@@ -112,8 +117,12 @@ class ExplorerState(QObject):
     def has_3d(self) -> bool:
         return self.embedding is not None and self.embedding.coords3d is not None
 
+    def map_key(self) -> tuple[str, str]:
+        """(model path, map key): what coordinates placed on the shown map belong to."""
+        return (str(self.model.path) if self.model is not None else "", self.layer)
+
     def _reset_interaction(self) -> None:
-        self.hovered = -1
+        self.hover = NOTHING
         self.selected = -1
         self.neighbours = []
         self.highlight_classes = frozenset()
@@ -151,11 +160,34 @@ class ExplorerState(QObject):
     def _valid(self, row: int) -> bool:
         return 0 <= row < self.num_points
 
+    @property
+    def hovered(self) -> int:
+        """Row of the hovered sample, -1 when the mouse is on nothing or on something else."""
+        return self.hover.row if self.hover.kind == "sample" else -1
+
+    def set_hover(self, target: Target) -> None:
+        """What the mouse is on now; a sample row outside the data counts as nothing."""
+        if target.kind == "sample" and not self._valid(target.row):
+            target = NOTHING
+        if target == self.hover:
+            return
+        row = self.hovered
+        self.hover = target
+        self.hover_changed.emit(target)
+        if self.hovered != row:
+            self.hovered_changed.emit(self.hovered)
+
     def set_hovered(self, row: int) -> None:
-        row = int(row) if self._valid(int(row)) else -1
-        if row != self.hovered:
-            self.hovered = row
-            self.hovered_changed.emit(row)
+        """Hover the sample at ``row`` (-1: nothing), e.g. from a dock's gallery."""
+        self.set_hover(Target.sample(int(row)))
+
+    def click_target(self, target: Target, replace: bool = False) -> None:
+        """A click on the map: on a sample it selects or toggles a neighbour (``click``); on a trajectory step or a
+        generated image it is announced through ``target_clicked``; on nothing it does nothing."""
+        if target.kind == "sample":
+            self.click(target.row, replace=replace)
+        elif target:
+            self.target_clicked.emit(target)
 
     def select(self, row: int) -> None:
         """Make ``row`` the selected sample (-1 clears); its neighbours from before are dropped."""

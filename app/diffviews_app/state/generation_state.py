@@ -1,7 +1,8 @@
 """What the generation side shows: settings, trajectories (one per generated image), the current one and its step.
 
-A plain QObject with signals, like ExplorerState: the generation controller writes it, the trajectory layer, the
-steps dock, the trajectory dock and sessions read it, so none of them call each other.
+A plain QObject with signals and no widgets, like ExplorerState: the generation runner (jobs), the docks' controls
+and sessions write it; the trajectory bridge (the map), the steps, trajectory and preview docks and sessions read
+it, so none of them call each other. Tested without a window (tests/app/test_generation_state.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from diffviews_core.captions import step_caption
 from diffviews_core.lineage import GenerationSettings, Lineage
 
 
@@ -56,6 +58,13 @@ class Trajectory:
     def finished(self) -> bool:
         return self.image is not None
 
+    def caption(self, step: int) -> str:
+        """``class | Step i/n | sigma=x`` of one step (from its frame, or from the sigmas a session kept)."""
+        if step < len(self.frames):
+            frame = self.frames[step]
+            return step_caption(self.class_text, frame.step, frame.num_steps, frame.sigma)
+        return step_caption(self.class_text, step, self.num_steps, self.sigmas[step])
+
     def points(self, mode: str) -> np.ndarray:
         """(steps, 2|3) float32 positions in ``mode``; 3D falls back to (x, y, 0) when the map has no 3D."""
         if mode == "3d" and self.coords3d and len(self.coords3d) == len(self.coords2d):
@@ -73,7 +82,6 @@ class GenerationState(QObject):
     trajectories_cleared = Signal()
     current_changed = Signal(int)  # trajectory id, -1 for none
     step_changed = Signal(int)  # index into the current trajectory's frames
-    step_hovered = Signal(int, int)  # trajectory id, step (from the map)
     compare_changed = Signal()
     running_changed = Signal(bool)
     progressed = Signal(float, str)

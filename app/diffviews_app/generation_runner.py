@@ -1,0 +1,219 @@
+"""Runs "Generate from neighbours", its unmasked comparison and lineage replays as jobs; writes only GenerationState.
+
+The job body (``diffviews_core.live_generation``) loads the model and the map's projection through the shared
+``ModelCache`` and publishes every denoising step as a typed ``LiveStep``; the worker pool hands them over in batches
+(at most ~10 a second: each batch redraws the map, the gallery and the plot) and the runner turns them into
+trajectory steps. What is drawn is the trajectory bridge's business, what is shown the docks'. A selection usually
+precedes a click, so the model and the projection are prepared as soon as a sample is selected.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+
+from diffviews_core.captions import class_text
+from diffviews_core.lineage import Lineage
+from diffviews_core.live_generation import (
+    GenerationRequest,
+    LiveStep,
+    MapView,
+    StatusUpdate,
+    run_generation,
+    run_replay,
+)
+from diffviews_core.maps import map_layers
+from diffviews_core.model_cache import ModelCache
+
+from .state import ExplorerState
+from .state.generation_state import GenerationState, StepFrame
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+STEP_BATCH_MS = 100  # live steps reach the UI at most ~10 times a second: each batch redraws part of the window
+
+
+class GenerationRunner(QObject):
+    """Generate / compare / cancel / replay / clear; ``message(level, text)`` for the window's banner."""
+
+    message = Signal(str, str)
+
+    def __init__(self, state: ExplorerState, gen: GenerationState, pool: WorkerPool, cache: ModelCache,
+                 parent: QObject | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        self.state, self.gen, self.pool, self.cache = state, gen, pool, cache
+        self._run_ids: list[list[int]] = []  # per pass, the trajectory ids of the running generation
+        self._job = None
+        self._prepared: set[tuple[str, str]] = set()
+        state.selected_changed.connect(self.prepare)
+
+    # ---- what a run needs -------------------------------------------------------------------------------------
+    def map_view(self) -> MapView:
+        """The map shown: trajectories are placed on it, its layers are masked."""
+        s = self.state
+        return MapView(s.map_key(), tuple(map_layers(s.model, s.embedding)), s.embedding.coords2d,
+                       s.embedding.coords3d)  # fmt: skip
+
+    def _class_text(self, row: int) -> str:
+        s = self.state
+        return class_text(s.model, row, s.root.class_names if s.root is not None else None)
+
+    def prepare(self, row: int) -> None:
+        """Load the model and fit the map's projection in the background, so the click only generates (once per
+        model and map: the cache keeps them)."""
+        s = self.state
+        if row < 0 or s.model is None or s.embedding is None or s.map_key() in self._prepared:
+            return
+        self._prepared.add(s.map_key())
+        model, view, cache = s.model, self.map_view(), self.cache
+
+        def prepare(cancel=None) -> None:
+            cache.adapter(model, cancel)
+            cache.projectors(model, view.key, view.layers, view.coords2d, view.coords3d, cancel)
+
+        self.pool.submit("Preparing generation", prepare, key="prepare-generation",
+                         on_error=lambda text: self.message.emit("warning", f"Generation is unavailable: {text}"))
+
+    # ---- generate ---------------------------------------------------------------------------------------------
+    def generate(self, compare: bool = False) -> bool:
+        """Generate from the selected sample and its neighbours (and, with ``compare``, the same seed unmasked)."""
+        s, gen = self.state, self.gen
+        if gen.running:
+            return False
+        if s.model is None or s.selected < 0 or s.embedding is None:
+            self.message.emit("info", "Select a sample on the map first; its neighbours join the mask.")
+            return False
+        rows = [s.selected, *s.neighbour_rows()]
+        samples = s.model.samples
+        label = int(samples.class_label[s.selected]) if samples.has_classes else None
+        request = GenerationRequest(
+            model=s.model, sample_ids=tuple(samples.sample_key(r) for r in rows), settings=gen.settings,
+            class_label=label, passes=(True, False) if compare else (True,), map=self.map_view())  # fmt: skip
+        run, text, settings = gen.new_run(), self._class_text(s.selected), request.settings
+        self._run_ids = [
+            [gen.add_trajectory(run=run, sample=i, masked=masked, class_label=label, class_text=text,
+                                map_key=request.map.key, num_steps=settings.num_steps,
+                                mask_steps=settings.masked_steps()).id for i in range(settings.num_samples)]
+            for masked in request.passes
+        ]  # fmt: skip
+        gen.set_current(self._run_ids[0][0])
+        gen.set_compare(None)
+        gen.set_running(True)
+        gen.progressed.emit(0.0, "Starting…")
+        n = len(rows)
+        run_ids = list(self._run_ids)
+        job = self.pool.submit(f"Generating from {n} sample{'s' if n != 1 else ''}", run_generation, self.cache,
+                               request, key="generate", on_partial=self._published, partial_interval_ms=STEP_BATCH_MS,
+                               on_result=lambda out: self._done(out, run_ids, compare),
+                               on_error=self._failed)  # fmt: skip
+        job.cancelled.connect(self._cancelled)
+        job.ended.connect(lambda: gen.set_running(False))
+        self._job = job
+        return True
+
+    def cancel(self) -> None:
+        if self._job is not None and self.gen.running:
+            self._job.cancel()
+
+    def clear(self) -> None:
+        """Remove every trajectory and generated image (a running generation is cancelled first)."""
+        self.cancel()
+        self.gen.clear()
+
+    def _published(self, items: list) -> None:
+        """A batch of what the job published: stages and steps, then one progress report for the batch."""
+        status = None
+        passes = len(self._run_ids)
+        for item in items:
+            if isinstance(item, StatusUpdate):
+                status = (0.0, item.message)
+            elif isinstance(item, LiveStep) and item.pass_index < passes:
+                self._add_step(item)
+                rec = item.record
+                kind = "masked" if item.pass_index == 0 else "unmasked"
+                done = item.pass_index * rec.num_steps + rec.step + 1
+                status = (done / (passes * rec.num_steps), f"Generating ({kind}): step {rec.step + 1}/{rec.num_steps}")
+        if status is not None:
+            self.gen.progressed.emit(*status)
+
+    def _add_step(self, item: LiveStep) -> None:
+        rec, placed = item.record, item.projected
+        for i, tid in enumerate(self._run_ids[item.pass_index]):
+            frame = StepFrame(rec.step, rec.num_steps, rec.sigma, rec.x0[i], rec.noised[i])
+            xyz = None if placed.coords3d is None else placed.coords3d[i]
+            self.gen.add_step(tid, frame, placed.coords2d[i], xyz, float(placed.distances[i]), placed.activations[i])
+
+    def _done(self, out, run_ids: list[list[int]], compare: bool) -> None:
+        for (result, lineage), tids in zip(out, run_ids):
+            for i, tid in enumerate(tids):
+                self.gen.finish(tid, result.images[i], lineage)
+        if compare:
+            self.gen.set_compare((run_ids[0][0], run_ids[1][0]))
+        self.gen.set_current(run_ids[0][0])
+        images = sum(len(t) for t in run_ids)
+        self.gen.progressed.emit(1.0, f"Done: {images} image(s), seed {out[0][1].settings.seed}")
+        self._run_ids = []
+
+    def _failed(self, text: str) -> None:
+        self.gen.discard([t for ids in self._run_ids for t in ids])
+        self._run_ids = []
+        self.gen.progressed.emit(0.0, "Generation failed")
+        self.message.emit("error", f"Generation failed: {text}")
+
+    def _cancelled(self) -> None:
+        self.gen.discard([t for ids in self._run_ids for t in ids])
+        self._run_ids = []
+        self.gen.progressed.emit(0.0, "Cancelled")
+
+    # ---- lineage ----------------------------------------------------------------------------------------------
+    def replay(self, lineage: Lineage) -> bool:
+        """Regenerate from a lineage record in the background; the result is checked bit for bit and drawn."""
+        s, gen = self.state, self.gen
+        if s.model is None or s.embedding is None or gen.running:
+            return False
+        if lineage.model != s.model.name:
+            self.message.emit("error", f"This lineage is for model {lineage.model!r}; open it first "
+                              f"(now showing {s.model.name!r}).")  # fmt: skip
+            return False
+        model, view = s.model, self.map_view()
+        try:
+            row = model.samples.row_of(lineage.source_sample_ids[0])
+        except (KeyError, IndexError, ValueError):
+            self.message.emit("error", "The lineage's source samples are not in this model.")
+            return False
+        same_class = model.samples.has_classes and lineage.class_label == int(model.samples.class_label[row])
+        text = self._class_text(row) if same_class else str(lineage.class_label)
+        gen.set_running(True)
+        gen.progressed.emit(0.0, "Replaying lineage…")
+
+        def done(out) -> None:
+            result, steps = out
+            run = gen.new_run()
+            first = -1
+            for i in range(len(result.images)):
+                traj = gen.add_trajectory(run=run, sample=i, masked=lineage.masked, class_label=lineage.class_label,
+                                          class_text=text, map_key=view.key, num_steps=len(steps),
+                                          mask_steps=lineage.settings.masked_steps())  # fmt: skip
+                for k, placed in enumerate(steps):
+                    frame = StepFrame(k, len(steps), float(result.sigmas[k]), result.intermediates[k][i],
+                                      result.noised_inputs[k][i])  # fmt: skip
+                    xyz = None if placed.coords3d is None else placed.coords3d[i]
+                    gen.add_step(traj.id, frame, placed.coords2d[i], xyz, float(placed.distances[i]),
+                                 placed.activations[i])  # fmt: skip
+                gen.finish(traj.id, result.images[i], lineage)
+                first = traj.id if first < 0 else first
+            gen.set_current(first)
+            gen.progressed.emit(1.0, "Replay identical to the lineage (sha256 of every image matches)")
+            self.message.emit("info", "Replay reproduced the recorded image(s) bit for bit.")
+
+        def failed(text_: str) -> None:
+            gen.progressed.emit(0.0, "Replay failed")
+            self.message.emit("error", f"Replay failed: {text_}")
+
+        job = self.pool.submit("Replaying lineage", run_replay, self.cache, lineage, model, view, key="generate",
+                               on_result=done, on_error=failed)  # fmt: skip
+        job.ended.connect(lambda: gen.set_running(False))
+        self._job = job
+        return True

@@ -1,0 +1,103 @@
+"""ExplorerState without a window: no QApplication, no canvas, no docks; its signals are recorded directly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from data_fixtures import make_original_layout
+
+from diffviews_core.formats import Embedding, open_data
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return open_data(make_original_layout(tmp_path_factory.mktemp("data"), n_per_model=20))
+
+
+@pytest.fixture
+def state(root):
+    from diffviews_app.state import ExplorerState
+
+    s = ExplorerState()
+    s.events = []  # (signal name, arguments) in the order they fired
+    for name in ("root_changed", "model_changed", "embedding_changed", "mode_changed", "selected_changed",
+                 "neighbours_changed", "k_changed", "highlight_changed", "hovered_changed"):  # fmt: skip
+        getattr(s, name).connect(lambda *args, n=name: s.events.append((n, args)))
+    s.set_root(root)
+    model = root.models["dmd2"]
+    xy = np.arange(40, dtype=np.float32).reshape(20, 2)
+    s.set_model(model, "default", Embedding("default", xy, None, {"layers": ["midblock"]}))
+    s.events.clear()
+    return s
+
+
+def test_a_model_without_3d_stays_in_2d_and_a_new_model_resets_the_interaction(state, root):
+    assert state.num_points == 20 and state.model_name == "dmd2" and not state.has_3d()
+    state.set_mode("3d")
+    assert state.mode == "2d" and state.events == []  # nothing changed, nothing announced
+    with pytest.raises(ValueError, match="mode must be one of"):
+        state.set_mode("4d")
+    state.select(3)
+    state.set_hovered(4)
+    state.set_model(root.models["edm"], "default", None)
+    assert (state.selected, state.hovered, state.neighbours, state.coords()) == (-1, -1, [], None)
+    assert state.events[-1] == ("model_changed", ())
+
+
+def test_clicks_select_toggle_neighbours_replace_and_deselect(state):
+    state.click(2)
+    state.click(5)
+    state.click(7)
+    assert state.selected == 2 and state.neighbours == [(5, None), (7, None)]
+    state.click(5)  # a neighbour again: removed
+    assert state.neighbour_rows() == [7]
+    state.click(9, replace=True)  # Ctrl+click: another selection, neighbours dropped
+    assert state.selected == 9 and state.neighbours == []
+    state.click(9)  # the selection again: deselected
+    state.click(99)  # outside the data: ignored
+    assert state.selected == -1
+    assert [name for name, _ in state.events] == [
+        "selected_changed", "neighbours_changed", "neighbours_changed", "neighbours_changed",
+        "selected_changed", "neighbours_changed", "selected_changed",
+    ]  # fmt: skip
+
+
+def test_knn_results_replace_knn_neighbours_and_keep_manual_ones(state):
+    state.select(1)
+    state.toggle_neighbour(4)
+    state.set_knn([1, 6, 4, 8], [0.0, 0.5, 0.7, 0.9])  # the selection itself is never its own neighbour
+    assert state.neighbours == [(6, 0.5), (4, 0.7), (8, 0.9)]  # 4 became a KNN neighbour
+    state.toggle_neighbour(11)
+    state.set_knn([8], [0.2])
+    assert state.neighbours == [(8, 0.2), (11, None)]
+
+
+def test_a_lasso_without_selection_selects_its_first_row_and_adds_the_rest_once(state):
+    state.add_manual([12, 3, 12, 40, 3, 5])
+    assert state.selected == 12 and state.neighbours == [(3, None), (5, None)]
+    state.add_manual([3, 5, 12])
+    assert state.neighbours == [(3, None), (5, None)]
+
+
+def test_highlights_combine_classes_and_search_hits(state):
+    labels = state.model.samples.class_label
+    assert state.highlight_rows() is None
+    state.set_highlight_classes([int(labels[0])])
+    state.set_search_rows([19, 19])
+    expected = np.union1d(np.flatnonzero(labels == labels[0]), [19])
+    np.testing.assert_array_equal(state.highlight_rows(), expected)
+    state.clear_highlight()
+    assert state.highlight_rows() is None and [n for n, _ in state.events].count("highlight_changed") == 3
+
+
+def test_another_layer_keeps_the_selection_and_leaves_3d_when_it_has_none(state):
+    xyz = np.ones((20, 3), dtype=np.float32)
+    state.set_embedding("mid", Embedding("mid", np.zeros((20, 2), np.float32), xyz, {}))
+    state.set_mode("3d")
+    state.select(6)
+    assert state.mode == "3d" and state.coords() is xyz
+    state.set_embedding("flat", Embedding("flat", np.zeros((20, 2), np.float32), None, {}))
+    assert state.mode == "2d" and state.selected == 6 and state.coords().shape == (20, 2)
+    assert ("mode_changed", ("2d",)) in state.events
+    state.set_k(500)
+    assert state.k == 20  # clamped to the menu's range

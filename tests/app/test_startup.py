@@ -1,0 +1,43 @@
+"""Start-up: the command-line options shared by ``diffviews viz`` and ``diffviews-desktop``, and how the CLI finds
+the app (tests/gl/test_screenshot.py runs the whole start-up)."""
+
+from __future__ import annotations
+
+OPTIONS = ["--data-dir", "--embeddings", "--checkpoint-path", "--adapter", "--device", "--num-steps",
+           "--guidance-scale", "--model", "-m", "--screenshot"]  # fmt: skip
+
+
+def test_viz_and_desktop_share_the_options():
+    from diffviews_app.__main__ import build_parser
+
+    from diffviews_core.cli.main import build_parser as cli_parser
+
+    desktop = build_parser().format_help()
+    viz = cli_parser()._subparsers._group_actions[0].choices["viz"].format_help()
+    for option in OPTIONS:
+        assert option in desktop and option in viz
+    args = build_parser().parse_args(["--data-dir", "d", "-m", "edm", "--num-steps", "4", "--guidance-scale", "1.5"])
+    assert (args.data_dir, args.model, args.num_steps, args.guidance_scale) == ("d", "edm", 4, 1.5)
+
+
+def test_diffviews_viz_launches_the_app_through_its_entry_point(monkeypatch):
+    """The core finds the app only through the ``diffviews.apps`` entry point the app's package declares."""
+    import diffviews_app.__main__ as desktop
+
+    from diffviews_core.cli import viz
+    from diffviews_core.cli.main import build_parser as cli_parser
+
+    launched = []
+    monkeypatch.setattr(desktop, "launch", lambda args: launched.append(args.model) or 0)
+    assert viz.run(cli_parser().parse_args(["viz", "-m", "edm"])) == 0
+    assert launched == ["edm"]
+
+
+def test_diffviews_viz_without_the_app_says_so(monkeypatch, capsys):
+    from diffviews_core.cli import viz
+    from diffviews_core.cli.main import build_parser as cli_parser
+
+    monkeypatch.setattr(viz, "entry_points", lambda **_kw: [])
+    assert viz.run(cli_parser().parse_args(["viz"])) == 2
+    err = capsys.readouterr().err
+    assert "desktop app is not installed" in err and "diffviews.apps" in err

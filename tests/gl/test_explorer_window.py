@@ -1,0 +1,253 @@
+"""The explorer window driven like a user: real mouse events on the real canvas, assertions on state and docks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from data_fixtures import CLASS_NAMES, expected_activations
+from diffviews_app.app import create_window
+from diffviews_app.options import LaunchOptions
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtTest import QTest
+from window_helpers import isolated_rows, screen_pos, wait_drawn
+
+pytestmark = [pytest.mark.gui, pytest.mark.gl]
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+LEFT = Qt.MouseButton.LeftButton
+
+
+def hover(qtbot, window, row: int) -> None:
+    QTest.mouseMove(window.canvas.native, screen_pos(window, row))
+    qtbot.waitUntil(lambda: window.state.hovered == row, timeout=3000)
+
+
+def click(qtbot, window, row: int, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    """Click a row's point; returns once the canvas has reported the click (the state follows synchronously)."""
+    with qtbot.waitSignal(window.canvas.clicked, timeout=3000):
+        QTest.mouseClick(window.canvas.native, LEFT, modifiers, screen_pos(window, row))
+
+
+def test_opens_the_data_and_reports_the_broken_model(make_window, fixture_root):
+    w = make_window(fixture_root)
+    s = w.state
+    assert list(s.root.models) == ["dmd2", "edm"]
+    assert s.model_name == "dmd2" and s.num_points == 60
+    assert w.canvas.point_count == 60
+    assert w.banner.isVisible() and w.banner.level == "warning"
+    banner = w.banner.text.text()
+    assert "broken" in banner and "batch_000000.npy" in banner and "truncated" in banner
+    assert [w.view_dock.model_combo.itemText(i) for i in range(w.view_dock.model_combo.count())] == ["dmd2", "edm"]
+    legend = w.classes_dock.class_rows()
+    counts = np.bincount(s.model.samples.class_label, minlength=4)
+    assert sorted(legend) == [c for c in range(4) if counts[c]]
+    assert legend[1].text(0) == "1: goldfish, Carassius auratus" and legend[1].text(1) == str(counts[1])
+    assert "60 samples (dmd2)" in w.view_dock.summary.text()
+
+
+def test_hover_shows_the_sample_in_the_preview(qtbot, make_window, fixture_root):
+    w = make_window(fixture_root)
+    row = isolated_rows(w, 1)[0]
+    hover(qtbot, w, row)
+    samples = w.state.model.samples
+    assert w.preview_dock.title.text() == f"sample_{int(samples.sample_id[row]):06d}"
+    details = w.preview_dock.details.text()
+    label = int(samples.class_label[row])
+    assert f"Class {label}: {CLASS_NAMES[label]}" in details
+    assert f"σ = {float(samples.conditioning_sigma[row]):.4g}" in details
+    x, y = w.state.coords()[row]
+    assert f"({x:.2f}, {y:.2f})" in details
+    assert w.preview_dock.image.pixmap() is not None and not w.preview_dock.image.pixmap().isNull()
+    assert list(w.canvas.ring_rows("hover")) == [row]
+
+
+def test_click_selects_and_further_clicks_toggle_manual_neighbours(qtbot, make_window, fixture_root):
+    w = make_window(fixture_root)
+    a, b, c, d = isolated_rows(w, 4)
+    click(qtbot, w, a)
+    assert w.state.selected == a and list(w.canvas.ring_rows("selection")) == [a]
+    click(qtbot, w, b)
+    click(qtbot, w, c)
+    assert w.state.neighbours == [(b, None), (c, None)]
+    assert list(w.canvas.ring_rows("neighbours")) == [b, c]
+    assert [cap.splitlines()[-1] for cap in w.neighbours_dock.captions()] == ["(manual)", "(manual)"]
+    assert w.neighbours_dock.summary.text() == "2 neighbours (0 KNN, 2 manual)"
+    click(qtbot, w, b)  # toggles it off again
+    assert w.state.neighbours == [(c, None)]
+    click(qtbot, w, d, CTRL)  # Ctrl+click: select another sample, neighbours dropped
+    assert w.state.selected == d and w.state.neighbours == []
+    click(qtbot, w, d)  # the selected sample again: deselect
+    assert w.state.selected == -1
+
+
+def test_suggest_knn_in_activation_and_map_space(qtbot, make_window, fixture_root):
+    w = make_window(fixture_root)
+    row = isolated_rows(w, 1)[0]
+    click(qtbot, w, row)
+    dock = w.neighbours_dock
+    dock.k_spin.setValue(3)
+    assert w.state.k == 3
+    qtbot.mouseClick(dock.knn_button, LEFT)
+    acts = expected_activations(fixture_root, "dmd2")
+    dist = np.linalg.norm(acts - acts[row], axis=1)
+    dist[row] = np.inf
+    want = np.argsort(dist)[:3]
+    assert [r for r, _ in w.state.neighbours] == want.tolist()
+    np.testing.assert_allclose([d for _, d in w.state.neighbours], dist[want], rtol=1e-5)
+    assert [cap.splitlines()[-1] for cap in dock.captions()] == [f"(d={v:.2f})" for v in dist[want]]
+    xy = w.state.coords()
+    dmap = np.linalg.norm(xy - xy[row], axis=1)
+    spread = np.median(dmap[want]) / np.median(np.sort(dmap)[1:4])
+    assert f"they lie {spread:.1f}× as far as the map's own nearest" in dock.summary.text()
+
+    dock.space_combo.setCurrentIndex(dock.space_combo.findData("map"))
+    assert w.state.knn_space == "map"
+    QTest.keyClick(w, Qt.Key.Key_K)  # the shortcut
+    dmap[row] = np.inf
+    want = np.argsort(dmap)[:3]
+    assert [r for r, _ in w.state.neighbours] == want.tolist()
+    assert list(w.canvas.ring_rows("neighbours")) == want.tolist()
+    assert dock.summary.text() == "3 neighbours (3 KNN, 0 manual)"
+
+
+def test_class_highlight_and_search(qtbot, make_window, fixture_root):
+    w = make_window(fixture_root)
+    dock = w.classes_dock
+    labels = w.state.model.samples.class_label
+    dock.highlight([1, 2])
+    assert w.state.highlight_classes == {1, 2}
+    want = np.flatnonzero(np.isin(labels, [1, 2]))
+    assert np.array_equal(np.sort(w.canvas.ring_rows("highlight")), want)
+    assert dock.status.text().startswith(f"2 classes highlighted: {want.size} samples")
+
+    qtbot.mouseClick(dock.clear_button, LEFT)
+    assert w.state.highlight_classes == frozenset() and w.canvas.ring_rows("highlight").size == 0
+
+    dock.search.setText("goldfish")
+    assert [label for label, item in dock.class_rows().items() if not item.isHidden()] == [1]
+    QTest.keyClick(dock.search, Qt.Key.Key_Return)
+    assert w.state.highlight_classes == {1}
+
+    row = 7
+    sid = int(w.state.model.samples.sample_id[row])
+    dock.search.setText(str(sid))
+    assert w.state.search_rows.tolist() == [row]
+    assert row in w.canvas.ring_rows("highlight")
+    QTest.keyClick(dock.search, Qt.Key.Key_Return)
+    assert w.state.selected == row
+
+
+def test_lasso_adds_every_point_inside_as_neighbours(qtbot, make_window, fixture_root):
+    w = make_window(fixture_root)
+    canvas = w.canvas.native
+    xy = w.canvas.data_to_screen(w.state.coords())
+    cx, cy = canvas.width() / 2, canvas.height() / 2
+    x0, y0, x1, y1 = cx - 120, cy - 90, cx + 120, cy + 90
+    inside = np.flatnonzero((xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1))
+    assert inside.size >= 3
+    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)]
+    QTest.mousePress(canvas, LEFT, SHIFT, QPoint(int(x0), int(y0)))
+    for x, y in corners[1:]:
+        QTest.mouseMove(canvas, QPoint(int(x), int(y)))
+    QTest.mouseRelease(canvas, LEFT, SHIFT, QPoint(int(x0), int(y0 + 1)))
+    qtbot.waitUntil(lambda: w.state.selected >= 0, timeout=3000)
+    got = {w.state.selected, *w.state.neighbour_rows()}
+    assert got == set(inside.tolist())
+    assert all(d is None for _, d in w.state.neighbours)
+
+
+def test_model_switch_resets_the_view_and_keeps_the_window_usable(qtbot, make_window, fixture_root):
+    w = make_window(fixture_root)
+    click(qtbot, w, isolated_rows(w, 1)[0])
+    combo = w.view_dock.model_combo
+    combo.setCurrentIndex(combo.findData("edm"))
+    qtbot.waitUntil(lambda: w.state.model_name == "edm", timeout=5000)
+    wait_drawn(qtbot, w)
+    assert w.state.selected == -1 and w.state.neighbours == []
+    assert w.canvas.point_count == 60
+    assert "edm" in w.windowTitle()
+    assert len(w.classes_dock.class_rows()) == len(np.unique(w.state.model.samples.class_label))
+    hover(qtbot, w, isolated_rows(w, 1)[0])
+
+
+def test_2d_3d_switch_keeps_each_camera(qtbot, make_window, fixture_root):
+    w = make_window(fixture_root)
+    assert w.state.has_3d() and w.view_dock.button_3d.isEnabled()
+    cam2d = w.canvas.camera_state()["2d"]
+    QTest.keyClick(w, Qt.Key.Key_3)
+    assert w.state.mode == "3d" and w.canvas.mode == "3d"
+    assert w.state.coords().shape == (60, 3)
+    wait_drawn(qtbot, w)
+    row = isolated_rows(w, 1)[0]
+    click(qtbot, w, row)  # 3D is clickable too
+    assert w.state.selected == row
+    qtbot.mouseClick(w.view_dock.button_2d, LEFT)
+    assert w.state.mode == "2d" and w.canvas.mode == "2d"
+    assert w.canvas.camera_state()["2d"] == cam2d
+    assert w.state.selected == row and list(w.canvas.ring_rows("selection")) == [row]
+    before = w.canvas.camera_state()
+    click(qtbot, w, isolated_rows(w, 1)[0])
+    assert w.canvas.camera_state() == before  # a click never moves the view
+
+
+def test_layer_switch_to_a_stored_map_keeps_the_selection(qtbot, make_window, fixture_root):
+    w = make_window(fixture_root)
+    row = isolated_rows(w, 1)[0]
+    click(qtbot, w, row)
+    combo = w.view_dock.layer_combo
+    keys = [combo.itemData(i) for i in range(combo.count())]
+    assert keys[0] == "demo_embeddings" and "layer_cache/encoder_block_0" in keys
+    assert {"encoder_bottleneck", "midblock"} <= set(keys)  # stored layers, embedded on demand
+    combo.setCurrentIndex(keys.index("layer_cache/encoder_block_0"))
+    qtbot.waitUntil(lambda: w.state.layer == "layer_cache/encoder_block_0", timeout=5000)
+    expected = w.state.model.embedding("layer_cache/encoder_block_0").coords2d
+    assert np.array_equal(w.state.coords(), expected)
+    assert w.state.selected == row
+    assert "encoder_block_0" in w.view_dock.summary.text()
+
+
+def test_export_png_about_and_drop_a_folder(qtbot, make_window, fixture_root, tmp_path):
+    w = make_window()
+    assert w.state.model is None
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(fixture_root / "edm"))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, LEFT, Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(event)
+    qtbot.waitUntil(lambda: w.state.model_name == "edm", timeout=10000)
+    wait_drawn(qtbot, w)
+    out = w.export_view(tmp_path / "view.png")
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.size[0] > 150 and im.size[1] > 150
+        assert np.asarray(im.convert("RGB")).std() > 2  # points drawn, not a blank image
+    about = w.about_text()
+    assert "PySide6" in about and "vispy" in about and "Device" in about
+    assert str(fixture_root / "edm") in w.recent_folders()
+
+
+def test_unusable_folder_gives_a_message_and_keeps_the_data(qtbot, make_window, fixture_root, tmp_path):
+    w = make_window(fixture_root)
+    missing = tmp_path / "nowhere"
+    w.open_folder(missing)
+    qtbot.waitUntil(lambda: w.banner.level == "error", timeout=5000)
+    assert str(missing) in w.banner.text.text() and "no such folder" in w.banner.text.text()
+    assert w.state.model_name == "dmd2" and w.canvas.point_count == 60
+
+
+def test_dock_layout_and_window_state_are_remembered(qtbot, make_window, fixture_root, tmp_path):
+    settings = tmp_path / "layout.ini"
+    w = make_window(settings_file=settings)
+    w.classes_dock.hide()
+    w.resize(720, w.height())
+    qtbot.waitUntil(lambda: w.width() == 720, timeout=3000)
+    w.close()
+    w2 = create_window(LaunchOptions(), QSettings(str(settings), QSettings.Format.IniFormat))
+    try:
+        assert not w2.classes_dock.isVisibleTo(w2) and w2.preview_dock.isVisibleTo(w2)
+        assert w2.width() == 720  # heights depend on the docks' minimum sizes
+    finally:
+        w2.close()
+        w2.deleteLater()

@@ -1,0 +1,24 @@
+"""Run a benchmark of ``benchmarks/`` on its tiny ``--smoke`` sizes, as CI does, so every benchmark keeps working."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+NEEDS_DISPLAY = ("bench_canvas.py", "bench_generation_ui.py", "bench_open_million.py", "bench_startup.py")  # tests/gl
+
+
+def all_benchmarks() -> list[str]:
+    return sorted(p.name for p in BENCHMARKS.glob("bench_*.py"))
+
+
+def run_smoke(name: str, cwd: Path, timeout: float = 1200) -> str:
+    """The benchmark's output; fails the test with its output when it exits with an error."""
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / name), "--smoke"], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)  # fmt: skip
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"{name} --smoke exited {proc.returncode}:\n{output[-4000:]}"
+    assert "baseline" in proc.stdout, f"{name} --smoke printed no table:\n{output[-4000:]}"
+    return proc.stdout
