@@ -26,7 +26,7 @@ from diffviews_core.pipelines.convert import convert_model
 ACT = "dmd2/activations/imagenet_real/batch_000000.npy"
 INFO = ACT + ".json"
 CSV = "dmd2/embeddings/demo_embeddings.csv"
-DEMO = Path(__file__).resolve().parents[1] / "resources" / "diffviews_resources" / "demo" / "data"
+DEMO = Path(__file__).resolve().parents[2] / "resources" / "diffviews_resources" / "demo" / "data"
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
 
 
