@@ -10,10 +10,12 @@ import random
 import shutil
 
 import numpy as np
+import pytest
 from harness import Outcome, assert_no_bad, call, run_case, scale
 from mutate import dump_json, mutate_bytes, mutate_json_value
 from PIL import Image
 
+from diffviews_core.errors import DataError
 from diffviews_core.lineage import GenerationSettings, Lineage
 from diffviews_core.session_format import SESSION_KIND, SESSION_VERSION, read_session_file
 
@@ -86,3 +88,17 @@ def test_fuzz_sessions(arena, request):
         run_case(reader, arena, case, f"#{i} {note}", body)
         shutil.rmtree(case)
     assert_no_bad(reader)
+
+
+def test_text_sample_ids_are_read_and_wrong_kinds_named(tmp_path):
+    """Models with text ids (the extraction layout) save them as strings; the checked reader keeps them."""
+    path = tmp_path / "session.json"
+    session = {**base_session(), "selected": "sample_000003_n0",
+               "neighbours": [{"sample_id": "sample_000001_n35", "distance": 0.5}, {"sample_id": 7, "distance": None}]}  # fmt: skip
+    path.write_text(json.dumps(session))
+    read = read_session_file(path)
+    assert read["selected"] == "sample_000003_n0" and read["neighbours"] == [("sample_000001_n35", 0.5), (7, None)]
+    for bad in ("", 1.5, True, ["a"]):
+        path.write_text(json.dumps({**session, "selected": bad}))
+        with pytest.raises(DataError, match=r"session.json: bad session: selected"):
+            read_session_file(path)
