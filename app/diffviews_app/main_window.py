@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
 
     def import_data(self, source: Path | str, data_root: Path | str | None = None):
         """Copy or unpack ``source`` into the data root in a job (as ``diffviews import`` does), then open it there."""
-        from diffviews_core.downloads import import_data
+        from diffviews_core.importer import import_data
         from diffviews_core.paths import data_root as user_data_root
 
         target = Path(data_root) if data_root is not None else user_data_root()
