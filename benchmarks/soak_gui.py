@@ -33,8 +33,47 @@ WEIGHTS = {
     "hover": 20, "click": 14, "lasso": 5, "knn": 8, "mode": 5, "layer": 7, "generate": 7, "compare": 3,
     "cancel": 5, "clear": 3, "deselect": 4, "session": 3, "wait": 2,
 }  # fmt: skip
-WAIT_JOBS_S = 60.0  # the "wait" action: at most this long for running jobs to end
-END_WAIT_S = 120.0  # after the last action: jobs still running are cancelled by the close
+WAIT_JOBS_S = 20.0  # the "wait" action: at most this long for running jobs to end
+END_WAIT_S = 60.0  # after the last action: jobs still running are cancelled by the close
+
+
+def demo_with_stored_maps(demo: Path, scratch: Path) -> Path:
+    """A copy of the demo whose stored layers each have a stored map (PCA coordinates, written in the project's
+    format), so layer switches change maps without fitting UMAP: what ``--maps-only`` soaks (CI's bounded run)."""
+    import shutil
+
+    import numpy as np
+
+    from diffviews_core.formats import open_data
+    from diffviews_core.formats.embedding import write_embedding_files
+
+    root = scratch / "data"
+    shutil.copytree(demo, root)
+    for weights in demo.parent.glob("model.*"):  # the models' config.json name their checkpoint relative to them
+        shutil.copy2(weights, scratch / weights.name)
+    for model in open_data(root).models.values():
+        for layer in model.layers:
+            x = np.asarray(model.activations([layer]), dtype=np.float64)
+            x = x - x.mean(axis=0)
+            u, sv, _vt = np.linalg.svd(x, full_matrices=False)
+            coords = (u[:, :3] * sv[:3]).astype(np.float32)
+            write_embedding_files(model.path / "embeddings" / f"{layer}.csv", model.samples, coords[:, :2], coords,
+                                  {"layers": [layer], "method": "PCA (soak)"})  # fmt: skip
+    return root
+
+
+def rss_parts() -> dict[str, int]:
+    """Resident memory by kind (Linux /proc: RssAnon, RssFile, RssShmem), in bytes."""
+    out = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("RssAnon", "RssFile", "RssShmem")):
+                    key, value, _unit = line.split()
+                    out[key.rstrip(":")] = int(value) * 1024
+    except OSError:
+        pass
+    return out
 
 
 def rss_bytes() -> int:
@@ -78,6 +117,9 @@ class Soak:
     def __init__(self, app, window, rng: random.Random, scratch: Path, pace_ms: int) -> None:
         self.app, self.w, self.rng, self.scratch, self.pace_ms = app, window, rng, scratch, pace_ms
         self.counts: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()  # time spent in each kind of action (waits included)
+        self.verbose = False
+        self.maps_only = False  # layer switches only between stored maps (no UMAP fit, no extraction)
 
     # ---- event loop -----------------------------------------------------------------------------------------
     def pump(self, ms: int) -> None:
@@ -112,8 +154,14 @@ class Soak:
 
     # ---- actions ------------------------------------------------------------------------------------------------
     def act(self, name: str) -> None:
+        before, t0 = rss_bytes(), time.perf_counter()
         getattr(self, "do_" + name)()
         self.counts[name] += 1
+        self.seconds[name] += time.perf_counter() - t0
+        if self.verbose and rss_bytes() - before > 20 << 20:
+            parts = {k: round(v / 2**20) for k, v in rss_parts().items()}
+            print(f"  {name}: rss +{(rss_bytes() - before) / 2**20:.0f} MB -> {parts} jobs "
+                  f"{[j.name for j in self.w.pool.running()]}", flush=True)  # fmt: skip
 
     def do_hover(self) -> None:
         from PySide6.QtTest import QTest
@@ -143,7 +191,7 @@ class Soak:
         s = self.w.state
         if s.selected < 0 and s.num_points:
             s.select(self.rng.randrange(s.num_points))
-        s.set_knn_space(self.rng.choice(["map", "activations"]))
+        s.set_knn_space(self.rng.choice(["map", "activation"]))
         self.w.controller.suggest_knn()
 
     def do_mode(self) -> None:
@@ -151,7 +199,8 @@ class Soak:
         action.trigger()
 
     def do_layer(self) -> None:
-        choices = list(self.w.state.layer_choices)
+        kinds = ("embedding", "discover") if self.maps_only else ("embedding", "activations", "discover", "extract")
+        choices = [key for key, (_label, how) in self.w.state.layer_choices.items() if how in kinds]
         if choices:
             self.w.controller.switch_layer(self.rng.choice(choices))
 
@@ -207,6 +256,8 @@ def run(args: argparse.Namespace) -> dict:
     data = demo_data_dir()
     if data is None:
         raise SystemExit("the embedded demo is not installed (diffviews demo rebuild)")
+    if args.maps_only:
+        data = demo_with_stored_maps(data, scratch)
     watch = Watch()
     app = application()
     settings = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
@@ -214,10 +265,11 @@ def run(args: argparse.Namespace) -> dict:
     window.gen.update_settings(num_steps=args.steps, num_samples=1)
     window.controller.message.connect(watch.message)
     window.generation.runner.message.connect(watch.message)
-    window.resize(1280, 800)
+    window.resize(1100, 720)
     window.show()
     threads_before = {t for t in threading.enumerate()}
     soak = Soak(app, window, random.Random(args.seed), scratch, args.pace_ms)
+    soak.verbose, soak.maps_only = args.verbose, args.maps_only
     window.open_folder(data)
     if not soak.wait_until(lambda: window.state.model is not None and window.canvas.point_count > 0, 120.0):
         raise SystemExit("the demo never opened")
@@ -228,24 +280,27 @@ def run(args: argparse.Namespace) -> dict:
     names, weights = zip(*WEIGHTS.items())
     rng = random.Random(args.seed + 1)
     started = time.perf_counter()
-    for i in range(args.actions):
-        soak.act(rng.choices(names, weights)[0])
-        soak.pump(args.pace_ms)
-        if i % SAMPLE_EVERY == 0:
-            samples.append(rss_bytes())
-            peak = max(peak, samples[-1])
-            if args.verbose and i % (SAMPLE_EVERY * 20) == 0:
-                print(f"{i:6d} actions  rss {samples[-1] / 2**20:7.1f} MB  caches {cache_bytes(window)}", flush=True)
-    elapsed = time.perf_counter() - started
-    soak.wait_until(lambda: not window.pool.running(), END_WAIT_S)
-    rss_end = rss_bytes()
-    peak = max(peak, rss_end)
-    caches = cache_bytes(window)
-    trajectories = len(window.gen.trajectories)
-    window.close()
-    window.deleteLater()
-    soak.pump(50)
-    abandoned = not wait_abandoned(60000)
+    try:
+        for i in range(args.actions):
+            soak.act(rng.choices(names, weights)[0])
+            soak.pump(args.pace_ms)
+            if i % SAMPLE_EVERY == 0:
+                samples.append(rss_bytes())
+                peak = max(peak, samples[-1])
+                if args.verbose and i % (SAMPLE_EVERY * 20) == 0:
+                    print(f"{i:6d} actions  rss {samples[-1] / 2**20:7.1f} MB  caches {cache_bytes(window)}",
+                          flush=True)  # fmt: skip
+        elapsed = time.perf_counter() - started
+        soak.wait_until(lambda: not window.pool.running(), END_WAIT_S)
+        rss_end, rss_end_parts = rss_bytes(), rss_parts()
+        peak = max(peak, rss_end)
+        caches = cache_bytes(window)
+        trajectories = len(window.gen.trajectories)
+    finally:  # a failing action still closes the window as a user would (its jobs cancelled) before the exit
+        window.close()
+        window.deleteLater()
+        soak.pump(50)
+        abandoned = not wait_abandoned(60000)
     time.sleep(0)  # let finished threads leave threading.enumerate
     left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive() and not t.daemon
             and not isinstance(t, threading._DummyThread)]  # fmt: skip
@@ -258,8 +313,9 @@ def run(args: argparse.Namespace) -> dict:
         "abandoned_jobs_running": [j.name for j in abandoned_running()] if abandoned else [],
         "uncaught_exceptions": len(watch.exceptions), "bugs_logged": len(watch.bugs),
         "bug_messages": watch.bugs[:5], "error_messages": dict(watch.errors.most_common(10)),
-        "actions_done": dict(soak.counts), "load_average": [round(x, 2) for x in os.getloadavg()],
-        "max_rss_mb": args.max_rss_mb,
+        "actions_done": dict(soak.counts), "seconds_per_action_kind": {k: round(v, 1) for k, v in soak.seconds.items()},
+        "rss_parts_end_mb": {k: round(v / 2**20, 1) for k, v in rss_end_parts.items()}, "load_average": [round(x, 2) for x in os.getloadavg()],
+        "max_rss_mb": args.max_rss_mb, "maps_only": args.maps_only,
     }
 
 
@@ -281,21 +337,27 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=4, help="denoising steps per generation")
     parser.add_argument("--pace-ms", type=int, default=5, help="event loop time between actions")
     parser.add_argument("--max-rss-mb", type=float, default=1024.0)
-    parser.add_argument("--smoke", action="store_true", help="100 actions (CI)")
+    parser.add_argument("--maps-only", action="store_true",
+                        help="switch layers only between stored maps (the demo's layers get PCA maps): no UMAP fits")
+    parser.add_argument("--smoke", action="store_true", help="100 actions, --maps-only")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     if args.smoke:
-        args.actions = min(args.actions, 100)
+        args.actions, args.maps_only = min(args.actions, 100), True
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     result = run(args)
     mb = result
-    print(f"\nGUI soak on the demo: {mb['actions']:,} actions, seed {mb['seed']}, load average {mb['load_average']}")
+    kind = "stored maps only" if mb["maps_only"] else "UMAP fits and extraction included"
+    print(f"\nGUI soak on the demo ({kind}): {mb['actions']:,} actions, seed {mb['seed']}, "
+          f"load average {mb['load_average']}")  # fmt: skip
     print(f"{'case':40s} {'value':>12s} {'baseline':>10s} {'ratio':>7s}")
     print(f"{'actions per second':40s} {mb['actions_per_s']:12.1f} {'-':>10s} {'-':>7s}")
     for label, key in (("RSS peak (MB)", "rss_peak_mb"), ("RSS at the end (MB)", "rss_end_mb")):
         print(f"{label:40s} {mb[key]:12.1f} {mb['rss_start_mb']:10.1f} {mb[key] / mb['rss_start_mb']:7.2f}")
     print(f"caches at the end (MB): {mb['caches_mb']}")
     print(f"actions: {mb['actions_done']}")
+    print(f"seconds per kind of action: {mb['seconds_per_action_kind']}")
+    print(f"resident memory at the end by kind (MB): {mb['rss_parts_end_mb']}")
     print(f"uncaught exceptions: {mb['uncaught_exceptions']}, bugs logged: {mb['bugs_logged']}, "
           f"threads left after close: {len(mb['threads_left']) + len(mb['abandoned_jobs_running'])}")  # fmt: skip
     print(f"error messages shown: {mb['error_messages']}")
