@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import random
 import sys
@@ -120,6 +121,7 @@ class Soak:
         self.seconds: Counter[str] = Counter()  # time spent in each kind of action (waits included)
         self.verbose = False
         self.maps_only = False  # layer switches only between stored maps (no UMAP fit, no extraction)
+        self.watch: Watch | None = None
 
     # ---- event loop -----------------------------------------------------------------------------------------
     def pump(self, ms: int) -> None:
@@ -144,6 +146,8 @@ class Soak:
             return self.any_pos()
         row = self.rng.randrange(s.num_points)
         x, y = self.w.canvas.data_to_screen(s.coords()[row : row + 1])[0]
+        if not (math.isfinite(x) and math.isfinite(y)):  # 3D: a point at the camera's eye has no screen position
+            return self.any_pos()
         return QPoint(int(round(x)), int(round(y)))
 
     def any_pos(self):
@@ -154,8 +158,12 @@ class Soak:
 
     # ---- actions ------------------------------------------------------------------------------------------------
     def act(self, name: str) -> None:
+        """One action; an exception it raises (the app's, through a direct call) is counted, and the soak goes on."""
         before, t0 = rss_bytes(), time.perf_counter()
-        getattr(self, "do_" + name)()
+        try:
+            getattr(self, "do_" + name)()
+        except Exception:
+            self.watch._hook(*sys.exc_info())
         self.counts[name] += 1
         self.seconds[name] += time.perf_counter() - t0
         if self.verbose and rss_bytes() - before > 20 << 20:
@@ -269,7 +277,7 @@ def run(args: argparse.Namespace) -> dict:
     window.show()
     threads_before = {t for t in threading.enumerate()}
     soak = Soak(app, window, random.Random(args.seed), scratch, args.pace_ms)
-    soak.verbose, soak.maps_only = args.verbose, args.maps_only
+    soak.verbose, soak.maps_only, soak.watch = args.verbose, args.maps_only, watch
     window.open_folder(data)
     if not soak.wait_until(lambda: window.state.model is not None and window.canvas.point_count > 0, 120.0):
         raise SystemExit("the demo never opened")

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from shiboken6 import isValid
 
 from diffviews_core.errors import CancelledError, DiffViewsError
 from diffviews_core.jobs import check_cancelled
@@ -176,9 +177,11 @@ class WorkerPool(QObject):
             if on_result is not None and not j.is_cancelled:
                 on_result(value)
 
+        # A job outlives its pool when the window is deleted right after closing: what it sent before it was
+        # cancelled may still be queued, so nothing below reaches a cancelled job's callbacks or a deleted pool.
         job.succeeded.connect(succeeded)
-        job.failed.connect(lambda exc, j=job: self._failed(j, exc, on_error))
-        job.progressed.connect(lambda f, m, j=job: self._progress(j, f, m))
+        job.failed.connect(lambda exc, j=job: None if j.is_cancelled else self._failed(j, exc, on_error))
+        job.progressed.connect(lambda f, m, j=job: self._progress(j, f, m) if isValid(self) else None)
         job.ended.connect(lambda j=job, k=key: self._ended(j, k))
         self._jobs.append(job)
         if key is not None:
@@ -208,6 +211,9 @@ class WorkerPool(QObject):
     def _ended(self, job: Job, key: str | None) -> None:
         job.wait()  # ``ended`` is the thread's last signal: returns at once
         _LIVE.discard(job)
+        if not isValid(self):
+            job.deleteLater()
+            return
         if job in self._jobs:
             self._jobs.remove(job)
         if key is not None and self._by_key.get(key) is job:

@@ -31,12 +31,25 @@ def exit_bound_s() -> float:
 BAD_OUTPUT = ("QThread: Destroyed", "Fatal Python error", "Traceback", "Aborted", "core dumped")
 
 
-def run_and_close(scenario: str, tmp_path: Path) -> tuple[float, str]:
-    """Run the app on the demo, close it during ``scenario``; returns (seconds from close to exit, stderr)."""
+def demo_with_a_fifo(tmp_path: Path) -> Path:
+    """A copy of the demo whose sample table is a FIFO that nobody writes to: a plain read of it blocks forever."""
+    import shutil
+
+    root = tmp_path / "fifo-data"
+    shutil.copytree(demo_paths().data_dir, root)
+    table = next(root.glob("*/samples.csv"))
+    table.unlink()
+    os.mkfifo(table)
+    return root
+
+
+def run_and_close(scenario: str, tmp_path: Path, data: Path | None = None) -> tuple[float, str]:
+    """Run the app on ``data`` (the demo), close it during ``scenario``; returns (seconds from close to exit,
+    stderr)."""
     env = dict(os.environ, DIFFVIEWS_CONFIG_DIR=str(tmp_path / "config"), DIFFVIEWS_CACHE_DIR=str(tmp_path / "cache"))
     out, err = tmp_path / "out.txt", tmp_path / "err.txt"
     with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen([sys.executable, str(DRIVER), scenario, str(demo_paths().data_dir)],
+        proc = subprocess.Popen([sys.executable, str(DRIVER), scenario, str(data or demo_paths().data_dir)],
                                 stdout=stdout, stderr=stderr, env=env)  # fmt: skip
         try:
             code = proc.wait(timeout=240)
@@ -54,9 +67,9 @@ def run_and_close(scenario: str, tmp_path: Path) -> tuple[float, str]:
 
 
 @pytest.mark.slow  # one app start per scenario; UMAP and torch load in the child
-@pytest.mark.parametrize("scenario", ["open", "embed", "load-model", "generate", "stuck"])
+@pytest.mark.parametrize("scenario", ["open", "fifo", "embed", "load-model", "generate", "stuck"])
 def test_closing_while_a_job_runs_exits_cleanly_and_promptly(scenario, tmp_path):
-    exit_s, errors = run_and_close(scenario, tmp_path)
+    exit_s, errors = run_and_close(scenario, tmp_path, demo_with_a_fifo(tmp_path) if scenario == "fifo" else None)
     print(f"{scenario}: exited {exit_s:.2f} s after the close request (load {os.getloadavg()[0]:.2f})")
     bound = exit_bound_s()
     assert exit_s < bound, f"{scenario}: exited {exit_s:.2f} s after the close request (bound {bound:.1f} s)"

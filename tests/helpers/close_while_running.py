@@ -5,6 +5,7 @@ while it runs, as a user would; the process then exits the way the app always do
 closes (the clock is system-wide, so the parent measures close-to-exit). Scenarios:
 
 - ``open``: while the data folder is being opened;
+- ``fifo``: a second after opening a folder in which a data file is a FIFO nobody writes to (a read that blocks);
 - ``embed``: while a stored layer is embedded (inside UMAP's fit, which cannot see the cancel flag);
 - ``load-model``: while the model's checkpoint loads (importing torch);
 - ``generate``: while a generation runs (between denoising steps);
@@ -54,6 +55,11 @@ class Driver:
             return
         if self.scenario == "open":
             if self.running("Opening"):
+                self.close()
+            return
+        if self.scenario == "fifo":  # opening may hang on the FIFO, or fail at once where readers refuse it
+            self.started = self.started or time.monotonic()
+            if time.monotonic() - self.started > 1.0:
                 self.close()
             return
         state = self.window.state
