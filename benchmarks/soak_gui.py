@@ -289,8 +289,12 @@ def run(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed + 1)
     started = time.perf_counter()
     try:
+        done = 0
         for i in range(args.actions):
+            if args.max_minutes and time.perf_counter() - started > 60 * args.max_minutes:
+                break
             soak.act(rng.choices(names, weights)[0])
+            done += 1
             soak.pump(args.pace_ms)
             if i % SAMPLE_EVERY == 0:
                 samples.append(rss_bytes())
@@ -313,8 +317,8 @@ def run(args: argparse.Namespace) -> dict:
     left = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive() and not t.daemon
             and not isinstance(t, threading._DummyThread)]  # fmt: skip
     return {
-        "actions": args.actions, "seed": args.seed, "seconds": round(elapsed, 1),
-        "actions_per_s": round(args.actions / elapsed, 1),
+        "actions": done, "seed": args.seed, "seconds": round(elapsed, 1),
+        "actions_per_s": round(done / elapsed, 2),
         "rss_start_mb": round(rss_start / 2**20, 1), "rss_peak_mb": round(peak / 2**20, 1),
         "rss_end_mb": round(rss_end / 2**20, 1), "caches_mb": {k: round(v / 2**20, 2) for k, v in caches.items()},
         "trajectories_at_end": trajectories, "threads_left": left,
@@ -345,6 +349,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=4, help="denoising steps per generation")
     parser.add_argument("--pace-ms", type=int, default=5, help="event loop time between actions")
     parser.add_argument("--max-rss-mb", type=float, default=1024.0)
+    parser.add_argument("--max-minutes", type=float, default=0.0, help="stop drawing actions after this long")
     parser.add_argument("--maps-only", action="store_true",
                         help="switch layers only between stored maps (the demo's layers get PCA maps): no UMAP fits")
     parser.add_argument("--smoke", action="store_true", help="100 actions, --maps-only")

@@ -11,11 +11,13 @@ is obtained is Qt-free (``diffviews_core.maps``).
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from diffviews_core.errors import DataError
+from diffviews_core.jobs import check_cancelled, report
 from diffviews_core.maps import (
     MORE_LAYERS,
     LayerChoice,
@@ -217,7 +219,7 @@ class ExplorerController(QObject):
             self._revert_layer_menu()
             self.message.emit("error", f"Embedding {key} failed: {text}")
 
-        job = self.pool.submit(f"Embedding {key}", embed_layer, model, key, key="view", on_result=fitted,
+        job = self.pool.submit(f"Embedding {key}", _embed_alone, model, key, key="view", on_result=fitted,
                                on_error=failed)
         job.cancelled.connect(self._revert_layer_menu)
         job.ended.connect(ended)
@@ -307,6 +309,22 @@ class ExplorerController(QObject):
             return
         self.pool.submit("Nearest neighbours", _knn_activation, index, model, layers, row, k, key="knn",
                          on_result=apply, on_error=lambda text: self.message.emit("error", f"KNN failed: {text}"))  # fmt: skip
+
+
+_ONE_FIT = threading.Lock()  # one map fit at a time: a superseded fit inside UMAP runs on until it can stop
+
+
+def _embed_alone(model, key: str, progress=None, cancel=None):
+    """``embed_layer``, once no other fit runs: switching layers quickly never stacks fits (each holds a scaled copy
+    of its layer's activations) in memory and on the cores; waiting ends as soon as this job is cancelled."""
+    if not _ONE_FIT.acquire(blocking=False):
+        report(progress, None, "waiting for the previous map fit to stop")
+        while not _ONE_FIT.acquire(timeout=0.05):
+            check_cancelled(cancel, f"embedding {key} cancelled")
+    try:
+        return embed_layer(model, key, progress=progress, cancel=cancel)
+    finally:
+        _ONE_FIT.release()
 
 
 def _knn_activation(index, model, layers: list[str], row: int, k: int, progress=None, cancel=None):
