@@ -71,7 +71,7 @@ def test_lineage_export_needs_a_finished_image(qtbot, tmp_path):
 
 
 def test_session_file_problems_name_the_file(tmp_path):
-    from diffviews_app.session import load_session_file
+    from diffviews_core.session_format import read_session_file as load_session_file
 
     bad = tmp_path / "s.json"
     bad.write_text("{nope")
