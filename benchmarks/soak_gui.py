@@ -255,11 +255,10 @@ def run(args: argparse.Namespace) -> dict:
     from diffviews_core.device import limit_blas_threads
 
     limit_blas_threads()
-    from PySide6.QtCore import QSettings
-
     from diffviews_app.app import application, create_window
     from diffviews_app.options import LaunchOptions, demo_data_dir
     from diffviews_app.workers import abandoned_running, wait_abandoned
+    from PySide6.QtCore import QSettings
 
     data = demo_data_dir()
     if data is None:

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from diffviews_app.controller import MAX_EMBEDDING_BYTES, MAX_INDEX_BYTES
+
 from diffviews_core.demo import demo_paths
 from diffviews_core.model_cache import MAX_ADAPTER_BYTES, MAX_PROJECTOR_BYTES
 
