@@ -37,7 +37,7 @@ from .theme import CHOICES as THEME_CHOICES
 from .theme import Theme, ThemeController
 from .widgets import JobsIndicator, MessageBanner
 from .window_layout import DockSet, apply_default_layout, fit_geometry, make_scrollable, size_docks, window_size
-from .workers import WorkerPool
+from .workers import CLOSE_GRACE_MS, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -476,11 +476,11 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Save the layout, cancel every job and wait for them at most ``CLOSE_GRACE_MS``; one still inside a call
+        that cannot be interrupted is abandoned (see ``workers``), so closing never hangs."""
         self.save_settings()
-        if not self.pool.shutdown(10000):
-            # a job between its cancel checks (loading a model, importing torch): wait for it, since a thread
-            # destroyed while it runs would abort the process
-            log.warning("waiting for jobs to stop: %s", ", ".join(job.name for job in self.pool.running()))
-            self.pool.wait_all(None)
+        self.hide()  # the wait below is short, and nothing on screen looks frozen meanwhile
+        if not self.pool.shutdown(CLOSE_GRACE_MS):
+            self.pool.abandon()
         self.canvas.close()
         super().closeEvent(event)
