@@ -82,7 +82,7 @@ def test_string_ids_through_the_window(qtbot, open_window, roots, tmp_path):
     w.controller.suggest_knn()
     rows = [r for r, _ in s.neighbours]
     assert len(rows) == 4
-    tips = [w.neighbours_dock.gallery.item(i).toolTip() for i in range(4)]
+    tips = w.neighbours_dock.gallery_model.tooltips()
     assert [t.split()[0] for t in tips] == [samples.sample_id[r] for r in rows]
 
     from diffviews_app.exports import export_selection_csv
