@@ -60,6 +60,7 @@ def install_generation(window, options: LaunchOptions) -> GenerationParts:
     gen_dock.cancel_requested.connect(runner.cancel)
     traj_dock.clear_requested.connect(runner.clear)
     runner.message.connect(window.show_message)
+    window.controller.generated_query = bridge.generated_query  # generated images as KNN queries
     build_generate_menu(window, runner, gen)
     return GenerationParts(window, state, canvas, window.controller, gen, runner, bridge, defaults, gen_dock,
                            steps_dock, traj_dock)  # fmt: skip

@@ -31,6 +31,7 @@ from .docks.view_dock import COLOR_LABELS, ViewDock
 from .exports import save_png
 from .generation_ui import install_generation
 from .images import ImageCache
+from .selection_tools import SelectionTools
 from .state import ExplorerState
 from .state.generation_state import GenerationState
 from .widgets import JobsIndicator, MessageBanner
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow):
         self._hinted_full_demo = False
         state.root_changed.connect(self._hint_full_demo)
         self.generation = install_generation(self, controller.options)  # before restoring: the layout holds its docks
+        self.selection_tools = SelectionTools(state, self)
+        self.selection_tools_bar = self.selection_tools.add_to(self.selection_menu, self)
         self._restore_settings()
         self._refresh_title()
         self._refresh_mode_actions()
@@ -144,7 +147,7 @@ class MainWindow(QMainWindow):
         for dock in (self.view_dock, self.preview_dock, self.classes_dock, self.neighbours_dock):
             view.addAction(dock.toggleViewAction())
 
-        select = bar.addMenu("&Selection")
+        select = self.selection_menu = bar.addMenu("&Selection")
         self._action(select, "Suggest &KNN", self.controller.suggest_knn, "K",
                      "nearest neighbours of the selected sample")  # fmt: skip
         self._action(select, "Clear &neighbours", self.state.clear_neighbours, "Shift+Esc")
@@ -280,7 +283,8 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Controls", (
             "Mouse: hover a point to preview it; click to select; click more points to add or remove neighbours; "
             "Ctrl+click selects another sample; click the selected sample to deselect it.\n"
-            "Shift+drag: lasso, adds every point inside as a neighbour.\n"
+            "Tools: S point, L lasso, B box. A lasso or box makes the points inside the selection set (Shift adds "
+            "to it); with the point tool Shift+drag lassos. Click a generated star to select it.\n"
             "2D: drag to pan, wheel to zoom. 3D: drag to rotate, wheel to zoom.\n"
             "Keys: 2 / 3 switch the map, Home resets the view, K suggests neighbours, Esc clears the selection, "
             "Ctrl+F finds a class or sample id, Ctrl+O opens a folder, Ctrl+E exports the view."))  # fmt: skip

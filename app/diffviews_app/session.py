@@ -91,6 +91,7 @@ def session_dict(parts: SessionParts) -> dict[str, Any]:
         "k": s.k,
         "knn_space": s.knn_space,
         "selected": sid(s.selected) if s.selected >= 0 else None,
+        "selection_set": [sid(r) for r in s.selection_set],
         "neighbours": [{"sample_id": sid(r), "distance": d} for r, d in s.neighbours],
         "camera": parts.canvas.camera_state(),
         "generation": asdict(gen.settings),
@@ -229,6 +230,8 @@ class SessionRestore(QObject):
         s.set_knn_space(d.get("knn_space", s.knn_space))
         s.set_mode(d.get("mode", "2d"))
         s.select(row(d["selected"]) if d.get("selected") is not None else -1)
+        if d.get("selection_set"):
+            s.select_set([row(key) for key in d["selection_set"]])
         neighbours = [(row(n["sample_id"]), n.get("distance")) for n in d.get("neighbours", [])]
         knn = [(r, float(dist)) for r, dist in neighbours if dist is not None]
         if knn:

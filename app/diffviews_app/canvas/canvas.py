@@ -63,7 +63,7 @@ class PointCloudCanvas(QObject):
 
     hovered = Signal(object)  # Target under the mouse (NOTHING when none)
     clicked = Signal(object, object)  # Target, keyboard modifiers
-    lasso_selected = Signal(object)  # rows of the main cloud inside the lasso
+    lasso_selected = Signal(object, object)  # rows of the main cloud inside the lasso or box, keyboard modifiers
     camera_changed = Signal()
     mode_changed = Signal(str)
 
@@ -148,6 +148,11 @@ class PointCloudCanvas(QObject):
     def lasso_mode(self, mode: str) -> None:
         self.input.lasso_mode = mode
 
+    def set_selection_tool(self, tool: str) -> None:
+        """"point": a drag pans or orbits and Shift+drag lassos; "lasso" / "box": a drag draws that shape."""
+        self.input.drag_selects = tool in ("lasso", "box")
+        self.input.lasso_mode = "box" if tool == "box" else "lasso"
+
     def request_draw(self) -> None:
         """Redraw with the next frame (after a layer changed its visuals)."""
         self._canvas.update()
@@ -220,6 +225,10 @@ class PointCloudCanvas(QObject):
 
     def set_selection(self, row: int | None) -> None:
         self._set_ring("selection", None if row is None or row < 0 else [row])
+
+    def set_selection_rows(self, rows: Sequence[int]) -> None:
+        """Ring every selected sample (one, or all members of a selection set)."""
+        self._set_ring("selection", list(rows) or None)
 
     def set_neighbours(self, rows: Sequence[int]) -> None:
         self._set_ring("neighbours", rows)
