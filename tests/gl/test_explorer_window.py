@@ -125,7 +125,13 @@ def test_class_highlight_and_search(qtbot, make_window, fixture_root):
     qtbot.mouseClick(dock.clear_button, LEFT)
     assert w.state.highlight_classes == frozenset() and w.canvas.ring_rows("highlight").size == 0
 
-    dock.search.setText("goldfish")
+    # live search: typing highlights the matches after a short pause, with their count
+    goldfish = np.flatnonzero(labels == 1)
+    QTest.keyClicks(dock.search, "goldf")
+    qtbot.waitUntil(lambda: w.state.search_rows.tolist() == goldfish.tolist())
+    assert np.array_equal(np.sort(w.canvas.ring_rows("highlight")), goldfish)
+    assert dock.matches.isVisible() and dock.matches.text() == f"{goldfish.size} matches (class name {goldfish.size}), " \
+        "highlighted"  # fmt: skip
     assert [label for label, item in dock.class_rows().items() if not item.isHidden()] == [1]
     QTest.keyClick(dock.search, Qt.Key.Key_Return)
     assert w.state.highlight_classes == {1}
@@ -133,10 +139,19 @@ def test_class_highlight_and_search(qtbot, make_window, fixture_root):
     row = 7
     sid = int(w.state.model.samples.sample_id[row])
     dock.search.setText(str(sid))
-    assert w.state.search_rows.tolist() == [row]
+    qtbot.waitUntil(lambda: w.state.search_rows.tolist() == [row])
     assert row in w.canvas.ring_rows("highlight")
+    assert dock.matches.text() == f"sample_{sid:06d} found (Enter selects it)"
     QTest.keyClick(dock.search, Qt.Key.Key_Return)
     assert w.state.selected == row
+
+    # an id that does not exist says so, and highlights nothing
+    dock.search.setText("99999")
+    qtbot.waitUntil(lambda: dock.matches.text() == "No match for “99999”")
+    assert w.state.search_rows.size == 0  # only the highlighted class stays ringed
+    assert np.array_equal(np.sort(w.canvas.ring_rows("highlight")), goldfish)
+    QTest.keyClick(dock.search, Qt.Key.Key_Return)
+    assert w.state.selected == row  # nothing found, nothing changed
 
 
 def _drag(canvas, points, modifiers=Qt.KeyboardModifier.NoModifier) -> None:

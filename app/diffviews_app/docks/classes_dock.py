@@ -1,10 +1,11 @@
-"""Classes dock: the legend (colour, id, name, count), highlight one or several classes, search by class name,
-caption or sample id (integer ids as ``12`` or ``sample_000012``, text ids as they are)."""
+"""Classes dock: the legend (colour, id, name, count), highlight one or several classes, and a live search: as the
+user types (debounced) the samples whose id, class name, caption or any metadata value match are highlighted on the
+map, with their count or "no match" (``search.search_samples``; integer ids as ``12`` or ``sample_000012``)."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -20,7 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..colors import class_colors
+from ..search import SearchResult, search_samples
 from ..state import ExplorerState
+
+SEARCH_DELAY_MS = 150  # typing pauses this long before the map is searched and highlighted
 
 
 def _swatch(rgb: tuple[float, float, float]) -> QIcon:
@@ -37,13 +41,23 @@ class ClassesDock(QDockWidget):
         self.setObjectName("ClassesDock")
         self.state = state
         self._updating = False
-        self._captions_lower: list[str] | None = None  # lower-cased captions of the model shown, made on first search
+        self.result = SearchResult("")
         body = QWidget()
         layout = QVBoxLayout(body)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search class name or sample id")
+        self.search.setPlaceholderText("Search id, class, caption, metadata")
+        self.search.setToolTip("highlights matching samples as you type: a sample id, a class name, a caption or "
+                               "any metadata value; column=value looks in one column (e.g. label_mode=uniform). "
+                               "Enter selects the match (several: the classes found, else the set)")  # fmt: skip
         self.search.setClearButtonEnabled(True)
         layout.addWidget(self.search)
+        self.matches = QLabel()
+        self.matches.setObjectName("searchMatches")
+        self.matches.setWordWrap(True)
+        self.matches.hide()
+        layout.addWidget(self.matches)
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.run_search)
         self.legend = QTreeWidget()
         self.legend.setColumnCount(2)
         self.legend.setHeaderLabels(["Class", "Samples"])
@@ -63,7 +77,7 @@ class ClassesDock(QDockWidget):
         self.setWidget(body)
 
         self.legend.itemSelectionChanged.connect(self._on_selection)
-        self.search.textChanged.connect(self._on_search)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self._on_enter)
         self.clear_button.clicked.connect(self._clear)
         state.model_changed.connect(self._rebuild)
@@ -92,7 +106,8 @@ class ClassesDock(QDockWidget):
         self._updating = True
         self.legend.clear()
         self.search.clear()
-        self._captions_lower = None
+        self._search_timer.stop()
+        self.result = SearchResult("")
         model = self.state.model
         if model is not None and model.samples.has_classes:
             labels = np.asarray(model.samples.class_label, dtype=np.int64)
@@ -121,56 +136,44 @@ class ClassesDock(QDockWidget):
         classes = [int(i.data(0, Qt.ItemDataRole.UserRole)) for i in self.legend.selectedItems()]
         self.state.set_highlight_classes(classes)
 
-    def _sample_row(self, text: str) -> int:
-        model = self.state.model
-        text = text.strip()
-        if model is None or not text:
-            return -1
-        samples = model.samples
-        key = text if samples.ids_are_text else text.lower().removeprefix("sample_")
-        try:
-            return int(samples.row_of(key))
-        except (KeyError, ValueError, IndexError):
-            return -1
-
-    def _caption_rows(self, needle: str) -> np.ndarray:
-        """Rows whose caption contains ``needle`` (case-insensitive), for text-conditioned samples."""
-        model = self.state.model
-        captions = model.samples.caption if model is not None else None
-        if captions is None or len(needle) < 2:
-            return np.empty(0, dtype=np.int64)
-        if self._captions_lower is None:
-            self._captions_lower = [str(c).lower() for c in captions]
-        return np.array([i for i, c in enumerate(self._captions_lower) if needle in c], dtype=np.int64)
-
-    def _on_search(self, text: str) -> None:
+    def run_search(self) -> None:
+        """Search now what the box holds (typing waits ``SEARCH_DELAY_MS`` for this): highlight, count, filter."""
+        self._search_timer.stop()
+        model, text = self.state.model, self.search.text()
+        names = self.state.root.class_names if self.state.root is not None else None
+        self.result = search_samples(model.samples, text, names) if model is not None else SearchResult(text)
         needle = text.strip().lower()
         for item in self.items():
             label, name = item.data(0, Qt.ItemDataRole.UserRole), item.data(0, Qt.ItemDataRole.UserRole + 1)
             item.setHidden(bool(needle) and needle not in name and needle != str(label))
-        row = self._sample_row(text)
-        if row >= 0:
-            self.state.set_search_rows([row])
-        else:
-            self.state.set_search_rows(self._caption_rows(needle))
+        found = self.result.count > 0
+        self.matches.setVisible(bool(needle))
+        self.matches.setText(self.result.summary(model.samples if model is not None else None))
+        self.matches.setStyleSheet("" if found else "#searchMatches { color: #b3261e; font-weight: bold; }")
+        self.state.set_search_rows(self.result.rows)
+        self._refresh_status()
 
     def _on_enter(self) -> None:
-        """Enter: select the sample found by id, or highlight every class whose name matches."""
-        row = self._sample_row(self.search.text())
-        if row < 0 and self.state.search_rows.size == 1:  # the one caption that matches
-            row = int(self.state.search_rows[0])
-        if row >= 0:
-            self.state.select(row)
+        """Enter: select the one sample found; several: highlight the classes whose name matches, or make the
+        matches the selection set."""
+        self.run_search()
+        rows = self.result.rows
+        if rows.size == 1:
+            self.state.select(int(rows[0]))
             return
-        visible = [int(item.data(0, Qt.ItemDataRole.UserRole)) for item in self.items() if not item.isHidden()]
-        if visible and self.search.text().strip():
-            self.highlight(visible)
+        if not rows.size:
+            return
+        if dict(self.result.sources).keys() == {"class name"}:
+            self.highlight([int(item.data(0, Qt.ItemDataRole.UserRole)) for item in self.items() if not item.isHidden()])
+        else:
+            self.state.select_set(rows.tolist())
 
     def _clear(self) -> None:
         self._updating = True
         self.legend.clearSelection()
         self._updating = False
         self.search.clear()
+        self.run_search()
         self.state.clear_highlight()
 
     def _refresh_status(self) -> None:
@@ -181,11 +184,7 @@ class ClassesDock(QDockWidget):
             n = sum(counts.get(c, 0) for c in s.highlight_classes)
             k = len(s.highlight_classes)
             parts.append(f"{k} class{'es' if k != 1 else ''} highlighted: {n} samples")
-        if s.search_rows.size == 1 and s.model is not None:
-            parts.append(f"{s.model.samples.id_text(int(s.search_rows[0]))} found (Enter selects it)")
-        elif s.search_rows.size and s.model is not None:
-            parts.append(f"{s.search_rows.size} captions match (highlighted)")
-        if not parts and s.model is not None:
+        if not parts and not s.search_rows.size and s.model is not None:
             if s.model.samples.has_classes:
                 parts.append(f"{len(counts)} classes, {s.num_points} samples")
             else:
