@@ -28,7 +28,7 @@ class CanvasBridge(QObject):
         state.mode_changed.connect(self._on_mode)
         state.color_by_changed.connect(lambda _c: self._upload_colors())
         state.hovered_changed.connect(lambda row: canvas.set_hover(row if row >= 0 else None))
-        state.selection_changed.connect(lambda: canvas.set_selection_rows(state.selection_rows()))
+        state.selection_changed.connect(self._ring_selection)
         state.tool_changed.connect(canvas.set_selection_tool)
         state.neighbours_changed.connect(lambda: canvas.set_neighbours(state.neighbour_rows()))
         state.highlight_changed.connect(lambda: canvas.set_highlight(state.highlight_rows()))
@@ -59,9 +59,12 @@ class CanvasBridge(QObject):
     def _refresh_rings(self) -> None:
         s = self.state
         self.canvas.set_hover(s.hovered if s.hovered >= 0 else None)
-        self.canvas.set_selection_rows(s.selection_rows())
+        self._ring_selection()
         self.canvas.set_neighbours(s.neighbour_rows())
         self.canvas.set_highlight(s.highlight_rows())
+
+    def _ring_selection(self) -> None:
+        self.canvas.set_selection_rows(self.state.selection_rows(), is_set=bool(self.state.selection_set))
 
     def _upload_colors(self, recompute: bool = True) -> None:
         model = self.state.model

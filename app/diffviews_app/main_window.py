@@ -22,6 +22,7 @@ from diffviews_core.model_cache import ModelCache
 
 from . import __version__, session
 from .canvas_bridge import CanvasBridge
+from .color_bar import ColorBar
 from .colors import color_options, unavailable_color_options
 from .controller import ExplorerController
 from .docks.classes_dock import ClassesDock
@@ -64,6 +65,8 @@ class MainWindow(QMainWindow):
         self.banner = MessageBanner()
         layout.addWidget(self.banner)
         layout.addWidget(canvas.native, 1)
+        self.color_bar = ColorBar(state)  # under the map, while a numeric column colours it
+        layout.addWidget(self.color_bar)
         self.setCentralWidget(central)
 
         self.view_dock = ViewDock(state, self)

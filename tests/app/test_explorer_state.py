@@ -155,6 +155,15 @@ def test_highlights_combine_classes_and_search_hits(state):
     assert state.highlight_rows() is None and [n for n, _ in state.events].count("highlight_changed") == 3
 
 
+def test_legend_values_of_the_colouring_column_are_highlighted_until_the_colouring_changes(state):
+    column = np.asarray(state.model.samples.conditioning_sigma)
+    state.set_color_by("conditioning_sigma")
+    state.set_highlight_values([column[0]])
+    np.testing.assert_array_equal(state.highlight_rows(), np.flatnonzero(column.astype(str) == str(column[0])))
+    state.set_color_by("class")  # another colouring, another legend: its highlight goes
+    assert state.highlight_values == frozenset() and state.highlight_rows() is None
+
+
 def test_another_layer_keeps_the_selection_and_leaves_3d_when_it_has_none(state):
     xyz = np.ones((20, 3), dtype=np.float32)
     state.set_embedding("mid", Embedding("mid", np.zeros((20, 2), np.float32), xyz, {}))

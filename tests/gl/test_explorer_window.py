@@ -177,7 +177,8 @@ def test_shift_lasso_makes_a_selection_set_without_a_hidden_first_sample(qtbot, 
     _drag(canvas, [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)], SHIFT)  # the point tool's Shift+drag
     qtbot.waitUntil(lambda: w.state.has_selection, timeout=3000)
     assert w.state.selected == -1 and set(w.state.selection_set) == inside and w.state.neighbours == []
-    assert set(w.canvas.ring_rows("selection").tolist()) == inside  # every member is ringed
+    assert set(w.canvas.ring_rows("set").tolist()) == inside  # every member is ringed
+    assert w.canvas.ring_rows("selection").size == 0
     assert w.canvas.camera_state() == before
     assert f"{len(inside)} samples" in w.neighbours_dock.selected_label.text()
     assert w.neighbours_dock.captions() == [c for c in w.neighbours_dock.captions() if c.endswith("(in set)")]
@@ -332,3 +333,40 @@ def test_dock_layout_and_window_state_are_remembered(qtbot, make_window, fixture
     finally:
         w2.close()
         w2.deleteLater()
+
+
+def test_colour_by_any_column_shows_a_colour_bar_or_a_legend(qtbot, make_window):
+    from diffviews_app.options import demo_data_dir
+
+    w = make_window(demo_data_dir())
+    s, dock, bar = w.state, w.classes_dock, w.color_bar
+    samples = s.model.samples
+    assert not bar.isVisible() and dock.windowTitle() == "Classes"  # by class: the classes are the legend
+
+    # a numeric column: the colour bar under the map reads its name and range
+    combo = w.view_dock.color_combo
+    combo.setCurrentIndex(combo.findData("image_index"))
+    assert s.color_by == "image_index"
+    qtbot.waitUntil(bar.isVisible)
+    values = np.asarray(samples.columns["image_index"])
+    assert bar.value_range == (float(values.min()), float(values.max()))
+    assert bar.labels() == ("<b>image_index</b>", f"{values.min():.4g}", f"{values.max():.4g}")
+    assert all(item.icon(0).isNull() for item in dock.items())  # the classes, without colours they do not have now
+
+    # the noise level: log scale
+    s.set_color_by("noise")
+    assert bar.isVisible() and "(log scale)" in bar.labels()[0] and bar.labels()[1] == f"{samples.conditioning_sigma.min():.4g}"
+
+    # a text column: a legend of its values in the Classes dock, no colour bar; a value highlights its samples
+    s.set_color_by("label_mode")
+    assert not bar.isVisible() and dock.windowTitle() == "Legend: label_mode"
+    modes = np.asarray(samples.columns["label_mode"]).astype(str)
+    want = {v: int((modes == v).sum()) for v in np.unique(modes)}
+    assert {k: int(item.data(0, Qt.ItemDataRole.UserRole + 2)) for k, item in dock.class_rows().items()} == want
+    assert all(not item.icon(0).isNull() for item in dock.items())
+    value = sorted(want)[0]
+    dock.highlight([value])
+    assert s.highlight_values == {value}
+    assert np.array_equal(np.sort(w.canvas.ring_rows("highlight")), np.flatnonzero(modes == value))
+    assert dock.status.text().startswith(f"1 value of label_mode highlighted: {want[value]} samples")
+    assert "label_mode" in [a.text() for a in w.color_menu.actions()]

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..colors import class_colors
+from ..colors import class_colors, colouring
 from ..search import SearchResult, search_samples
 from ..state import ExplorerState
 
@@ -34,13 +34,15 @@ def _swatch(rgb: tuple[float, float, float]) -> QIcon:
 
 
 class ClassesDock(QDockWidget):
-    """Writes ``state.highlight_classes`` / ``state.search_rows``; selects a sample found by id on Enter."""
+    """Writes ``state.highlight_classes`` (or ``highlight_values`` while a category column colours the map) and
+    ``state.search_rows``; Enter selects what the search found."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__("Classes", parent)
         self.setObjectName("ClassesDock")
         self.state = state
         self._updating = False
+        self.legend_column = "class"
         self.result = SearchResult("")
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -81,18 +83,24 @@ class ClassesDock(QDockWidget):
         self.search.returnPressed.connect(self._on_enter)
         self.clear_button.clicked.connect(self._clear)
         state.model_changed.connect(self._rebuild)
+        state.color_by_changed.connect(lambda _c: self._rebuild_legend())
         state.highlight_changed.connect(self._refresh_status)
         self._rebuild()
 
     def items(self) -> list[QTreeWidgetItem]:
         return [self.legend.topLevelItem(i) for i in range(self.legend.topLevelItemCount())]
 
-    def class_rows(self) -> dict[int, QTreeWidgetItem]:
-        """Legend entries by class label."""
-        return {int(item.data(0, Qt.ItemDataRole.UserRole)): item for item in self.items()}
+    def class_rows(self) -> dict[int | str, QTreeWidgetItem]:
+        """Legend entries by class label (or, while a category column colours the map, by its values as text)."""
+        return {item.data(0, Qt.ItemDataRole.UserRole): item for item in self.items()}
 
-    def highlight(self, classes: list[int]) -> None:
-        """Select these classes in the legend (and so highlight them on the map)."""
+    @property
+    def shows_classes(self) -> bool:
+        """True when the legend lists classes; False when it lists the categories of the colouring column."""
+        return self.legend_column == "class"
+
+    def highlight(self, classes: list[int | str]) -> None:
+        """Select these legend entries (classes, or categories) and so highlight them on the map."""
         items = self.class_rows()
         self._updating = True
         self.legend.clearSelection()
@@ -103,38 +111,66 @@ class ClassesDock(QDockWidget):
         self._on_selection()
 
     def _rebuild(self) -> None:
-        self._updating = True
-        self.legend.clear()
+        """Another model: the search starts afresh and the legend follows the colouring."""
         self.search.clear()
         self._search_timer.stop()
         self.result = SearchResult("")
+        self._rebuild_legend()
+
+    def _rebuild_legend(self) -> None:
+        """The legend follows the colouring: the categories of a text or few-valued column, else the classes (with
+        their colours only when they colour the map)."""
+        self._updating = True
+        self.legend.clear()
         model = self.state.model
-        if model is not None and model.samples.has_classes:
-            labels = np.asarray(model.samples.class_label, dtype=np.int64)
-            uniq, first, counts = np.unique(labels, return_index=True, return_counts=True)
-            _, legend = class_colors(labels)
-            root_names = self.state.root.class_names if self.state.root is not None else None
-            names = model.samples.class_name
-            for label, row, count in zip(uniq, first, counts, strict=True):
-                name = str(names[row]) if names is not None and str(names[row]) else ""
-                if not name and root_names:
-                    name = root_names.get(int(label), "")
-                item = QTreeWidgetItem([f"{label}: {name}" if name else str(label), f"{count:,}"])
-                item.setIcon(0, _swatch(legend[int(label)]))
-                item.setToolTip(0, item.text(0))
-                item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                item.setData(0, Qt.ItemDataRole.UserRole, int(label))
-                item.setData(0, Qt.ItemDataRole.UserRole + 1, name.lower())
-                item.setData(0, Qt.ItemDataRole.UserRole + 2, int(count))
-                self.legend.addTopLevelItem(item)
+        info = colouring(model.samples.columns, self.state.color_by, model.num_samples) if model is not None else None
+        if info is not None and info.kind == "categorical" and info.column != "class":
+            self.legend_column = info.column
+            self.legend.setHeaderLabels([info.column, "Samples"])
+            self.setWindowTitle(f"Legend: {info.column}")
+            for cat in info.categories:
+                self._add_entry(cat.text, cat.text, cat.rgb, cat.count)
+        else:
+            self.legend_column = "class"
+            self.legend.setHeaderLabels(["Class", "Samples"])
+            self.setWindowTitle("Classes")
+            if model is not None and model.samples.has_classes:
+                self._add_classes(model, coloured=info is not None and info.column == "class")
         self._updating = False
         self._refresh_status()
+
+    def _add_entry(self, key: int | str, text: str, rgb, count: int, name: str | None = None) -> None:
+        item = QTreeWidgetItem([text, f"{count:,}"])
+        if rgb is not None:
+            item.setIcon(0, _swatch(rgb))
+        item.setToolTip(0, text)
+        item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setData(0, Qt.ItemDataRole.UserRole, key)
+        item.setData(0, Qt.ItemDataRole.UserRole + 1, (text if name is None else name).lower())
+        item.setData(0, Qt.ItemDataRole.UserRole + 2, int(count))
+        self.legend.addTopLevelItem(item)
+
+    def _add_classes(self, model, coloured: bool) -> None:
+        labels = np.asarray(model.samples.class_label, dtype=np.int64)
+        uniq, first, counts = np.unique(labels, return_index=True, return_counts=True)
+        _, legend = class_colors(labels)
+        root_names = self.state.root.class_names if self.state.root is not None else None
+        names = model.samples.class_name
+        for label, row, count in zip(uniq, first, counts, strict=True):
+            name = str(names[row]) if names is not None and str(names[row]) else ""
+            if not name and root_names:
+                name = root_names.get(int(label), "")
+            text = f"{label}: {name}" if name else str(label)
+            self._add_entry(int(label), text, legend[int(label)] if coloured else None, int(count), name)
 
     def _on_selection(self) -> None:
         if self._updating:
             return
-        classes = [int(i.data(0, Qt.ItemDataRole.UserRole)) for i in self.legend.selectedItems()]
-        self.state.set_highlight_classes(classes)
+        keys = [i.data(0, Qt.ItemDataRole.UserRole) for i in self.legend.selectedItems()]
+        if self.shows_classes:
+            self.state.set_highlight_classes(int(k) for k in keys)
+        else:
+            self.state.set_highlight_values(keys)
 
     def run_search(self) -> None:
         """Search now what the box holds (typing waits ``SEARCH_DELAY_MS`` for this): highlight, count, filter."""
@@ -164,7 +200,7 @@ class ClassesDock(QDockWidget):
         if not rows.size:
             return
         if dict(self.result.sources).keys() == {"class name"}:
-            self.highlight([int(item.data(0, Qt.ItemDataRole.UserRole)) for item in self.items() if not item.isHidden()])
+            self.highlight([item.data(0, Qt.ItemDataRole.UserRole) for item in self.items() if not item.isHidden()])
         else:
             self.state.select_set(rows.tolist())
 
@@ -184,8 +220,17 @@ class ClassesDock(QDockWidget):
             n = sum(counts.get(c, 0) for c in s.highlight_classes)
             k = len(s.highlight_classes)
             parts.append(f"{k} class{'es' if k != 1 else ''} highlighted: {n} samples")
+        if s.highlight_values and not self.shows_classes:
+            n = sum(counts.get(v, 0) for v in s.highlight_values)
+            k = len(s.highlight_values)
+            parts.append(f"{k} value{'s' if k != 1 else ''} of {self.legend_column} highlighted: {n} samples")
         if not parts and not s.search_rows.size and s.model is not None:
-            if s.model.samples.has_classes:
+            if not self.shows_classes:
+                parts.append(f"Colour: {self.legend_column}, {len(counts)} values, {s.num_points} samples")
+            elif s.color_by not in ("class", ""):
+                parts.append(f"{len(counts)} classes, {s.num_points} samples; colour: {s.color_by} (colour bar "
+                             "under the map)")  # fmt: skip
+            elif s.model.samples.has_classes:
                 parts.append(f"{len(counts)} classes, {s.num_points} samples")
             else:
                 parts.append(
@@ -193,4 +238,4 @@ class ClassesDock(QDockWidget):
                     "Search a caption or a sample id."
                 )
         self.status.setText("\n".join(parts))
-        self.clear_button.setEnabled(bool(s.highlight_classes or s.search_rows.size))
+        self.clear_button.setEnabled(bool(s.highlight_classes or s.highlight_values or s.search_rows.size))

@@ -68,6 +68,7 @@ class ExplorerState(QObject):
         self.k: int = K_DEFAULT
         self.knn_space: str = "activation"
         self.highlight_classes: frozenset[int] = frozenset()
+        self.highlight_values: frozenset[str] = frozenset()  # values (as text) of the colouring column, highlighted
         self.search_rows: np.ndarray = np.empty(0, dtype=np.int64)
 
     # ---- data -------------------------------------------------------------------------------------------------
@@ -138,6 +139,7 @@ class ExplorerState(QObject):
         self.selected_generated = ()
         self.neighbours = []
         self.highlight_classes = frozenset()
+        self.highlight_values = frozenset()
         self.search_rows = np.empty(0, dtype=np.int64)
 
     # ---- view settings ----------------------------------------------------------------------------------------
@@ -151,9 +153,11 @@ class ExplorerState(QObject):
             self.mode_changed.emit(mode)
 
     def set_color_by(self, column: str) -> None:
+        """Colour the points by ``column``; highlighted values of the previous colouring's legend are dropped."""
         if column != self.color_by:
             self.color_by = column
             self.color_by_changed.emit(column)
+            self.set_highlight_values(())
 
     def set_tool(self, tool: str) -> None:
         """What a drag on the map does: "point" (pans; Shift+drag lassos), "lasso" or "box" (draws a selection set)."""
@@ -366,6 +370,20 @@ class ExplorerState(QObject):
             self.highlight_classes = classes
             self.highlight_changed.emit()
 
+    def set_highlight_values(self, values: Iterable[object]) -> None:
+        """Highlight the samples whose colouring column (``color_by``, not "class") holds one of ``values``."""
+        values = frozenset(str(v) for v in values)
+        if values != self.highlight_values:
+            self.highlight_values = values
+            self.highlight_changed.emit()
+
+    def value_rows(self) -> np.ndarray:
+        """Rows whose colouring column holds a highlighted value."""
+        column = self.model.samples.columns.get(self.color_by) if self.model is not None else None
+        if column is None or not self.highlight_values:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(np.isin(np.asarray(column).astype(str), list(self.highlight_values))).astype(np.int64)
+
     def set_search_rows(self, rows: Sequence[int] | np.ndarray) -> None:
         rows = np.unique(np.asarray(rows, dtype=np.int64))
         if not np.array_equal(rows, self.search_rows):
@@ -373,15 +391,17 @@ class ExplorerState(QObject):
             self.highlight_changed.emit()
 
     def clear_highlight(self) -> None:
-        if self.highlight_classes or self.search_rows.size:
+        if self.highlight_classes or self.highlight_values or self.search_rows.size:
             self.highlight_classes = frozenset()
+            self.highlight_values = frozenset()
             self.search_rows = np.empty(0, dtype=np.int64)
             self.highlight_changed.emit()
 
     def highlight_rows(self) -> np.ndarray | None:
-        """Rows ringed on the map: samples of the highlighted classes plus search hits; None when nothing is."""
-        if self.model is None or (not self.highlight_classes and not self.search_rows.size):
+        """Rows ringed on the map: samples of the highlighted classes or legend values plus search hits; None when
+        nothing is."""
+        if self.model is None or not (self.highlight_classes or self.highlight_values or self.search_rows.size):
             return None
         labels = self.model.samples.class_label
         rows = np.flatnonzero(np.isin(labels, np.fromiter(self.highlight_classes, dtype=np.int64)))
-        return np.union1d(rows, self.search_rows).astype(np.int64)
+        return np.union1d(np.union1d(rows, self.value_rows()), self.search_rows).astype(np.int64)
