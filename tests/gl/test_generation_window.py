@@ -102,7 +102,8 @@ def test_compare_and_batch(qtbot, window_parts):
     assert [top.visualRect(top.model().index(i)).x() for i in range(3)] == [
         bottom.visualRect(bottom.model().index(i)).x() for i in range(3)
     ]  # fmt: skip
-    assert parts.steps_dock.compare_models[0].captions()[0].startswith(gen.trajectories[masked].class_text)
+    assert parts.steps_dock.compare_models[0].captions()[0] == f"Step 1/3\nsigma={gen.trajectories[masked].sigmas[0]:.3g}"
+    assert gen.trajectories[plain].label in parts.steps_dock.compare_labels[1].text()
     assert len(parts.trajectories.generated_points()[0]) == 4
     parts.runner.clear()
     assert not gen.trajectories and "generated" not in parts.canvas.overlay_names()

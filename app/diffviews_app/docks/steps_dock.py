@@ -8,7 +8,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDockWidget,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -23,6 +22,7 @@ from ..state.generation_state import GenerationState, Trajectory
 
 THUMB = 96
 LARGE = 160
+COMPARE_THUMB = 64
 COMPARE_TITLES = ("masked", "unmasked (same seed)")
 
 
@@ -67,24 +67,26 @@ class StepsDock(QDockWidget):
         self.gallery = GalleryView(self.gallery_model, lines=3)
         self.pages.addWidget(self.gallery)
 
+        # compare: a title line over each row (the run and its class), smaller cells captioned by step and sigma, so
+        # both rows fit the dock's height and use its whole width
         self.compare_box = QWidget()
-        grid = QGridLayout(self.compare_box)
-        grid.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self.compare_box)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
         self.compare_models: list[ThumbnailModel] = []
         self.compare_rows: list[GalleryView] = []
         self.compare_labels: list[QLabel] = []
         for i, title in enumerate(COMPARE_TITLES):
-            model = ThumbnailModel(lambda step, i=i: self._compare_pixmap(i, step), THUMB, self)
-            view = GalleryView(model, lines=3, single_row=True)
+            model = ThumbnailModel(lambda step, i=i: self._compare_pixmap(i, step), COMPARE_THUMB, self)
+            view = GalleryView(model, lines=2, single_row=True)
             label = QLabel(title)
-            label.setWordWrap(True)
-            label.setFixedWidth(90)
-            grid.addWidget(label, i, 0)
-            grid.addWidget(view, i, 1)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            rows.addWidget(label)
+            rows.addWidget(view)
             self.compare_models.append(model)
             self.compare_rows.append(view)
             self.compare_labels.append(label)
-        grid.setRowStretch(2, 1)
+        rows.addStretch(1)
         top, bottom = (v.horizontalScrollBar() for v in self.compare_rows)
         top.valueChanged.connect(bottom.setValue)  # aligned: step i of both runs stays one above the other
         bottom.valueChanged.connect(top.setValue)
@@ -134,7 +136,11 @@ class StepsDock(QDockWidget):
 
     def _compare_pixmap(self, which: int, step: int):
         pair = self.gen.compare
-        return self._frame_pixmap(pair[which], step) if pair else None
+        traj = self.gen.trajectories.get(pair[which]) if pair else None
+        if traj is None or not 0 <= step < len(traj.frames):
+            return None
+        frame = traj.frames[step]
+        return inset_pixmap(frame.x0, frame.noised, COMPARE_THUMB)
 
     def _compare_clicked(self, which: int, step: int) -> None:
         pair = self.gen.compare
@@ -210,7 +216,8 @@ class StepsDock(QDockWidget):
                 model.clear()
             return
         for model, label, traj, title in zip(self.compare_models, self.compare_labels, trajs, COMPARE_TITLES):
-            model.set_items(*self._captions(traj))
+            keys, captions, tips = self._captions(traj)
+            model.set_items(keys, ["\n".join(c.split("\n")[1:]) for c in captions], tips)  # the class is in the title
             model.invalidate()
-            label.setText(f"{title}\n{traj.label}")
-            label.setToolTip(label.text())
+            label.setText(f"<b>{title}</b> · {traj.label}")
+            label.setToolTip(traj.label)
