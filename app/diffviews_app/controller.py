@@ -124,6 +124,7 @@ class ExplorerController(QObject):
         # the choices first: a session restoring a layer checks them when the model lands
         self.state.set_layer_choices({k: (c.label, c.how) for k, c in self._choices.items()})
         self.state.set_model(model, key, embedding)
+        self._prepare_search(model)
         if embedding is None:
             stored = next((c for c in self._choices.values() if c.how == "activations"), None)
             if stored is None:
@@ -132,6 +133,15 @@ class ExplorerController(QObject):
             # as the original does on opening a folder without a map: embed its (first) stored layer
             self.message.emit("info", f"{model.path}: no embedding yet; embedding layer {stored.key}.")
             self.switch_layer(stored.key)
+
+    def _prepare_search(self, model) -> None:
+        """Index the samples' texts for the search box in the background (seconds at a million rows)."""
+        from .search import SampleSearch
+
+        root = self.state.root
+        searcher = SampleSearch(model.samples, root.class_names if root is not None else None)
+        self.pool.submit("Preparing search", searcher.prepare, key="search-index", quiet=True,
+                         on_result=self.state.set_searcher)  # fmt: skip
 
     # ---- model and layer ----------------------------------------------------------------------------------------
     def switch_model(self, name: str) -> None:

@@ -63,3 +63,19 @@ def test_captions_are_searched_for_text_conditioned_samples():
     samples = _table(captions=True)
     beach = search_samples(samples, "sandy beach")
     assert beach.rows.tolist() == [2, 5, 8, 11] and beach.summary() == "4 matches (caption 4), highlighted"
+
+
+def test_a_prepared_search_finds_the_same_and_a_cancelled_one_still_works():
+    from threading import Event
+
+    from diffviews_app.search import SampleSearch
+
+    samples = _table()
+    prepared = SampleSearch(samples).prepare()
+    assert set(prepared._columns) == {"class name", "label_mode"}  # every searched text, built once
+    for text in ("gold", "uniform", "103", "step=1", "nothing"):
+        a, b = prepared(text), search_samples(samples, text)
+        assert a.rows.tolist() == b.rows.tolist() and a.sources == b.sources
+    cancel = Event()
+    cancel.set()
+    assert SampleSearch(samples).prepare(cancel)("shark").rows.tolist() == [3, 7, 11]

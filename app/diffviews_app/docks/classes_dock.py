@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..colors import class_colors, colouring
-from ..search import SearchResult, search_samples
+from ..search import SampleSearch, SearchResult
 from ..state import ExplorerState
 
 SEARCH_DELAY_MS = 150  # typing pauses this long before the map is searched and highlighted
@@ -43,6 +43,7 @@ class ClassesDock(QDockWidget):
         self.state = state
         self._updating = False
         self.legend_column = "class"
+        self._searcher: SampleSearch | None = None
         self.result = SearchResult("")
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -114,6 +115,7 @@ class ClassesDock(QDockWidget):
         """Another model: the search starts afresh and the legend follows the colouring."""
         self.search.clear()
         self._search_timer.stop()
+        self._searcher = None
         self.result = SearchResult("")
         self._rebuild_legend()
 
@@ -177,7 +179,10 @@ class ClassesDock(QDockWidget):
         self._search_timer.stop()
         model, text = self.state.model, self.search.text()
         names = self.state.root.class_names if self.state.root is not None else None
-        self.result = search_samples(model.samples, text, names) if model is not None else SearchResult(text)
+        if model is not None and (self._searcher is None or self._searcher.samples is not model.samples):
+            # the one the controller prepared in the background, else made here (small data, tests)
+            self._searcher = self.state.searcher or SampleSearch(model.samples, names)
+        self.result = self._searcher(text) if model is not None else SearchResult(text)
         needle = text.strip().lower()
         for item in self.items():
             label, name = item.data(0, Qt.ItemDataRole.UserRole), item.data(0, Qt.ItemDataRole.UserRole + 1)

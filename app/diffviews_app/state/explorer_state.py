@@ -70,6 +70,7 @@ class ExplorerState(QObject):
         self.highlight_classes: frozenset[int] = frozenset()
         self.highlight_values: frozenset[str] = frozenset()  # values (as text) of the colouring column, highlighted
         self.search_rows: np.ndarray = np.empty(0, dtype=np.int64)
+        self.searcher = None  # the model's prepared SampleSearch (built in a job when it opens), or None
 
     # ---- data -------------------------------------------------------------------------------------------------
     @property
@@ -141,6 +142,7 @@ class ExplorerState(QObject):
         self.highlight_classes = frozenset()
         self.highlight_values = frozenset()
         self.search_rows = np.empty(0, dtype=np.int64)
+        self.searcher = None
 
     # ---- view settings ----------------------------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -369,6 +371,11 @@ class ExplorerState(QObject):
         if classes != self.highlight_classes:
             self.highlight_classes = classes
             self.highlight_changed.emit()
+
+    def set_searcher(self, searcher) -> None:
+        """Keep the prepared search of the model shown (one for another model's samples is ignored)."""
+        if self.model is not None and searcher.samples is self.model.samples:
+            self.searcher = searcher
 
     def set_highlight_values(self, values: Iterable[object]) -> None:
         """Highlight the samples whose colouring column (``color_by``, not "class") holds one of ``values``."""
