@@ -7,6 +7,7 @@ Pure numpy so it is cheap to test; the canvas receives one (N, 4) float32 array 
 from __future__ import annotations
 
 import colorsys
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,17 +98,39 @@ def unavailable_color_options(columns: dict[str, np.ndarray]) -> dict[str, str]:
     return {} if "class_label" in columns else {"class": NO_CLASSES_NOTE}
 
 
+_kinds: dict[int, tuple[weakref.ref, str | None]] = {}  # column array -> its kind, while the array lives
+
+
+def _few_texts(values: np.ndarray) -> bool:
+    """At most ``MAX_CATEGORIES`` distinct texts; stops reading at the first one too many (paths, captions)."""
+    seen: set = set()
+    for v in values.tolist():
+        seen.add(v)
+        if len(seen) > MAX_CATEGORIES:
+            return False
+    return True
+
+
 def column_kind(values: np.ndarray) -> str | None:
     """How a column colours the points: "categorical" (text or an integer with few values, with a legend),
-    "numeric" (a colour ramp with a colour bar), or None (too many distinct texts to tell apart)."""
-    values = np.asarray(values)
-    if values.dtype == bool:
-        return "categorical"
-    if np.issubdtype(values.dtype, np.integer):
-        return "categorical" if len(np.unique(values)) <= MAX_INT_CATEGORIES else "numeric"
-    if np.issubdtype(values.dtype, np.number):
-        return "numeric"
-    return "categorical" if len(np.unique(values.astype(str))) <= MAX_CATEGORIES else None
+    "numeric" (a colour ramp with a colour bar), or None (too many distinct texts to tell apart). Remembered per
+    column array: the menus ask on every model switch, and a column can hold millions of rows."""
+    hit = _kinds.get(id(values))
+    if hit is not None and hit[0]() is values:
+        return hit[1]
+    a = np.asarray(values)
+    if a.dtype == bool:
+        kind = "categorical"
+    elif np.issubdtype(a.dtype, np.integer):
+        kind = "categorical" if len(np.unique(a)) <= MAX_INT_CATEGORIES else "numeric"
+    elif np.issubdtype(a.dtype, np.number):
+        kind = "numeric"
+    else:
+        kind = "categorical" if _few_texts(a) else None
+    if isinstance(values, np.ndarray):
+        key = id(values)
+        _kinds[key] = (weakref.ref(values, lambda _r, key=key: _kinds.pop(key, None)), kind)
+    return kind
 
 
 def color_options(columns: dict[str, np.ndarray]) -> list[str]:
@@ -143,14 +166,30 @@ class Colouring:
     log: bool = False
 
 
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values sorted, each row's index into them); texts are factorised by a dict, which is far faster
+    than sorting millions of them, and only the few distinct ones are sorted."""
+    if values.dtype != object:
+        uniq, inverse = np.unique(values, return_inverse=True)
+        return uniq, inverse.ravel()
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(str(v), len(index)) for v in values.tolist()), dtype=np.int64,
+                        count=len(values))  # fmt: skip
+    texts = np.asarray(list(index), dtype=str)
+    order = np.argsort(texts, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return texts[order], rank[codes]
+
+
 def _categorical(column: str, values: np.ndarray) -> Colouring:
     values = np.asarray(values)
-    keys = values.astype(str) if values.dtype == object else values
-    uniq, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    uniq, inverse = _codes(values)
+    counts = np.bincount(inverse, minlength=len(uniq))
     table = np.array([class_color(i, len(uniq)) for i in range(len(uniq))], dtype=np.float32).reshape(-1, 3)
-    cats = [Category(values[f].item() if hasattr(values[f], "item") else values[f], str(u), tuple(map(float, rgb)),
-                     int(c)) for u, f, rgb, c in zip(uniq, first, table, counts, strict=True)]  # fmt: skip
-    return Colouring(column, "categorical", table[inverse.ravel()], cats)
+    cats = [Category(u.item() if hasattr(u, "item") else u, str(u), tuple(map(float, rgb)), int(c))
+            for u, rgb, c in zip(uniq, table, counts, strict=True)]  # fmt: skip
+    return Colouring(column, "categorical", table[inverse], cats)
 
 
 def _numeric(column: str, values: np.ndarray, log: bool = False) -> Colouring:
@@ -160,8 +199,23 @@ def _numeric(column: str, values: np.ndarray, log: bool = False) -> Colouring:
     return Colouring(column, "numeric", ramp(v, log=log), value_range=span, log=log)
 
 
+_last: list = [None, None, None]  # (color_by, weak ref to its column, Colouring): the map, bar and legend share it
+
+
 def colouring(columns: dict[str, np.ndarray], color_by: str, n: int) -> Colouring:
-    """The colours and their key for ``color_by``: "class", "noise" (log ramp of the noise level) or any column."""
+    """The colours and their key for ``color_by``: "class", "noise" (log ramp of the noise level) or any column.
+    The last one is remembered while its column lives (the map, the colour bar and the legend all ask for it)."""
+    source = {"class": "class_label", "noise": NOISE_COLUMN}.get(color_by, color_by)
+    column = columns.get(source)
+    if column is not None and _last[0] == color_by and _last[1] is not None and _last[1]() is column:
+        return _last[2]
+    info = _colouring(columns, color_by, n)
+    if isinstance(column, np.ndarray):
+        _last[:] = [color_by, weakref.ref(column), info]
+    return info
+
+
+def _colouring(columns: dict[str, np.ndarray], color_by: str, n: int) -> Colouring:
     if color_by == "class" and "class_label" in columns:
         labels = np.asarray(columns["class_label"], dtype=np.int64)
         rgb, legend = class_colors(labels)
