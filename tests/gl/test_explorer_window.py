@@ -129,6 +129,7 @@ def test_class_highlight_and_search(qtbot, make_window, fixture_root):
     goldfish = np.flatnonzero(labels == 1)
     QTest.keyClicks(dock.search, "goldf")
     qtbot.waitUntil(lambda: w.state.search_rows.tolist() == goldfish.tolist())
+    assert dock.search.text() == "goldf" and w.state.tool == "point"  # typed "l" is text, not the lasso shortcut
     assert np.array_equal(np.sort(w.canvas.ring_rows("highlight")), goldfish)
     assert dock.matches.isVisible() and dock.matches.text() == f"{goldfish.size} matches (class name {goldfish.size}), " \
         "highlighted"  # fmt: skip
