@@ -53,8 +53,15 @@ class _Listing:
         return self.files[folder]
 
 
+PYARROW_MIN_PATHS = 200_000
+
+
 def _matched_in_folder(unique: Sequence[str], prefix: str, names: set[str]) -> np.ndarray:
-    """Mask of ``unique`` paths that are ``prefix`` + a listed name (exact, vectorised)."""
+    """Mask of ``unique`` paths that are ``prefix`` + a listed name (exact; vectorised by pyarrow for large tables,
+    whose import would cost more than the loop on small ones)."""
+    if len(unique) < PYARROW_MIN_PATHS:
+        n = len(prefix)
+        return np.fromiter((p.startswith(prefix) and p[n:] in names for p in unique), dtype=bool, count=len(unique))
     import pyarrow as pa
     import pyarrow.compute as pc
 

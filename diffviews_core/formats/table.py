@@ -349,18 +349,23 @@ def write_csv(path: Path, columns: Mapping[str, np.ndarray], order: Sequence[str
     atomic_write_text(path, buf.getvalue())
 
 
+# Below this size the reference reader is quicker than importing pyarrow's compute module (and, where installed,
+# the pandas that pyarrow pulls in: 2-3 s on the way to the window's first frame).
+FAST_READER_MIN_BYTES = 2 << 20
+
+
 def read_table(path: Path, names: Sequence[str] | None = None, cache_kind: str = "csv") -> dict[str, np.ndarray]:
     """Typed columns of a CSV (only ``names`` when given; absent ones are left out), exactly as ``read_csv`` +
     ``typed_columns`` give them: from the binary copy in the user cache when it is fresh, else through pyarrow's
-    reader, else (a file pyarrow declines, or pyarrow missing) through the reference reader, whose messages name
-    the bad row and column. A whole-table read refreshes the cached copy."""
+    reader for files of 2 MiB and more, else (a small file, one pyarrow declines, or pyarrow missing) through the
+    reference reader, whose messages name the bad row and column. A whole-table read refreshes the cached copy."""
     path = Path(path)
     wanted = None if names is None else set(names)
     cached = table_cache.load(path, cache_kind, names)
     if cached is not None:
         return cached
     raw = read_source(path)
-    cols = _read_fast(path, raw, wanted)
+    cols = _read_fast(path, raw, wanted) if len(raw) >= FAST_READER_MIN_BYTES else None
     if cols is None:
         _header, cells = parse_csv(path, raw)
         cols = typed_columns(path, {k: v for k, v in cells.items() if wanted is None or k in wanted})

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from data_fixtures import make_original_layout
 
-from diffviews_core.captions import class_text, step_caption
+from diffviews_core.captions import class_text, label_text, step_caption
 from diffviews_core.formats import open_data
 from diffviews_core.lineage import GenerationSettings
 from diffviews_core.maps import (
@@ -37,9 +37,19 @@ def test_class_text_names_the_class_from_the_table_or_the_class_index(root):
         class samples:
             class_label = np.array([7])
             class_name = None
+            has_classes = True
 
     assert class_text(Unnamed, 0, {7: "seven"}) == "7: seven"
     assert class_text(Unnamed, 0) == "7"
+
+    class Captioned:  # a text-conditioned sample is named by its caption
+        class samples:
+            has_classes = False
+            caption = np.array(["a dog on a beach"], dtype=object)
+
+    assert class_text(Captioned, 0) == "a dog on a beach"
+    assert label_text(Captioned, 0) == "Caption: a dog on a beach"
+    assert label_text(Unnamed, 0, {7: "seven"}) == "Class 7: seven"
     assert step_caption("8: Bag", 0, 10, 80.0) == "8: Bag | Step 1/10 | sigma=80"
 
 

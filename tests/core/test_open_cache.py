@@ -71,7 +71,10 @@ def test_dataset_info_summary_follows_a_changed_file(root):
     assert len(again.table()) == 11 and len(dataset_info_module.DatasetInfo(path).table()) == 11
 
 
-def test_missing_images_are_named_as_before(tmp_path):
+@pytest.mark.parametrize("vectorised", [False, True], ids=["loop", "pyarrow"])
+def test_missing_images_are_named_as_before(tmp_path, monkeypatch, vectorised):
+    if vectorised:
+        monkeypatch.setattr(image_check, "PYARROW_MIN_PATHS", 0)
     model = tmp_path / "m"
     (model / "images/a").mkdir(parents=True)
     (model / "images/b").mkdir(parents=True)

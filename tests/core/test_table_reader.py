@@ -19,6 +19,7 @@ from diffviews_core.formats.table import read_csv, read_table, typed_columns
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("DIFFVIEWS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(table, "FAST_READER_MIN_BYTES", 0)  # these small files take the fast path too
 
 
 def reference(path):
