@@ -93,6 +93,11 @@ MAX_INT_CATEGORIES = 12  # integer columns with at most this many values are cat
 MISSING_RGB = (0.6, 0.6, 0.6)
 
 
+def color_label(option: str) -> str:
+    """How a colouring is named to the user ("noise" is the noise level)."""
+    return {"class": "Class", "noise": "Noise level"}.get(option, option)
+
+
 def unavailable_color_options(columns: dict[str, np.ndarray]) -> dict[str, str]:
     """Colourings the data cannot give, with the reason shown beside the disabled choice."""
     return {} if "class_label" in columns else {"class": NO_CLASSES_NOTE}

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..colors import class_colors, colouring
+from ..colors import class_colors, color_label, colouring
 from ..search import SampleSearch, SearchResult
 from ..state import ExplorerState
 
@@ -233,8 +233,8 @@ class ClassesDock(QDockWidget):
             if not self.shows_classes:
                 parts.append(f"Colour: {self.legend_column}, {len(counts)} values, {s.num_points} samples")
             elif s.color_by not in ("class", ""):
-                parts.append(f"{len(counts)} classes, {s.num_points} samples; colour: {s.color_by} (colour bar "
-                             "under the map)")  # fmt: skip
+                parts.append(f"{len(counts)} classes, {s.num_points} samples; colour: {color_label(s.color_by)} "
+                             "(colour bar under the map)")  # fmt: skip
             elif s.model.samples.has_classes:
                 parts.append(f"{len(counts)} classes, {s.num_points} samples")
             else:
