@@ -294,6 +294,9 @@ class ExplorerController(QObject):
             s.set_knn(found.tolist(), dists.tolist())
             return
         extra = [g[0] for g in generated if g[0] is not None]
+        if not rows and not extra:
+            self.message.emit("info", "The selected generated images kept no activation: use the map space.")
+            return
         try:
             layers = self.knn_layers()
             if not layers:

@@ -92,13 +92,13 @@ def test_string_ids_through_the_window(qtbot, open_window, roots, tmp_path):
     assert [e["sample_id"] for e in exported] == [samples.sample_id[r] for r in [row, *rows]]
 
     # a session stores the string ids and restores them
-    session = w.generation.save_session(tmp_path / "s.json")
+    session = w.save_session(tmp_path / "s.json")
     saved = json.loads(session.read_text())
     assert saved["selected"] == "sample_000003_n54"
     assert [n["sample_id"] for n in saved["neighbours"]] == [samples.sample_id[r] for r in rows]
     neighbours = list(s.neighbours)
     s.clear_selection()
-    restorer = w.generation.open_session(session)
+    restorer = w.open_session(session)
     qtbot.waitUntil(lambda: restorer.finished, timeout=30000)
     assert s.selected == row and s.neighbours == neighbours
 
@@ -110,7 +110,7 @@ def test_string_ids_through_the_window(qtbot, open_window, roots, tmp_path):
     jobs = []
     fresh.pool.jobs_changed.connect(lambda: jobs.extend(j for j in fresh.pool.running() if j not in jobs))
     try:
-        restorer = fresh.generation.open_session(session)
+        restorer = fresh.open_session(session)
         qtbot.waitUntil(lambda: restorer.finished, timeout=180000)
         assert fresh.state.layer == "midblock" and fresh.state.selected == row
         assert fresh.state.neighbours == neighbours and [j.name for j in jobs].count("Embedding midblock") == 1
@@ -140,7 +140,7 @@ def test_captioned_model(qtbot, open_window, roots):
     assert len(expected) == 2 * 5
     assert w.classes_dock.matches.text() == "10 matches (caption 10), highlighted"
 
-    assert w.generation.generation.generate()
+    assert w.generation.runner.generate()
     qtbot.waitUntil(lambda: not w.generation.gen.running, timeout=60000)
     assert w.banner.isVisible() and w.banner.level == "error"
     assert "text-conditioned (captions)" in w.banner.text.text()

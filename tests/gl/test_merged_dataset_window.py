@@ -83,7 +83,7 @@ def test_generation_on_the_reduced_merged_dataset(qtbot, window):
     s.set_k(3)
     window.controller.suggest_knn()
     gen.update_settings(num_steps=4, mask_steps=2, seed=5)
-    assert parts.generation.generate(True)
+    assert parts.runner.generate(True)
     qtbot.waitUntil(lambda: not gen.running, timeout=120000)
     masked, plain = (gen.trajectories[t] for t in gen.compare)
     assert masked.finished and plain.finished and len(masked.coords2d) == 4 and len(masked.coords3d) == 4

@@ -213,7 +213,8 @@ class PointCloudCanvas(QObject):
     def drawn_positions(self, coords: np.ndarray) -> np.ndarray:
         """(M, 3) positions of (M, 2|3) coordinates as the current mode draws them: (x, y, 0) in 2D (a pan/zoom
         camera would clip any z), (x, y, z) in 3D."""
-        coords = np.asarray(coords, dtype=np.float32).reshape(len(coords), -1)
+        coords = np.asarray(coords, dtype=np.float32)
+        coords = coords.reshape(len(coords), coords.shape[-1] if coords.ndim == 2 else -1)  # (0, d) stays (0, d)
         pos = np.zeros((len(coords), 3), dtype=np.float32)
         pos[:, :2] = coords[:, :2]
         if self._mode == "3d" and coords.shape[1] == 3:

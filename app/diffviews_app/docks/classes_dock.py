@@ -232,15 +232,15 @@ class ClassesDock(QDockWidget):
         if not parts and not s.search_rows.size and s.model is not None:
             if not self.shows_classes:
                 parts.append(f"Colour: {self.legend_column}, {len(counts)} values, {s.num_points} samples")
-            elif s.color_by not in ("class", ""):
-                parts.append(f"{len(counts)} classes, {s.num_points} samples; colour: {color_label(s.color_by)} "
-                             "(colour bar under the map)")  # fmt: skip
-            elif s.model.samples.has_classes:
-                parts.append(f"{len(counts)} classes, {s.num_points} samples")
-            else:
+            elif not s.model.samples.has_classes:
                 parts.append(
                     f"{s.num_points} text-conditioned samples (captions): no classes, so colour by class is off. "
                     "Search a caption or a sample id."
                 )
+            elif s.color_by not in ("class", ""):
+                parts.append(f"{len(counts)} classes, {s.num_points} samples; colour: {color_label(s.color_by)} "
+                             "(colour bar under the map)")  # fmt: skip
+            else:
+                parts.append(f"{len(counts)} classes, {s.num_points} samples")
         self.status.setText("\n".join(parts))
         self.clear_button.setEnabled(bool(s.highlight_classes or s.highlight_values or s.search_rows.size))

@@ -113,7 +113,7 @@ class NeighboursDock(QDockWidget):
         state.knn_space_changed.connect(
             lambda space: self.space_combo.setCurrentIndex(self.space_combo.findData(space))
         )
-        state.selection_changed.connect(self._refresh_all)
+        state.selection_changed.connect(self._refresh_selection)
         state.model_changed.connect(self._refresh_all)
         state.neighbours_changed.connect(self._refresh_gallery)
         self._refresh_all()
@@ -128,6 +128,9 @@ class NeighboursDock(QDockWidget):
 
     def _refresh_all(self) -> None:
         self.gallery_model.invalidate()  # another model: the same rows are other images
+        self._refresh_selection()
+
+    def _refresh_selection(self) -> None:
         self._refresh_selected()
         self._refresh_gallery()
 
