@@ -3,9 +3,10 @@ file or the whole new one, never a part.
 
 The temporary file sits beside the target (same file system) under a name unique to its writer, so two writers never
 share one; it is flushed to disk before the rename and the folder after it, so the new name survives a power cut;
-on any failure the temporary file is removed and the target is left as it was. The new file gets the permissions
-a plain ``open(path, "w")`` would give it (or keeps those of the file it replaces), not the private 0600 of a
-temporary file.
+on any failure the temporary file is removed and the target is left as it was, and a full disk is a
+``DiskFullError`` naming the target. The new file gets the permissions a plain ``open(path, "w")`` would give it (or
+keeps those of the file it replaces), not the private 0600 of a temporary file. ``remove_stale_temps`` clears the
+temporary files a killed writer left behind.
 """
 
 from __future__ import annotations
@@ -13,12 +14,20 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from .safe_io import disk_full_as_error
+
+log = logging.getLogger(__name__)
+# mkstemp's names in atomic_path: "." + target name + "." + 8 random characters + ".tmp"
+_TEMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,16 +80,34 @@ def atomic_path(path: Path | str, suffix: str = ".tmp") -> Iterator[Path]:
 
     For writers that need a file name (numpy, PIL, safetensors); ``atomic_write_bytes`` is simpler for bytes."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    with disk_full_as_error(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
         os.chmod(tmp, _new_file_mode(path))
-        yield Path(tmp)
-        replace_file(tmp, path)
+        with disk_full_as_error(path):
+            yield Path(tmp)
+            replace_file(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_stale_temps(folder: Path | str) -> list[Path]:
+    """Delete the temporary files ``atomic_path`` left in ``folder`` when a run was killed; returns them."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if _TEMP_RE.match(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+                log.info("removed %s, left by an interrupted run", entry.path)
+    return removed
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:

@@ -50,5 +50,22 @@ class CancelledError(DiffViewsError):
     exit_code = 130
 
 
+class DiskFullError(DataError):
+    """A write that found no space left; the file it was writing is named, existing files are left as they were."""
+
+    def __init__(self, path: object, detail: str | None = None) -> None:
+        self.detail = detail
+        super().__init__(path, f"disk full ({detail})" if detail else "disk full: nothing was changed")
+
+    def __reduce__(self):  # from a worker process as itself, its reason not wrapped twice
+        return type(self), (self.path, self.detail)
+
+
 class WorkerCrashedError(DiffViewsError):
     """A worker process running a job ended without an answer (killed, out of memory, a crash in native code)."""
+
+
+def brief(exc: BaseException, limit: int = 160) -> str:
+    """An exception as one short line (a library's multi-line message folded), for messages that name the file."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

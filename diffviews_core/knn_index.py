@@ -29,9 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import validate as v
 from .errors import DataError
 from .jobs import Progress, check_cancelled
 from .neighbours import METRICS, ActivationIndex
+from .safe_io import is_regular
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,13 @@ _ADD_ROWS = 65536
 
 
 def _as_float32(rows: np.ndarray, metric: str) -> np.ndarray:
+    """Rows as faiss takes them; rows holding NaN/inf become zeros (their exact distance in ``_rerank`` is not a
+    number, so they are never returned as neighbours)."""
     x = np.asarray(rows, dtype=np.float32)
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        x = x.copy()
+        x[bad] = 0.0
     if metric == "cosine":
         norms = np.linalg.norm(x, axis=1, keepdims=True)
         x = np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
@@ -61,6 +69,8 @@ def _rerank(data: np.ndarray, metric: str, vec: np.ndarray, cand: np.ndarray, k:
     else:
         denom = np.linalg.norm(x, axis=1) * np.linalg.norm(v)
         d = 1.0 - np.divide(x @ v, denom, out=np.zeros(len(cand)), where=denom > 0)
+    finite = np.isfinite(d)  # rows holding NaN/inf are never neighbours (as in neighbours.ActivationIndex)
+    cand, d = cand[finite], d[finite]
     order = np.lexsort((cand, d))[:k]
     return cand[order], d[order].astype(np.float32)
 
@@ -94,6 +104,8 @@ class NeighbourIndex:
         """The ``k`` nearest rows to each vector ((D,) or (Q, D)), skipping ``exclude``; shaped (k,) or (Q, k)."""
         single = np.ndim(vectors) == 1
         q = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        if not np.isfinite(q).all():
+            raise ValueError("the query vector holds NaN or infinite values")
         if q.shape[1] != self.dim:
             raise ValueError(f"query has {q.shape[1]} features, the index has {self.dim}")
         excl = np.unique(np.asarray([] if exclude is None else exclude, dtype=np.int64))
@@ -109,6 +121,9 @@ class NeighbourIndex:
         order = np.argsort(idx)
         q = np.empty((len(idx), self.dim), dtype=np.float32)
         q[order] = self.data[idx[order]]
+        bad = np.flatnonzero(~np.isfinite(q).all(axis=1))
+        if bad.size:
+            raise ValueError(f"the activations of row {int(idx[bad[0]])} hold NaN or infinite values")
         out_rows, dists = self._search(q, k, [np.array([r]) for r in idx])
         return (out_rows[0], dists[0]) if single else (out_rows, dists)
 
@@ -193,12 +208,19 @@ class IVFIndex(NeighbourIndex):
         return {**super().describe(), "nprobe": self.nprobe, "lists": int(self.index.nlist)}
 
 
+def _sample_rows(data: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """Up to ``count`` random stored rows (sorted) to measure recall on, leaving out those holding NaN/inf, which
+    cannot be queried."""
+    rows = np.sort(np.random.default_rng(seed).choice(len(data), size=min(count, len(data)), replace=False))
+    return rows[np.isfinite(np.asarray(data[rows])).all(axis=1)]
+
+
 def measure_recall(index: NeighbourIndex, k: int = RECALL_K, queries: int = RECALL_QUERIES, seed: int = 1,
                    truth: tuple[np.ndarray, np.ndarray] | None = None) -> float:  # fmt: skip
     """Mean fraction of the exact ``k`` nearest rows an index returns, over ``queries`` random stored rows (each
     leaving itself out); ``truth`` = (rows, exact neighbours) to reuse an exact scan."""
     if truth is None:
-        rows = np.random.default_rng(seed).choice(index.num_rows, size=min(queries, index.num_rows), replace=False)
+        rows = _sample_rows(index.data, queries, seed)
         exact, _ = ExactIndex(index.data, index.metric).query_rows(rows, k)
     else:
         rows, exact = truth
@@ -209,8 +231,7 @@ def measure_recall(index: NeighbourIndex, k: int = RECALL_K, queries: int = RECA
 
 def _tune(index: IVFIndex, target: float, steps: Sequence[int], seed: int) -> None:
     """Smallest ``nprobe`` whose measured recall@10 reaches ``target`` (the widest tried otherwise)."""
-    rows = np.random.default_rng(seed + 1).choice(index.num_rows, size=min(RECALL_QUERIES, index.num_rows),
-                                                  replace=False)  # fmt: skip
+    rows = _sample_rows(index.data, RECALL_QUERIES, seed + 1)
     exact, _ = ExactIndex(index.data, index.metric).query_rows(rows, RECALL_K)
     for step in steps:
         index.nprobe = step
@@ -290,6 +311,14 @@ def load_index(folder: Path, data: np.ndarray, metric: str) -> NeighbourIndex | 
         return None
     if rec.get("metric") != metric:
         return None
+    try:
+        nprobe = v.integer(rec.get("nprobe"), "'nprobe'", 1, 1 << 20)
+        recall = None if rec.get("recall_at_10") is None else v.number(rec["recall_at_10"], "'recall_at_10'", 0, 1)
+    except v.Invalid as exc:
+        log.warning("ignoring the neighbour index %s: %s", folder / "index.json", exc)
+        return None
+    if not is_regular(folder / "index.faiss"):  # faiss would block on a FIFO
+        return None
     import faiss
 
     try:
@@ -297,7 +326,9 @@ def load_index(folder: Path, data: np.ndarray, metric: str) -> NeighbourIndex | 
     except RuntimeError as exc:
         log.warning("ignoring unreadable neighbour index %s (%s)", folder, exc)
         return None
-    return IVFIndex(data, metric, index, rec["nprobe"], rec.get("recall_at_10"))
+    if index.ntotal != data.shape[0] or index.d != data.shape[1]:
+        return None
+    return IVFIndex(data, metric, index, nprobe, recall)
 
 
 def dataset_index(

@@ -12,12 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from . import validate as v
 from .atomic import atomic_write_text
 from .errors import DataError
 from .formats.files import sha256_file
 from .mask_schedule import masked_steps
+from .safe_io import read_json_file
 
 LINEAGE_VERSION = 1
+MAX_LINEAGE_BYTES = 64 << 20
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
 
@@ -53,9 +56,21 @@ class GenerationSettings:
     sampler: str | None = None  # None: the adapter's default
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GenerationSettings:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_dict(cls, data: Any) -> GenerationSettings:
+        """Settings from a saved dict (unknown keys ignored, missing ones default); ``validate.Invalid`` names the
+        first field with a wrong type or an out-of-range value."""
+        data = v.mapping(data, "settings")
+        out: dict[str, Any] = {}
+        for key, check in _SETTING_CHECKS.items():
+            if key in data:
+                out[key] = check(data[key], f"settings.{key}")
+        if out.get("step_range") is not None:
+            first, last = v.fixed_length(out["step_range"], "settings.step_range", 2)
+            if first > last:
+                raise v.Invalid(f"settings.step_range {out['step_range']} runs backwards")
+        if out.get("noise_min", 0.0) > out.get("noise_max", 100.0):
+            raise v.Invalid("settings.noise_min is above settings.noise_max")
+        return cls(**out)
 
     def masked_steps(self) -> list[int]:
         """The 0-based steps the mask applies to, by ``ActivationMasker``'s own rule (``mask_schedule``)."""
@@ -73,6 +88,26 @@ class GenerationSettings:
             guidance_scale=float(config.get("default_guidance", 1.0)),
             sampler=sampler if isinstance(sampler, str) else None,
         )
+
+
+MAX_STEPS = 10_000
+MAX_SEED = 2**31 - 1  # the seed box's range (Qt spin boxes hold 32-bit ints)
+NOISE_MODES = ("stochastic", "fixed", "zero")
+CFG_PASSES = ("both", "cond", "uncond")
+_SETTING_CHECKS = {
+    "num_steps": lambda x, w: v.integer(x, w, 1, MAX_STEPS),
+    "mask_steps": lambda x, w: v.optional_integer(x, w, 0, MAX_STEPS),
+    "step_range": lambda x, w: None if x is None else v.integers(x, w, 1, MAX_STEPS, 2),
+    "guidance_scale": lambda x, w: v.number(x, w, -1000.0, 1000.0),
+    "noise_max": lambda x, w: v.number(x, w, 0.0, 100.0),
+    "noise_min": lambda x, w: v.number(x, w, 0.0, 100.0),
+    "noise_mode": lambda x, w: v.choice(x, w, NOISE_MODES),
+    "seed": lambda x, w: v.integer(x, w, 0, MAX_SEED),
+    "num_samples": lambda x, w: v.integer(x, w, 1, 1024),
+    "cfg_pass": lambda x, w: v.choice(x, w, CFG_PASSES),
+    "blend": lambda x, w: v.number(x, w, 0.0, 1.0),
+    "sampler": lambda x, w: v.optional_text(x, w, 64),
+}
 
 
 @dataclass
@@ -96,15 +131,32 @@ class Lineage:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "lineage") -> Lineage:
+    def from_dict(cls, data: Any, source: str = "lineage") -> Lineage:
+        """A lineage record checked field by field; any wrong type or value is a DataError naming ``source``."""
         try:
-            if int(data.get("version", 0)) != LINEAGE_VERSION:
-                raise DataError(source, f"lineage version {data.get('version')!r}, expected {LINEAGE_VERSION}")
-            fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-            fields["settings"] = GenerationSettings.from_dict(data["settings"])
-            return cls(**fields)
-        except (KeyError, TypeError) as exc:
-            raise DataError(source, f"not a lineage record ({exc})") from None
+            data = v.mapping(data, "the lineage record")
+            if "version" in data and v.integer(data["version"], "version") != LINEAGE_VERSION:
+                raise DataError(source, f"lineage version {data['version']!r}, expected {LINEAGE_VERSION}")
+            if "version" not in data:
+                raise v.Invalid("version missing")
+            missing = [k for k in ("model", "adapter", "layers", "source_sample_ids", "settings") if k not in data]
+            if missing:
+                raise v.Invalid(f"missing field(s) {', '.join(missing)}")
+            return cls(
+                model=v.text(data["model"], "model"),
+                adapter=v.text(data["adapter"], "adapter", 255),
+                layers=v.texts(data["layers"], "layers", 4096),
+                source_sample_ids=v.sample_ids(data["source_sample_ids"], "source_sample_ids", 10_000_000),
+                class_label=v.optional_integer(data.get("class_label"), "class_label"),
+                settings=GenerationSettings.from_dict(data["settings"]),
+                masked=v.boolean(data.get("masked", True), "masked"),
+                checkpoint=v.optional_text(data.get("checkpoint"), "checkpoint"),
+                checkpoint_sha256=v.optional_text(data.get("checkpoint_sha256"), "checkpoint_sha256", 64),
+                image_sha256=v.texts(data.get("image_sha256", []), "image_sha256", 1024),
+                created=v.text(data.get("created", ""), "created", 64),
+            )
+        except v.Invalid as exc:
+            raise DataError(source, f"not a lineage record: {exc}") from None
 
     def save(self, path: str | os.PathLike) -> None:
         atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2))
@@ -112,7 +164,4 @@ class Lineage:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Lineage:
         p = Path(path)
-        try:
-            return cls.from_dict(json.loads(p.read_text(encoding="utf-8")), str(p))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataError(p, f"invalid JSON: {exc}") from None
+        return cls.from_dict(read_json_file(p, MAX_LINEAGE_BYTES), str(p))

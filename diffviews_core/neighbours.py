@@ -18,8 +18,15 @@ log = logging.getLogger(__name__)
 METRICS = ("euclidean", "cosine")
 _CHUNK_BYTES = 64 << 20  # rows per scan chunk: about this many bytes of data
 _BUFFER_BYTES = 64 << 20  # queries per block: the (N, block) score buffer stays under this
+_FLOAT32_SAFE = 1e36  # a query with a larger squared norm can overflow float32 scores: measured exactly instead
 
 
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (zero rows stay zero), without overflow for values near the float32 limit."""
+    scale = np.abs(x).max(axis=1, keepdims=True, initial=0.0)
+    x = np.divide(x, scale, out=np.zeros_like(x), where=scale > 0)
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
 
 
 def _rows_per_chunk(dim: int, itemsize: int) -> int:
@@ -27,7 +34,11 @@ def _rows_per_chunk(dim: int, itemsize: int) -> int:
 
 
 class ActivationIndex:
-    """Brute-force exact KNN over the rows of an (N, D) array or memmap, with row norms precomputed once."""
+    """Brute-force exact KNN over the rows of an (N, D) array or memmap, with row norms precomputed once.
+
+    Rows holding NaN or infinity are never neighbours (and cannot be queried: ValueError). Rows so large that
+    float32 arithmetic overflows (|x| near 3e38) are measured exactly in float64 instead of ranked by score.
+    """
 
     def __init__(self, data: np.ndarray, metric: str = "euclidean") -> None:
         if metric not in METRICS:
@@ -38,13 +49,23 @@ class ActivationIndex:
         self.metric = metric
         self._chunk = _rows_per_chunk(data.shape[1], data.dtype.itemsize)
         norms = np.empty(data.shape[0], dtype=np.float32)
-        for start, chunk in self._chunks():
-            norms[start : start + len(chunk)] = np.einsum("ij,ij->i", chunk, chunk)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start, chunk in self._chunks():
+                norms[start : start + len(chunk)] = np.einsum("ij,ij->i", chunk, chunk)
+        # Rows whose float32 norm is not finite: either not numbers at all (never neighbours) or merely huge.
+        odd = np.flatnonzero(~np.isfinite(norms))
+        finite_values = np.array([np.isfinite(self._row64(r)).all() for r in odd], dtype=bool)
+        self._invalid = odd[~finite_values]
+        self._huge = odd[finite_values]
+        if len(self._invalid):
+            log.warning(
+                "%d activation rows hold NaN or infinity; they are left out of neighbour searches", len(self._invalid)
+            )
         if metric == "euclidean":
             self._sq_norms = norms
         else:
             root = np.sqrt(norms)
-            self._inv_norms = np.divide(1.0, root, out=np.zeros_like(root), where=root > 0)
+            self._inv_norms = np.divide(1.0, root, out=np.zeros_like(root), where=np.isfinite(root) & (root > 0))
 
     @property
     def num_rows(self) -> int:
@@ -58,6 +79,10 @@ class ActivationIndex:
         for start in range(0, self.num_rows, self._chunk):
             yield start, np.asarray(self.data[start : start + self._chunk], dtype=np.float32)
 
+    def _row64(self, row: int) -> np.ndarray:
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.asarray(self.data[int(row)], dtype=np.float64)
+
     def query(
         self, vectors: np.ndarray, k: int, exclude: Sequence[int] | np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +91,9 @@ class ActivationIndex:
         ``vectors`` is (D,) or (Q, D); the result is (rows, distances) shaped (k,) or (Q, k), int64 and float32.
         """
         single = np.ndim(vectors) == 1
-        q = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        q = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
+        if not np.isfinite(q).all():
+            raise ValueError("the query vector holds NaN or infinite values")
         excl = None if exclude is None else np.unique(np.asarray(exclude, dtype=np.int64).ravel())
         rows, dists = self._search(q, k, own=None, exclude=excl)
         return (rows[0], dists[0]) if single else (rows, dists)
@@ -77,7 +104,10 @@ class ActivationIndex:
         idx = np.atleast_1d(np.asarray(rows, dtype=np.int64))
         if idx.size and (idx.min() < 0 or idx.max() >= self.num_rows):
             raise IndexError(f"row out of range 0..{self.num_rows - 1}")
-        q = np.asarray(self.data[np.sort(idx)], dtype=np.float32)[np.argsort(np.argsort(idx))]
+        bad = np.intersect1d(idx, self._invalid)
+        if bad.size:
+            raise ValueError(f"the activations of row {int(bad[0])} hold NaN or infinite values")
+        q = np.asarray(self.data[np.sort(idx)], dtype=np.float64)[np.argsort(np.argsort(idx))]
         out_rows, dists = self._search(q, k, own=idx, exclude=None)
         return (out_rows[0], dists[0]) if single else (out_rows, dists)
 
@@ -86,64 +116,78 @@ class ActivationIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         if q.shape[1] != self.dim:
             raise ValueError(f"query has {q.shape[1]} features, the index has {self.dim}")
-        available = self.num_rows - (0 if exclude is None else len(exclude)) - (0 if own is None else 1)
+        banned = np.union1d(self._invalid, exclude) if exclude is not None else self._invalid
+        available = self.num_rows - len(banned) - (0 if own is None else 1)
         k = max(0, min(int(k), available))
         n_q = len(q)
         out_rows = np.empty((n_q, k), dtype=np.int64)
         out_d = np.empty((n_q, k), dtype=np.float32)
         if k == 0 or n_q == 0:
             return out_rows, out_d
+        unscored = np.union1d(banned, self._huge)  # rows the float32 scores cannot rank
         block = max(1, _BUFFER_BYTES // (4 * self.num_rows))
         for b in range(0, n_q, block):
             qb = q[b : b + block]
             scores = self._scores(qb)
-            if exclude is not None and len(exclude):
-                scores[exclude] = np.inf
+            scores[unscored] = np.inf
             if own is not None:
                 scores[own[b : b + block], np.arange(len(qb))] = np.inf
             n_cand = min(self.num_rows, k + max(k, 8))
-            if n_cand < self.num_rows:
-                cand = np.argpartition(scores, n_cand - 1, axis=0)[:n_cand].T
-            else:
-                cand = np.broadcast_to(np.arange(self.num_rows), (len(qb), self.num_rows))
-            for j, (vec, rows) in enumerate(zip(qb, cand, strict=True)):
-                rows = rows[np.isfinite(scores[rows, j])]
+            for j, vec in enumerate(qb):
+                col = scores[:, j]
+                if self.metric == "euclidean" and np.dot(vec, vec) > _FLOAT32_SAFE:  # scores overflow: measure all
+                    rows = np.setdiff1d(np.arange(self.num_rows), banned)
+                else:
+                    top = (
+                        np.argpartition(col, n_cand - 1)[:n_cand]
+                        if n_cand < self.num_rows
+                        else np.arange(self.num_rows)
+                    )
+                    rows = np.union1d(top[np.isfinite(col[top])], np.setdiff1d(self._huge, banned))
+                if own is not None:
+                    rows = rows[rows != own[b + j]]
                 d = self._exact(vec, rows)
                 order = np.lexsort((rows, d))[:k]
                 out_rows[b + j] = rows[order]
-                out_d[b + j] = d[order]
+                with np.errstate(over="ignore"):
+                    out_d[b + j] = d[order]
         return out_rows, out_d
 
     def _scores(self, qb: np.ndarray) -> np.ndarray:
-        """(N, Q) scores that rank like the distances: ||x||^2 - 2 x.q, or -cos(x, q)."""
+        """(N, Q) float32 scores that rank like the distances: ||x||^2 - 2 x.q, or -cos(x, q). Not finite where
+        float32 overflows (the caller measures those rows exactly)."""
         if self.metric == "cosine":
-            qn = np.linalg.norm(qb, axis=1, keepdims=True)
-            qb = np.divide(qb, qn, out=np.zeros_like(qb), where=qn > 0)
-        scores = np.empty((self.num_rows, len(qb)), dtype=np.float32)
-        qt = np.ascontiguousarray(qb.T)
-        for start, chunk in self._chunks():
-            end = start + len(chunk)
-            if len(qb) == 1:
-                np.dot(chunk, qt[:, 0], out=scores[start:end, 0])
+            qb = _unit_rows(qb)
+        with np.errstate(over="ignore", invalid="ignore"):
+            qt = np.ascontiguousarray(qb.T, dtype=np.float32)
+            scores = np.empty((self.num_rows, len(qb)), dtype=np.float32)
+            for start, chunk in self._chunks():
+                end = start + len(chunk)
+                if len(qb) == 1:
+                    np.dot(chunk, qt[:, 0], out=scores[start:end, 0])
+                else:
+                    np.matmul(chunk, qt, out=scores[start:end])
+            if self.metric == "euclidean":
+                scores *= -2.0
+                scores += self._sq_norms[:, None]
             else:
-                np.matmul(chunk, qt, out=scores[start:end])
-        if self.metric == "euclidean":
-            scores *= -2.0
-            scores += self._sq_norms[:, None]
-        else:
-            scores *= -self._inv_norms[:, None]
+                scores *= -self._inv_norms[:, None]
+        scores[np.isnan(scores)] = np.inf
         return scores
 
     def _exact(self, vec: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """float64 distances from ``vec`` to ``rows`` (exact where float32 would overflow)."""
         order = np.argsort(rows)  # sorted gathers read a memmap sequentially
         x = np.empty((len(rows), self.dim), dtype=np.float64)
         x[order] = self.data[rows[order]]
         v = vec.astype(np.float64)
         if self.metric == "euclidean":
-            return np.sqrt(np.einsum("ij,ij->i", x - v, x - v)).astype(np.float32)
-        denom = np.linalg.norm(x, axis=1) * np.linalg.norm(v)
-        cos = np.divide(x @ v, denom, out=np.zeros(len(rows)), where=denom > 0)
-        return (1.0 - cos).astype(np.float32)
+            diff = x - v
+            scale = np.abs(diff).max(axis=1, initial=0.0)  # scaled, so 3e38-sized values cannot overflow
+            safe = np.where(scale > 0, scale, 1.0)
+            return scale * np.sqrt(np.einsum("ij,ij->i", diff / safe[:, None], diff / safe[:, None]))
+        xu, vu = _unit_rows(x), _unit_rows(v[None, :])[0]
+        return 1.0 - xu @ vu
 
 
 class PlaneIndex:

@@ -20,6 +20,11 @@ from tiny_model import seed_like_spec  # noqa: E402  (imports numpy: after the t
 pytest_plugins = ["require_gl", "pytester"]
 
 
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-long", action="store_true", help="tests/fuzz: run 10 times more generated inputs")
+    parser.addoption("--fuzz-report", metavar="PATH", help="tests/fuzz: write the per-reader counts as JSON")
+
+
 def pytest_configure(config):
     # One torch thread: on a shared 2-core box more threads were 10-15x slower, and results stay bit-stable.
     import torch

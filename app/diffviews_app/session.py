@@ -1,11 +1,11 @@
 """Sessions: the data folder, model, layer, view, selection, neighbours, camera, generation settings and
 trajectories as one JSON file, written atomically and restored step by step (opening data and switching layers run
-in the background, so restoring waits for each to land before applying the rest)."""
+in the background, so restoring waits for each to land before applying the rest). Reading and checking the file is
+Qt-free: ``diffviews_core.session_format``."""
 
 from __future__ import annotations
 
 import base64
-import io
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from diffviews_core.atomic import atomic_write_text
 from diffviews_core.errors import DataError
-from diffviews_core.lineage import GenerationSettings, Lineage
+from diffviews_core.session_format import SESSION_KIND, SESSION_VERSION, read_session_file
 
 from .exports import png_bytes
 
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
     from .controller import ExplorerController
     from .state import ExplorerState
     from .state.generation_state import GenerationState
-
-SESSION_VERSION = 1
-SESSION_KIND = "diffviews-desktop-session"
 
 
 class SessionParts(Protocol):
@@ -43,16 +40,6 @@ class SessionParts(Protocol):
 
 def _image_to_text(image: np.ndarray | None) -> str | None:
     return None if image is None else base64.b64encode(png_bytes(image)).decode("ascii")
-
-
-def _image_from_text(text: str | None) -> np.ndarray | None:
-    if not text:
-        return None
-    from PIL import Image
-
-    with Image.open(io.BytesIO(base64.b64decode(text))) as im:
-        a = np.asarray(im)
-    return a[:, :, None] if a.ndim == 2 else a
 
 
 def session_dict(parts: SessionParts) -> dict[str, Any]:
@@ -101,45 +88,8 @@ def session_dict(parts: SessionParts) -> dict[str, Any]:
 
 
 def save_session(parts: SessionParts, path: Path | str) -> Path:
-    """Write the session JSON atomically (``diffviews_core.atomic``)."""
+    """Write the session JSON atomically (``diffviews_core.atomic``; a full disk is a DiskFullError)."""
     return atomic_write_text(path, json.dumps(session_dict(parts), indent=1))
-
-
-def load_session_file(path: Path | str) -> dict[str, Any]:
-    """The session's JSON, checked for kind and version; problems name the file."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(path, "missing session file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(path, f"invalid JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("kind") != SESSION_KIND:
-        raise DataError(path, "not a DiffViews Desktop session")
-    if data.get("version") != SESSION_VERSION:
-        raise DataError(path, f"session version {data.get('version')!r}, expected {SESSION_VERSION}")
-    if not data.get("data_dir") or not data.get("model"):
-        raise DataError(path, "the session names no data folder or model")
-    return data
-
-
-def _trajectory_record(raw: dict, source: str) -> dict[str, Any]:
-    try:
-        lineage = Lineage.from_dict(raw["lineage"], source) if raw.get("lineage") else None
-        return {
-            "run": int(raw["run"]), "sample": int(raw["sample"]), "masked": bool(raw["masked"]),
-            "class_label": raw.get("class_label"), "class_text": str(raw.get("class_text", "")),
-            "map_key": tuple(raw["map_key"]), "num_steps": int(raw["num_steps"]),
-            "mask_steps": [int(v) for v in raw.get("mask_steps", [])],
-            "sigmas": [float(v) for v in raw["sigmas"]],
-            "coords2d": [np.asarray(v, dtype=np.float32) for v in raw["coords2d"]],
-            "coords3d": [np.asarray(v, dtype=np.float32) for v in raw.get("coords3d", [])],
-            "distances": [float(v) for v in raw["distances"]],
-            "image": _image_from_text(raw.get("image_png")),
-            "lineage": lineage,
-        }  # fmt: skip
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(source, f"bad trajectory record ({exc})") from None
 
 
 class SessionRestore(QObject):
@@ -224,28 +174,27 @@ class SessionRestore(QObject):
             except KeyError:
                 raise DataError(self.source, f"sample_id {sample_id!r} is not in model {s.model_name!r}") from None
 
-        records = [_trajectory_record(t, self.source) for t in d.get("trajectories", [])]
-        s.set_color_by(d.get("color_by", s.color_by))
-        s.set_k(int(d.get("k", s.k)))
-        s.set_knn_space(d.get("knn_space", s.knn_space))
-        s.set_mode(d.get("mode", "2d"))
-        s.select(row(d["selected"]) if d.get("selected") is not None else -1)
-        if d.get("selection_set"):
-            s.select_set([row(key) for key in d["selection_set"]])
-        neighbours = [(row(n["sample_id"]), n.get("distance")) for n in d.get("neighbours", [])]
-        knn = [(r, float(dist)) for r, dist in neighbours if dist is not None]
+        s.set_color_by(d["color_by"] or s.color_by)
+        s.set_k(d["k"] or s.k)
+        s.set_knn_space(d["knn_space"] or s.knn_space)
+        s.set_mode(d["mode"])
+        s.select(row(d["selected"]) if d["selected"] is not None else -1)
+        if d["selection_set"]:
+            s.select_set([row(sample_id) for sample_id in d["selection_set"]])
+        neighbours = [(row(sample_id), dist) for sample_id, dist in d["neighbours"]]
+        knn = [(r, dist) for r, dist in neighbours if dist is not None]
         if knn:
             s.set_knn([r for r, _ in knn], [dist for _, dist in knn])
         s.add_manual([r for r, dist in neighbours if dist is None])
-        parts.gen.set_settings(GenerationSettings.from_dict(d.get("generation", {})))
-        parts.gen.restore(records, int(d.get("current", -1)))
-        if d.get("camera"):
+        parts.gen.set_settings(d["generation"])
+        parts.gen.restore(d["trajectories"], d["current"])
+        if d["camera"]:
             parts.canvas.set_camera_state(d["camera"])
 
 
 def restore_session(parts: SessionParts, path: Path | str) -> SessionRestore:
     """Start restoring the session file ``path``; connect to the returned object's ``done`` to know when it landed."""
-    data = load_session_file(path)
+    data = read_session_file(path)
     restorer = SessionRestore(parts, data, str(path), parent=parts.gen)
     restorer.start()
     return restorer

@@ -6,9 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError
 from .edm_pickle import read_edm_snapshot
-from .loader import checkpoint_format
+from .loader import check_checkpoint_file, checkpoint_format
 from .state_dict import config_beside, state_dict_shapes
 
 BUFFER_SUFFIXES = (".resample_filter",)
@@ -26,8 +25,7 @@ def inspect_checkpoint(path: Path) -> dict[str, Any]:
     from ..networks.configs import IMAGENET64_KEY_HASH, key_hash
 
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(path, "no such file")
+    check_checkpoint_file(path)
     fmt = checkpoint_format(path)
     summary: dict[str, Any] = {"file": str(path), "format": fmt, "size_bytes": path.stat().st_size}
     if fmt == "persistence":

@@ -10,8 +10,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DataError
+from ..safe_io import regular_file
 from .edm_pickle import read_edm_snapshot
+from .messages import one_line
 from .state_dict import TORCH_SUFFIXES, config_beside, read_state_dict
 
 PICKLE_SUFFIXES = (".pkl", ".pickle")
@@ -29,16 +31,36 @@ def checkpoint_format(path: Path) -> str:
     raise CheckpointError(path, f"unsupported checkpoint type {path.suffix!r} (.pkl, .pt, .pth, .bin, .safetensors)")
 
 
+def check_checkpoint_file(path: Path) -> None:
+    """A CheckpointError unless ``path`` is a regular file (a FIFO or device would block or never end)."""
+    try:
+        regular_file(path)
+    except DataError as exc:
+        raise CheckpointError(path, "no such file" if exc.reason == "missing file" else exc.reason) from None
+
+
+def checked_config(path: Path, config: Any) -> dict:
+    """The network kwargs, checked (types, ranges, parameter count) before anything is allocated."""
+    from ..networks.limits import check_network_config
+
+    try:
+        check_network_config(config)
+    except ValueError as exc:
+        raise CheckpointError(path, f"network config refused: {exc}") from None
+    return config
+
+
 def build_from_state_dict(path: Path, sd: dict[str, Any], config: dict) -> Any:
     """An EDMPrecond of ``config`` that owns the tensors of ``sd``; strict names, shapes and dtypes."""
     import torch
 
     from ..networks import build_edm
 
+    checked_config(path, config)
     try:
         net = build_edm(dict(config), device="meta")
     except (TypeError, ValueError, RuntimeError, ZeroDivisionError) as exc:
-        raise CheckpointError(path, f"network config does not fit EDMPrecond: {exc}") from None
+        raise CheckpointError(path, f"network config does not fit EDMPrecond: {one_line(exc)}") from None
     expected = net.state_dict()
     missing = sorted(set(expected) - set(sd))
     extra = sorted(set(sd) - set(expected))
@@ -66,18 +88,19 @@ def load_network(path: Path, default_config: dict | None = None) -> tuple[Any, d
     from ``default_config`` (the adapter's).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(path, "no such file")
+    check_checkpoint_file(path)
     fmt = checkpoint_format(path)
     info: dict[str, Any] = {"format": fmt}
     if fmt == "persistence":
         snapshot = read_edm_snapshot(path)
         config, sd = snapshot.config, snapshot.tensors
         info["top_level"] = snapshot.top_level
+        checked_config(path, config)
     else:
         config = config_beside(path) or default_config
         if config is None:
             raise CheckpointError(path, "no network config: put <name>.json beside the weights or choose an adapter")
+        checked_config(path, config)  # before the weights are read: a config that cannot be built ends here
         sd = read_state_dict(path)
     net = build_from_state_dict(path, sd, config)
     info["config"] = dict(config)

@@ -8,6 +8,7 @@ through torch's weights-only loader instead of the unrestricted nested unpickle 
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import warnings
 from collections import OrderedDict
@@ -83,6 +84,7 @@ def _storage_from_bytes(blob: Any):
 
     if not isinstance(blob, bytes | bytearray):
         raise Refused(f"storage blob is a {type(blob).__name__}, not bytes")
+    blob = bytes(blob)  # immutable: a bytearray freed while torch still views it raises an unraisable SystemError
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -202,9 +204,50 @@ def _allowed_globals(decode_storages: bool) -> dict[tuple[str, str], Any]:
     return {**{k: _StandIn(f) for k, f in standin.items()}, **classes}
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+class _BoundedFile:
+    """A file whose reads never ask for more than it still holds, so a damaged length in a pickle is refused
+    before anything of that size is allocated."""
+
+    def __init__(self, fh, size: int) -> None:
+        self.fh, self.left = fh, size
+
+    def _claim(self, n: int) -> None:
+        if n > self.left:
+            raise Refused(f"truncated or corrupt pickle: a record of {n:,} bytes where only {self.left:,} remain")
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n is None or n < 0 else n
+        self._claim(n)
+        data = self.fh.read(n)
+        self.left -= len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        self._claim(len(buffer))
+        got = self.fh.readinto(buffer)
+        self.left -= got
+        return got
+
+    def readline(self) -> bytes:
+        line = self.fh.readline()
+        self.left -= len(line)
+        return line
+
+
+def _refuse_opcode(self) -> None:
+    raise Refused("bytearray or out-of-band buffer in a checkpoint pickle (EDM snapshots hold neither)")
+
+
+class _RestrictedUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler over a bounded file: every length is checked against what the file holds (the C
+    unpickler allocates first, and its error path for a corrupt bytearray length prints a SystemError)."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    for _op in (pickle.BYTEARRAY8, pickle.NEXT_BUFFER, pickle.READONLY_BUFFER):
+        dispatch[_op[0]] = _refuse_opcode
+
     def __init__(self, file, decode_storages: bool) -> None:
-        super().__init__(file)
+        super().__init__(_BoundedFile(file, os.fstat(file.fileno()).st_size))
         self._globals = _allowed_globals(decode_storages)
 
     def find_class(self, module: str, name: str) -> Any:

@@ -6,26 +6,28 @@ adapter's default configuration.
 
 from __future__ import annotations
 
-import json
+import os
 import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DataError
+from ..safe_io import read_json_file
 from .messages import one_line
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
+MAX_CONFIG_BYTES = 1 << 20
 
 
 def config_beside(path: Path) -> dict | None:
     """The network kwargs from ``<stem>.json`` or ``config.json`` next to the weights, if there is one."""
     for candidate in (path.with_suffix(".json"), path.parent / "config.json"):
-        if candidate.is_file():
+        if os.path.lexists(candidate):
             try:
-                data = json.loads(candidate.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise CheckpointError(candidate, f"invalid JSON network config: {exc}") from None
+                data = read_json_file(candidate, MAX_CONFIG_BYTES)
+            except DataError as exc:
+                raise CheckpointError(candidate, f"unusable network config: {exc.reason}") from None
             config = data.get("network", data) if isinstance(data, dict) else None
             if not isinstance(config, dict):
                 raise CheckpointError(candidate, "network config is not a JSON object")
@@ -65,7 +67,7 @@ def read_state_dict(path: Path) -> dict:
 
         try:
             return strip_prefix(load_file(str(path)))
-        except (SafetensorError, OSError) as exc:
+        except (SafetensorError, OSError, ValueError, TypeError, OverflowError, RuntimeError) as exc:
             raise CheckpointError(path, f"unreadable safetensors file: {one_line(exc)}") from None
     return strip_prefix(_torch_load(path, mmap=False))
 
@@ -78,7 +80,7 @@ def state_dict_shapes(path: Path) -> dict[str, tuple[int, ...]]:
         try:
             with safe_open(str(path), framework="pt") as f:
                 return strip_prefix({k: tuple(f.get_slice(k).get_shape()) for k in f.keys()})  # noqa: SIM118
-        except (SafetensorError, OSError) as exc:
+        except (SafetensorError, OSError, ValueError, TypeError, OverflowError, RuntimeError) as exc:
             raise CheckpointError(path, f"unreadable safetensors file: {one_line(exc)}") from None
     sd = _torch_load(path, mmap=zipfile.is_zipfile(path))
     return strip_prefix({k: tuple(v.shape) for k, v in sd.items()})

@@ -7,18 +7,28 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_path, atomic_write_text
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DiskFullError
+from ..safe_io import disk_full_as_error, ensure_free_space
+from .messages import one_line
 
 
 def save_network(net: Any, path: Path, config: dict) -> None:
     """Write weights as safetensors and the architecture as ``<stem>.json`` (``{"network": config}``), atomically."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with disk_full_as_error(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     sd = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    with atomic_path(path) as tmp:
-        save_file(sd, str(tmp), metadata={"format": "diffviews-edm", "version": "1"})
+    ensure_free_space(path.parent, sum(t.nbytes for t in sd.values()), f"writing {path.name}")
+    try:
+        with atomic_path(path) as tmp:  # a full disk while writing is a DiskFullError naming the file
+            save_file(sd, str(tmp), metadata={"format": "diffviews-edm", "version": "1"})
+    except SafetensorError as exc:  # safetensors reports a full disk as its own error
+        if "StorageFull" in str(exc) or "No space left" in str(exc):
+            raise DiskFullError(path) from None
+        raise CheckpointError(path, f"cannot write: {one_line(exc)}") from None
     atomic_write_text(path.with_suffix(".json"), json.dumps({"network": config}, indent=2))
 
 

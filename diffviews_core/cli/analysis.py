@@ -4,10 +4,10 @@ sample's neighbours."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ..errors import DataError
+from ..errors import DataError, brief
+from ._output import json_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -108,6 +108,18 @@ def _layers(model, spec: str | None) -> list[str]:
     return sorted(layers)
 
 
+def _first_non_finite_row(X) -> int | None:
+    """The first row holding NaN or infinity, read a bounded block at a time (X may be memory-mapped)."""
+    import numpy as np
+
+    rows = max(1, (64 << 20) // max(1, X.shape[1] * X.dtype.itemsize))
+    for start in range(0, X.shape[0], rows):
+        bad = np.flatnonzero(~np.isfinite(X[start : start + rows]).all(axis=1))
+        if bad.size:
+            return start + int(bad[0])
+    return None
+
+
 def run_embed(args: argparse.Namespace) -> int:
     from ..embedding import EmbeddingCache, cached_embeddings
     from ._progress import progress_bar
@@ -121,19 +133,28 @@ def run_embed(args: argparse.Namespace) -> int:
     if csv_path.exists() and not args.overwrite:
         raise DataError(csv_path, "already exists; pass --overwrite or choose another --name")
     X = model.activations(layers)
-    with progress_bar(f"embed {model.name}") as update:
-        fitted = cached_embeddings(
-            X,
-            model_id=f"{model.name}@{model.path.resolve()}",
-            layers=layers,
-            dims=dims,
-            n_neighbors=args.n_neighbors,
-            min_dist=args.min_dist,
-            pca_components=args.pca_components,
-            seed=seed,
-            cache=EmbeddingCache(args.cache_dir) if args.cache_dir else None,
-            progress=update,
+    bad = _first_non_finite_row(X)
+    if bad is not None:
+        raise DataError(
+            model.path / "activations",
+            f"the activations of sample_id {model.samples.sample_key(bad)} hold NaN or infinity; cannot embed",
         )
+    with progress_bar(f"embed {model.name}") as update:
+        try:
+            fitted = cached_embeddings(
+                X,
+                model_id=f"{model.name}@{model.path.resolve()}",
+                layers=layers,
+                dims=dims,
+                n_neighbors=args.n_neighbors,
+                min_dist=args.min_dist,
+                pca_components=args.pca_components,
+                seed=seed,
+                cache=EmbeddingCache(args.cache_dir) if args.cache_dir else None,
+                progress=update,
+            )
+        except ValueError as exc:  # e.g. scikit-learn refusing activations that hold NaN or infinity
+            raise DataError(model.path / "activations", f"cannot embed {', '.join(layers)}: {brief(exc)}") from None
     params = {k: v for k, v in fitted[2].params.items() if k != "n_components"}
     params.update(layers=layers, model=model.config.get("dataset_type", model.name), dims=list(dims))
     written = model.write_embedding(
@@ -162,7 +183,10 @@ def run_neighbours(args: argparse.Namespace) -> int:
     if space == "activation":
         layers = _layers(model, args.layers)
         index = dataset_index(model, layers, args.metric, mode=args.index)
-        rows, dists = index.query_rows(row, args.k)
+        try:
+            rows, dists = index.query_rows(row, args.k)
+        except ValueError as exc:  # the query's own activations are not numbers
+            raise DataError(model.path / "activations", f"sample {table.sample_key(row)}: {exc}") from None
         report.update(metric=args.metric, layers=layers, index=index.kind, recall_at_10=index.recall)
     else:
         if emb is None:
@@ -185,7 +209,7 @@ def run_neighbours(args: argparse.Namespace) -> int:
         hits.append(hit)
     report["neighbors"] = hits  # the JSON key predates the command's British name; scripts read it
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report))
         return 0
     where = (
         f"{args.metric} over {', '.join(report['layers'])}, {report['index']} index"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from ._output import json_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +33,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
     summary = inspect_checkpoint(args.file)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json_text(summary))
         return 0
     rows = [
         ("file", summary["file"]),

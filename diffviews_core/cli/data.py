@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from ._output import json_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -95,10 +96,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _jsonable(value):
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
     return value
 
 
@@ -121,7 +118,7 @@ def describe(root) -> dict:
             },  # fmt: skip
             "activations_memory_mapped": m.memory_mapped,
             "embeddings": m.embedding_names,
-            "config": _jsonable({k: v for k, v in m.config.items()}),
+            "config": {k: _jsonable(v) for k, v in m.config.items()},
             "warnings": list(m.warnings),
         }
     return {
@@ -141,7 +138,7 @@ def run_info(args: argparse.Namespace) -> int:
         for name, m in root.models.items():
             report["models"][name]["checksum_problems"] = m.verify()
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json_text(report))
     else:
         print(f"{report['path']}: {len(root.models)} model(s), {len(root.problems)} problem(s)")
         for name, r in report["models"].items():
@@ -172,15 +169,19 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     from ..errors import DataError
+    from ..formats.native import is_native
     from ..formats.root import is_model_dir
     from ..pipelines.convert import convert_model
 
     path = args.data_dir
     if not path.is_dir():
         raise DataError(path, "no such folder")
-    models = [path] if is_model_dir(path) else sorted(p for p in path.iterdir() if p.is_dir() and is_model_dir(p))
+    try:
+        models = [path] if is_model_dir(path) else sorted(p for p in path.iterdir() if p.is_dir() and is_model_dir(p))
+    except OSError as exc:
+        raise DataError(path, f"cannot list the folder: {exc.strerror or exc}") from None
     if not models:
-        raise DataError(path, "no model folders here (a model folder has config.json)")
+        raise DataError(path, "no model folders here (a model folder has config.json or manifest.json)")
 
     def report(npz: Path, what: str) -> None:
         note = "" if what == "skipped" else (" (kept .npz)" if args.keep_npz else " (removed .npz)")
@@ -188,6 +189,9 @@ def run_convert(args: argparse.Namespace) -> int:
 
     for model in models:
         folder = model / "activations"
+        if is_native(model):
+            print(f"{model.name}: already in DiffViews' own format (memory-mappable .npy), nothing to convert")
+            continue
         if not folder.is_dir():
             print(f"{model.name}: no activations folder, nothing to convert")
             continue

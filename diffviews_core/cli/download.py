@@ -47,7 +47,7 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from ..downloads import import_data
+    from ..importer import import_data
     from ..paths import data_root
 
     models = import_data(args.source, args.data_dir or data_root(), overwrite=args.overwrite)

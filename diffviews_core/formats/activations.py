@@ -10,14 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npf
 
+from .. import validate as v
 from ..atomic import atomic_path
 from ..errors import DataError
+from ..safe_io import preallocate
 from .files import read_json_object
 from .npyio import READ_CHUNK_BYTES, npy_header, npz_headers, open_npy, read_npz_member
 
@@ -26,8 +29,11 @@ log = logging.getLogger(__name__)
 CONCAT_IN_MEMORY_BYTES = 64 << 20  # multi-layer reads above this are joined into a memory-mapped cache file
 
 
+MAX_LAYERS = 4096
+
+
 def _size(shape: Sequence[int]) -> int:
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(int(s) for s in shape)
 
 
 class LayerMatrix:
@@ -66,17 +72,20 @@ class CombinedNpy(LayerMatrix):
         if dtype != np.float32:
             raise DataError(self.path, f"expected float32, found {dtype}")
         n, d = shape
-        layers = info.get("layers")
-        if not isinstance(layers, list) or not layers:
-            raise DataError(info_path, "'layers' must be a non-empty list of layer names")
-        self.declared_shapes = self._per_sample_shapes(info_path, info, [str(x) for x in layers], n, d)
-        for key, want in (("total_features", d), ("num_samples", n)):
-            if key in info and int(info[key]) != want:
-                raise DataError(info_path, f"{key} = {info[key]}, but {self.path.name} has shape {shape}")
-        if info.get("dtype", "float32") != "float32":
-            raise DataError(info_path, f"dtype {info['dtype']!r} does not match the float32 data")
-        self.order = [str(x) for x in layers]  # column order in the file
-        self.sizes = {k: _size(v) for k, v in self.declared_shapes.items()}
+        try:
+            layers = v.texts(info.get("layers"), "'layers'", max_len=MAX_LAYERS)
+            if not layers or len(set(layers)) != len(layers):
+                raise v.Invalid("'layers' must be a non-empty list of distinct layer names")
+            self.declared_shapes = self._per_sample_shapes(info, layers, n, d)
+            for key, want in (("total_features", d), ("num_samples", n)):
+                if key in info and v.integer(info[key], repr(key), 0) != want:
+                    raise v.Invalid(f"{key} = {info[key]}, but {self.path.name} has shape {shape}")
+            if info.get("dtype", "float32") != "float32":
+                raise v.Invalid(f"dtype {info['dtype']!r} does not match the float32 data")
+        except v.Invalid as exc:
+            raise DataError(info_path, str(exc)) from None
+        self.order = layers  # column order in the file
+        self.sizes = {k: _size(s) for k, s in self.declared_shapes.items()}
         self.offsets: dict[str, int] = {}
         pos = 0
         for name in self.order:
@@ -86,21 +95,21 @@ class CombinedNpy(LayerMatrix):
         self.num_rows = n
         self._mm: np.memmap | None = None
 
-    def _per_sample_shapes(self, info_path: Path, info: dict, layers: list[str], n: int, d: int) -> dict:
+    def _per_sample_shapes(self, info: dict, layers: list[str], n: int, d: int) -> dict:
         """Accept per-sample shapes ([C, H, W]) or the (N, D) shapes the original converter wrote."""
         shapes = info.get("shapes") or {}
         if not isinstance(shapes, dict) or any(name not in shapes for name in layers):
             if len(layers) == 1:
                 return {layers[0]: (d,)}
-            raise DataError(info_path, "'shapes' must give the shape of every listed layer")
-        per = {name: tuple(int(s) for s in shapes[name]) for name in layers}
+            raise v.Invalid("'shapes' must give the shape of every listed layer")
+        per = {name: v.shape(shapes[name], f"shapes[{name!r}]") for name in layers}
         if sum(_size(s) for s in per.values()) == d:
             return per
-        stripped = {k: v[1:] for k, v in per.items()}
-        if all(len(v) >= 2 and v[0] == n for v in per.values()) and sum(_size(s) for s in stripped.values()) == d:
+        stripped = {k: s[1:] for k, s in per.items()}
+        if all(len(s) >= 2 and s[0] == n for s in per.values()) and sum(_size(s) for s in stripped.values()) == d:
             return stripped
         total = sum(_size(s) for s in per.values())
-        raise DataError(info_path, f"layer shapes add up to {total} features, but {self.path.name} has {d} columns")
+        raise v.Invalid(f"layer shapes add up to {total} features, but {self.path.name} has {d} columns")
 
     @property
     def matrix(self) -> np.memmap:
@@ -204,6 +213,7 @@ def combined_cache_file(paths: Sequence[Path], parts: Sequence[np.ndarray]) -> n
         with atomic_path(target) as tmp:
             dtype = np.result_type(*(p.dtype for p in parts))  # float16 layers stay float16
             mm = npf.open_memmap(str(tmp), mode="w+", dtype=dtype, shape=(n, d))
+            preallocate(tmp, tmp.stat().st_size)
             for a in range(0, n, rows):
                 mm[a : a + rows] = np.concatenate([p[a : a + rows] for p in parts], axis=1)
             mm.flush()

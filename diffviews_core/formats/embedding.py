@@ -104,7 +104,9 @@ def read_aligned_3d(name: str, folder: Path, table: SampleTable) -> Embedding:
             raise DataError(csv_path, f"missing column {c!r}")
     xy, _ = coords_from_columns(csv_path, cols)
     _finite(csv_path, "sigma", cols["sigma"], None)
-    idx = np.asarray(cols["original_idx"]).astype(np.int64)
+    if cols["original_idx"].dtype.kind != "i":
+        raise DataError(csv_path, "column 'original_idx' must hold row numbers")
+    idx = cols["original_idx"]
     n = len(table)
     if len(idx) != n or not np.array_equal(np.sort(idx), np.arange(n)):
         raise DataError(csv_path, f"original_idx must list each of the model's {n} rows once, found {len(idx)} rows")

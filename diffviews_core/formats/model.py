@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from .. import validate as v
 from ..class_index import imagenet_names, is_imagenet_model
 from ..errors import DataError
 from . import native
@@ -55,8 +57,9 @@ class ModelData:
         self.is_native = native.is_native(self.path)
         self.manifest: dict | None = native.read_manifest(self.path) if self.is_native else None
         config_path = self.path / "config.json"
-        raw = read_json_object(config_path) if config_path.is_file() else {}
-        if not config_path.is_file() and not self.is_native:
+        has_config = os.path.lexists(config_path)
+        raw = read_json_object(config_path) if has_config else {}
+        if not has_config and not self.is_native:
             raise DataError(config_path, "missing file (every model folder needs a config.json)")
         self.config: dict = normalise_config(config_path, raw, self.path, root)
         self._layer_shape_hints: dict[str, tuple[int, ...]] = {}
@@ -97,7 +100,7 @@ class ModelData:
 
     def _dataset_info(self) -> DatasetInfo | None:
         p = self.path / "metadata" / self.config["dataset_type"] / "dataset_info.json"
-        if not p.is_file():
+        if not os.path.lexists(p):
             return None
         info = DatasetInfo(p)
         self._layer_shape_hints.update(info.layer_shapes)
@@ -293,18 +296,17 @@ class ModelData:
 
     def image(self, i: int) -> np.ndarray:
         """H x W x C uint8 (C = 1 for grayscale, 3 otherwise) of row ``i``."""
-        from PIL import Image, UnidentifiedImageError
+        from ..images import read_image
 
-        path = self.image_path(i)
+        rel = str(self.samples.image_path[i]).replace("\\", "/")  # as _check_images reads it
         try:
-            with Image.open(path) as im:
-                mode = "L" if im.mode in ("L", "I", "I;16", "1") else "RGB"
-                arr = np.asarray(im.convert(mode))
-        except FileNotFoundError:
-            raise DataError(path, f"missing image ({self.samples.id_text(i)})") from None
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(path, f"unreadable image: {exc}") from None
-        return arr[:, :, None] if arr.ndim == 2 else arr
+            rel = v.relative_path(rel, "image_path")
+        except v.Invalid as exc:
+            raise DataError(self.samples.source, f"{self.samples.id_text(i)}: {exc}") from None
+        path = self.path / rel
+        if not os.path.lexists(path):
+            raise DataError(path, f"missing image ({self.samples.id_text(i)})")
+        return read_image(path)
 
     def verify(self) -> list[str]:
         """Checksum problems of a project-format dataset ([] when all match, or for the original layout)."""

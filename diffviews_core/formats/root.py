@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from ..errors import DataError
@@ -13,10 +14,12 @@ from .model import ModelData
 log = logging.getLogger(__name__)
 
 CLASS_INDEX = "imagenet_standard_class_index.json"
+UNEXPECTED = "could not be read (unexpected"  # marks a reader bug in a problem message; tests look for it
 
 
 def is_model_dir(path: Path) -> bool:
-    return (path / "config.json").is_file() or native.is_native(path)
+    """A config.json or manifest.json is present (of any file type: a bad one is reported when the model opens)."""
+    return os.path.lexists(path / "config.json") or native.is_native(path)
 
 
 def read_class_index(path: Path) -> dict[int, str]:
@@ -52,12 +55,17 @@ class DataRoot:
         single = is_model_dir(self.path)
         root = self.path.parent if single else self.path
         index = root / CLASS_INDEX
-        if index.is_file():
+        if os.path.lexists(index):
             try:
                 self.class_names = read_class_index(index)
             except DataError as exc:
                 self.problems[CLASS_INDEX] = str(exc)
-        folders = [self.path] if single else sorted(p for p in self.path.iterdir() if p.is_dir() and is_model_dir(p))
+        try:
+            folders = (
+                [self.path] if single else sorted(p for p in self.path.iterdir() if p.is_dir() and is_model_dir(p))
+            )
+        except OSError as exc:
+            raise DataError(self.path, f"cannot list the folder: {exc.strerror or exc}") from None
         if not folders:
             raise DataError(self.path, "no model folders here (a model folder has config.json or manifest.json)")
         for folder in folders:
@@ -68,6 +76,10 @@ class DataRoot:
                 self.problems[folder.name] = str(exc)
             except OSError as exc:
                 self.problems[folder.name] = f"{exc.filename or folder}: {exc.strerror or exc}"
+            except Exception as exc:  # a reader bug must cost this model only, and still name the folder
+                log.debug("model %s did not open", folder.name, exc_info=True)
+                detail = " ".join(str(exc).split())[:200]
+                self.problems[folder.name] = f"{folder}: {UNEXPECTED} {type(exc).__name__}: {detail})"
 
     def __repr__(self) -> str:
         return f"DataRoot({str(self.path)!r}, models={list(self.models)}, problems={list(self.problems)})"
@@ -75,4 +87,8 @@ class DataRoot:
 
 def open_data(path: Path | str) -> DataRoot:
     """Open ``path`` as a data root or a single model folder; raises DataError only if ``path`` itself is unusable."""
-    return DataRoot(Path(path).expanduser())
+    try:
+        path = Path(path).expanduser()
+    except RuntimeError:  # "~someone" with no such user
+        raise DataError(path, "no such folder") from None
+    return DataRoot(path)

@@ -17,6 +17,8 @@ import numpy as np
 
 from ..atomic import atomic_write_text
 from ..errors import DataError
+from ..safe_io import read_regular_bytes
+from ..validate import INT64_MAX, INT64_MIN
 from . import table_cache
 
 ID_COLUMN = "sample_id"
@@ -25,6 +27,7 @@ FLOAT_COLUMNS = ("conditioning_sigma", "umap_x", "umap_y", "umap_z", "umap3d_x",
 STR_COLUMNS = ("class_name", "image_path", "activation_path", "label_mode", "synset_id", "caption")
 REQUIRED_COLUMNS = ("sample_id", "image_path")
 LABEL_COLUMNS = ("class_label", "caption")  # a sample is class- or text-conditioned: one of these is required
+MAX_CSV_BYTES = 2 << 30
 # Order used when writing: the original's columns first, then extras in sorted order.
 STANDARD_ORDER = (
     "sample_id",
@@ -41,11 +44,8 @@ STANDARD_ORDER = (
 
 
 def read_source(path: Path) -> bytes:
-    """The bytes of a table file; a missing file is a DataError."""
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "missing file") from None
+    """The bytes of a table file (a regular file of at most MAX_CSV_BYTES); anything else is a DataError."""
+    return read_regular_bytes(path, MAX_CSV_BYTES)
 
 
 def check_header(path: Path, header: Sequence[str]) -> list[str]:
@@ -99,13 +99,23 @@ def _convert(path: Path, name: str, cells: Sequence[str], kind: str) -> np.ndarr
         pass
     out = np.empty(len(cells), dtype=np.int64 if kind == "int" else np.float64)
     for i, cell in enumerate(cells):
+        where = f"column {name!r}, data row {i + 1}"
         try:
             out[i] = (
                 int(float(cell)) if kind == "int" and "." in cell else (int(cell) if kind == "int" else float(cell))
             )
         except ValueError:
-            raise DataError(path, f"column {name!r}, data row {i + 1}: {cell!r} is not a number") from None
+            raise DataError(path, f"{where}: {cell[:40]!r} is not a number") from None
+        except OverflowError:
+            raise DataError(path, f"{where}: {cell[:40]!r} is out of the 64-bit integer range") from None
     return out
+
+
+def _int64(cell: str) -> int:
+    value = int(cell)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("out of range")
+    return value
 
 
 _INT64 = np.iinfo(np.int64)
@@ -159,7 +169,7 @@ def show_id(value) -> str:
 
 
 def _guess(cells: Sequence[str]) -> str:
-    for kind, fn in (("int", int), ("float", float)):
+    for kind, fn in (("int", _int64), ("float", float)):
         try:
             for c in cells:
                 fn(c)

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
+from ..errors import DataError
+from .npyio import npz_headers
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ def load(source: Path, kind: str, names: Sequence[str] | None = None) -> dict[st
         target = cache_file(source, kind)
         if not target.is_file():
             return None
+        npz_headers(target)  # every member's header checked against its size before numpy allocates anything
         with np.load(target, allow_pickle=False) as npz:
             if not np.array_equal(npz["stamp"], stamp):
                 return None
@@ -122,7 +125,8 @@ def load(source: Path, kind: str, names: Sequence[str] | None = None) -> dict[st
                     if len(distinct) != counts[i] or (codes.size and (codes.min() < 0 or codes.max() >= counts[i])):
                         return None
                     out[name] = distinct[codes]
-    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+    except (DataError, OSError, EOFError, KeyError, ValueError, MemoryError, zipfile.BadZipFile,
+            UnicodeDecodeError) as exc:  # fmt: skip
         log.info("ignoring the cached copy of %s: %s", source, exc)
         return None
     if len({len(v) for v in out.values()}) > 1:

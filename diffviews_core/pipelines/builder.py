@@ -53,6 +53,7 @@ from ..formats.files import read_json_object
 from ..formats.reduction import DEFAULT_FIT_ROWS, LayerReduction, ReductionSpec, fit_reductions
 from ..formats.table import write_csv
 from ..jobs import Progress, check_cancelled, count_progress, report
+from ..safe_io import preallocate
 from .source_paths import source_from
 from .sources import GeneratedSource, ImageSource
 
@@ -399,6 +400,8 @@ class _Builder:
             red = self.reductions.get(name)
             size, dtype = (red.out_dim, red.dtype) if red else (int(np.prod(self.shapes[name])), np.float32)
             npf.open_memmap(str(self.work / f"{name}.npy"), mode="w+", dtype=dtype, shape=(self.plan.rows, size))
+        for p in self.work.glob("*.npy"):  # a memory-mapped write into a full disk is a SIGBUS: reserve space now
+            preallocate(p, p.stat().st_size)
         self._save_progress(0)
         return 0
 

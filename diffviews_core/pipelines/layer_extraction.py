@@ -49,6 +49,7 @@ from ..formats.files import read_json_object, sha256_file
 from ..formats.model import ModelData
 from ..formats.npyio import npy_header
 from ..jobs import Progress, check_cancelled, count_progress
+from ..safe_io import preallocate
 from .builder import _weights_sha256
 from .sources import fit_image
 
@@ -224,6 +225,7 @@ class _Extraction:
         for name in self.layers:
             shape = (self.model.num_samples, self.sizes[name])
             npf.open_memmap(str(self.work / f"{name}.npy"), mode="w+", dtype=np.float32, shape=shape)
+            preallocate(self.work / f"{name}.npy", (self.work / f"{name}.npy").stat().st_size)  # no SIGBUS when full
         self.save(0)
         return 0
 

@@ -20,9 +20,10 @@ from numpy.lib import format as npf
 from ..atomic import atomic_path
 from ..errors import DataError
 from ..formats import native
-from ..formats.files import read_json_object, sha256_file
+from ..formats.files import sha256_file
 from ..formats.npyio import npy_header
 from ..jobs import Progress, check_cancelled, report
+from ..safe_io import preallocate
 from .builder import write_dataset_files
 from .shards import RESUME, SHARD_FILE, ShardPlan
 
@@ -44,12 +45,14 @@ def verify_shards(plan: ShardPlan, progress: Progress | None = None, cancel: thr
     for i in range(plan.count):
         check_cancelled(cancel, f"merge {RESUME}")
         folder = plan.shard_dir(i)
-        info = read_json_object(folder / SHARD_FILE)
+        info = plan.shard_info(i)
         if info.get("rows") != plan.shard_rows(i) or info.get("images") != list(plan.images[i]):
             raise DataError(folder / SHARD_FILE, "rows or images differ from the plan")
         for rel, rec in sorted(info["files"].items()):
             if sha256_file(folder / rel) != rec["sha256"]:
                 raise DataError(folder / rel, f"SHA-256 differs from the one {SHARD_FILE} recorded (damaged shard)")
+            if Path(rel).stem not in plan.widths:
+                raise DataError(folder / SHARD_FILE, f"lists {rel!r}, a layer the plan does not name")
             width, dtype = plan.widths[Path(rel).stem]
             shape, file_dtype, _ = npy_header(folder / rel)
             if shape != (plan.shard_rows(i), width) or file_dtype != dtype:
@@ -65,6 +68,7 @@ def _merge_layer(plan: ShardPlan, layer: str, target: Path, cancel: threading.Ev
     step = max(1, COPY_BYTES // max(1, width * dtype.itemsize))
     with atomic_path(target) as tmp:
         out = npf.open_memmap(str(tmp), mode="w+", dtype=dtype, shape=(rows, width))
+        preallocate(tmp, tmp.stat().st_size)  # a memory-mapped write into a full disk is a SIGBUS
         for i in range(plan.count):
             a, z = plan.images[i]
             if z == a:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npf
 
+from .. import validate as v
 from ..atomic import atomic_write_json
 from ..errors import DataError
 from ..formats import native
@@ -37,6 +38,7 @@ from ..formats.files import read_json_object, sha256_file
 from ..formats.reduction import REDUCTIONS_DIR, LayerReduction
 from ..formats.table import write_csv
 from ..jobs import Progress, check_cancelled, report
+from ..safe_io import MAX_JSON_BYTES, parse_json, preallocate, read_regular_bytes
 from .builder import (
     BuildSpec,
     _already_built,
@@ -64,6 +66,8 @@ PLAN_FILE = "plan.json"
 SHARD_FILE = "shard.json"
 PLAN_FORMAT = "diffviews-shards/1"
 RESUME = "cancelled; run it again with the same settings to resume"
+MAX_SHARDS = 1_000_000
+LAYER_DTYPES = ("float32", "float16")  # what a build stores (float16 only for reduced layers)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -115,6 +119,14 @@ def _publish_array(path: Path, arr: np.ndarray) -> bool:
     return _publish(path, write)
 
 
+def _span(value, what: str) -> tuple[int, int]:
+    """A [first, end) range of non-negative ints."""
+    first, end = v.fixed_length(v.integers(value, what, 0, 2**62, 2), what, 2)
+    if first > end:
+        raise v.Invalid(f"{what} {[first, end]} runs backwards")
+    return first, end
+
+
 def _json_bytes(data) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
 
@@ -130,15 +142,44 @@ class ShardPlan:
         if not path.is_file():
             raise DataError(self.root, "no sharded build here (expected shards/plan.json): start one with "
                             "`diffviews build ... --shard i/N` or `--engine ray`")  # fmt: skip
-        self.data = read_json_object(path)
-        if self.data.get("format") != PLAN_FORMAT:
-            raise DataError(path, f"'format' is {self.data.get('format')!r}, expected {PLAN_FORMAT!r}")
-        self.id = hashlib.sha256(path.read_bytes()).hexdigest()
-        self.count = int(self.data["count"])
-        self.blocks = int(self.data["blocks"])
-        self.images = [tuple(r) for r in self.data["shard_images"]]
-        self.chunks = [tuple(r) for r in self.data["shard_chunks"]]
-        self.widths = {k: (int(w), np.dtype(d)) for k, (w, d) in self.data["widths"].items()}
+        raw = read_regular_bytes(path, MAX_JSON_BYTES)
+        self.data = parse_json(raw, path)
+        if not isinstance(self.data, dict) or self.data.get("format") != PLAN_FORMAT:
+            found = self.data.get("format") if isinstance(self.data, dict) else None
+            raise DataError(path, f"'format' is {str(found)[:60]!r}, expected {PLAN_FORMAT!r}")
+        self.id = hashlib.sha256(raw).hexdigest()
+        try:
+            self._check_fields()
+        except v.Invalid as exc:
+            raise DataError(path, str(exc)) from None
+
+    def _check_fields(self) -> None:
+        """Every field the merge uses typed, and every name it turns into a path kept inside the build folder."""
+        d = self.data
+        self.count = v.integer(d.get("count"), "'count'", 1, MAX_SHARDS)
+        self.blocks = v.integer(d.get("blocks"), "'blocks'", 1, 2**31 - 1)
+        v.integer(d.get("rows"), "'rows'", 0)
+        v.integer(d.get("num_images"), "'num_images'", 0)
+        for key in ("fingerprint", "config", "layers"):
+            v.mapping(d.get(key), f"'{key}'")
+        v.text(d.get("dataset_type"), "'dataset_type'", 255, empty=False)
+        self.images = [_span(r, f"shard_images[{i}]") for i, r in enumerate(v.sequence(d.get("shard_images"),
+                                                                                          "'shard_images'"))]  # fmt: skip
+        self.chunks = [_span(r, f"shard_chunks[{i}]") for i, r in enumerate(v.sequence(d.get("shard_chunks"),
+                                                                                          "'shard_chunks'"))]  # fmt: skip
+        if len(self.images) != self.count or len(self.chunks) != self.count:
+            raise v.Invalid("'shard_images' and 'shard_chunks' need one entry per shard")
+        self.widths = {}
+        for name, entry in v.mapping(d.get("widths"), "'widths'").items():
+            if "/" in v.relative_path(f"{name}.npy", f"widths key {name!r}"):
+                raise v.Invalid(f"widths key {name!r} is not a plain layer name")
+            width, dtype = v.fixed_length(v.sequence(entry, f"widths[{name!r}]", 2), f"widths[{name!r}]", 2)
+            self.widths[name] = (v.integer(width, f"widths[{name!r}][0]", 0, 2**40),
+                                 np.dtype(v.choice(dtype, f"widths[{name!r}][1]", LAYER_DTYPES)))  # fmt: skip
+        d["extra_files"] = [v.relative_path(rel, "an entry of 'extra_files'") for rel in
+                            v.sequence(d.get("extra_files", []), "'extra_files'")]  # fmt: skip
+        d["checksums"] = {v.relative_path(rel, "a path in 'checksums'"): v.text(h, f"checksums[{rel!r}]", 64)
+                          for rel, h in v.mapping(d.get("checksums", {}), "'checksums'").items()}  # fmt: skip
 
     @property
     def fingerprint(self) -> dict:
@@ -156,11 +197,27 @@ class ShardPlan:
         info_path = self.shard_dir(index) / SHARD_FILE
         if not info_path.is_file():
             return False
+        info = self.shard_info(index)
+        return all((self.shard_dir(index) / rel).is_file() and (self.shard_dir(index) / rel).stat().st_size
+                   == rec["bytes"] for rel, rec in info["files"].items())  # fmt: skip
+
+    def shard_info(self, index: int) -> dict:
+        """A shard's ``shard.json``: of this plan, its files plain names with a size and a SHA-256."""
+        info_path = self.shard_dir(index) / SHARD_FILE
         info = read_json_object(info_path)
         if info.get("plan") != self.id:
             raise DataError(info_path, "belongs to a different build plan: delete the shards folder to start over")
-        return all((self.shard_dir(index) / rel).is_file() and (self.shard_dir(index) / rel).stat().st_size
-                   == rec["bytes"] for rel, rec in info.get("files", {}).items())  # fmt: skip
+        try:
+            files = {}
+            for rel, rec in v.mapping(info.get("files", {}), "'files'").items():
+                if "/" in v.relative_path(rel, "a name in 'files'"):
+                    raise v.Invalid(f"files key {rel!r} is not a file of the shard's own folder")
+                rec = v.mapping(rec, f"files[{rel!r}]")
+                files[rel] = {"bytes": v.integer(rec.get("bytes"), f"files[{rel!r}].bytes", 0),
+                              "sha256": v.text(rec.get("sha256"), f"files[{rel!r}].sha256", 64)}  # fmt: skip
+        except v.Invalid as exc:
+            raise DataError(info_path, str(exc)) from None
+        return {**info, "files": files}
 
     def missing(self) -> list[int]:
         return [i for i in range(self.count) if not self.is_done(i)]
@@ -182,6 +239,7 @@ class ShardWriter:
         for name, (width, dtype) in plan.widths.items():
             if rows:
                 npf.open_memmap(str(self.tmp / f"{name}.npy"), mode="w+", dtype=dtype, shape=(rows, width))
+                preallocate(self.tmp / f"{name}.npy", (self.tmp / f"{name}.npy").stat().st_size)  # no SIGBUS when full
             else:  # an empty shard (more shards than batches): a memory map cannot be empty
                 np.save(self.tmp / f"{name}.npy", np.empty((0, width), dtype=dtype))
 

@@ -71,7 +71,7 @@ def test_lineage_export_needs_a_finished_image(qtbot, tmp_path):
 
 
 def test_session_file_problems_name_the_file(tmp_path):
-    from diffviews_app.session import load_session_file
+    from diffviews_core.session_format import read_session_file as load_session_file
 
     bad = tmp_path / "s.json"
     bad.write_text("{nope")
@@ -85,3 +85,13 @@ def test_session_file_problems_name_the_file(tmp_path):
         load_session_file(bad)
     with pytest.raises(DataError, match="missing"):
         load_session_file(tmp_path / "nothing.json")
+
+
+def test_a_session_keeps_a_selection_set_and_names_a_bad_member():
+    from diffviews_core.session_format import parse_session
+
+    base = {"kind": "diffviews-desktop-session", "version": 1, "data_dir": "data", "model": "m"}
+    assert parse_session(base, "s.json")["selection_set"] == []  # older sessions have none
+    assert parse_session({**base, "selection_set": [3, "a_7"]}, "s.json")["selection_set"] == [3, "a_7"]
+    with pytest.raises(DataError, match=r"s.json.*selection_set\[1\]"):
+        parse_session({**base, "selection_set": [3, [1]]}, "s.json")

@@ -12,8 +12,9 @@ import pytest
 from data_fixtures import make_original_layout
 
 from diffviews_core.cli.main import main
-from diffviews_core.downloads import download, download_file, import_data, read_manifest, select
+from diffviews_core.downloads import download, download_file, read_manifest, select
 from diffviews_core.errors import CancelledError, DataError
+from diffviews_core.importer import import_data
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
@@ -63,16 +64,16 @@ def sha(b: bytes) -> str:
 
 def test_download_verifies_and_renames(server, tmp_path):
     dest = tmp_path / "d" / "data.bin"
-    download_file(f"{server}/data.bin", dest, sha(PAYLOAD))
+    download_file(f"{server}/data.bin", dest, sha(PAYLOAD), len(PAYLOAD))
     assert dest.read_bytes() == PAYLOAD and not (tmp_path / "d" / "data.bin.part").exists()
-    download_file(f"{server}/data.bin", dest, sha(PAYLOAD))  # already there: nothing fetched
+    download_file(f"{server}/data.bin", dest, sha(PAYLOAD), len(PAYLOAD))  # already there: nothing fetched
     assert len(_Handler.served) == 1
 
 
 def test_download_resumes_a_partial_file(server, tmp_path):
     dest = tmp_path / "data.bin"
     (tmp_path / "data.bin.part").write_bytes(PAYLOAD[:300_000])
-    download_file(f"{server}/data.bin", dest, sha(PAYLOAD))
+    download_file(f"{server}/data.bin", dest, sha(PAYLOAD), len(PAYLOAD))
     assert dest.read_bytes() == PAYLOAD
     assert _Handler.served == [("/data.bin", len(PAYLOAD) - 300_000)]
 
@@ -88,10 +89,10 @@ def test_download_reports_progress_and_stops_when_cancelled(server, tmp_path, mo
 
     dest = tmp_path / "data.bin"
     with pytest.raises(CancelledError, match="resumes next time"):
-        download_file(f"{server}/data.bin", dest, sha(PAYLOAD), progress, cancel)
+        download_file(f"{server}/data.bin", dest, sha(PAYLOAD), len(PAYLOAD), progress, cancel)
     assert not dest.exists() and (tmp_path / "data.bin.part").stat().st_size < len(PAYLOAD)
     seen.clear()
-    download_file(f"{server}/data.bin", dest, sha(PAYLOAD), lambda f, m: seen.append((f, m)))
+    download_file(f"{server}/data.bin", dest, sha(PAYLOAD), len(PAYLOAD), lambda f, m: seen.append((f, m)))
     assert dest.read_bytes() == PAYLOAD
     assert seen[-1] == (1.0, "data.bin: 1.0 of 1.0 MB") and [f for f, _ in seen] == sorted(f for f, _ in seen)
 
@@ -99,14 +100,15 @@ def test_download_reports_progress_and_stops_when_cancelled(server, tmp_path, mo
 def test_checksum_mismatch_removes_the_partial_file(server, tmp_path):
     dest = tmp_path / "data.bin"
     with pytest.raises(DataError, match="checksum mismatch"):
-        download_file(f"{server}/data.bin", dest, "0" * 64)
+        download_file(f"{server}/data.bin", dest, "0" * 64, len(PAYLOAD))
     assert not dest.exists() and not (tmp_path / "data.bin.part").exists()
 
 
 def test_manifest_groups_and_cli(server, tmp_path, capsys):
     manifest = {"files": [
-        {"path": "dmd2/data.bin", "sha256": sha(PAYLOAD), "group": "data", "urls": {"hf": f"{server}/data.bin"}},
-        {"path": "dmd2/checkpoints/m.bin", "sha256": sha(b"weights" * 100), "group": "checkpoint:dmd2",
+        {"path": "dmd2/data.bin", "sha256": sha(PAYLOAD), "size": len(PAYLOAD), "group": "data",
+         "urls": {"hf": f"{server}/data.bin"}},
+        {"path": "dmd2/checkpoints/m.bin", "sha256": sha(b"weights" * 100), "size": 700, "group": "checkpoint:dmd2",
          "urls": {"r2": f"{server}/missing", "hf": f"{server}/ckpt.bin"}},
     ]}  # fmt: skip
     mpath = tmp_path / "manifest.json"
@@ -123,8 +125,8 @@ def test_manifest_groups_and_cli(server, tmp_path, capsys):
 
 def test_manifest_with_unsafe_path_is_refused(tmp_path):
     mpath = tmp_path / "m.json"
-    mpath.write_text(json.dumps({"files": [{"path": "../evil", "sha256": "0" * 64, "urls": {"hf": "x"}}]}))
-    with pytest.raises(DataError, match="unsafe path"):
+    mpath.write_text(json.dumps({"files": [{"path": "../evil", "sha256": "0" * 64, "size": 1, "urls": {"hf": "x"}}]}))
+    with pytest.raises(DataError, match="leads outside its folder"):
         read_manifest(str(mpath))
 
 

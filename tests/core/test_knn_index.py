@@ -97,3 +97,37 @@ def test_building_is_cancellable_and_needs_faiss_to_approximate(rows, monkeypatc
     with caplog.at_level(logging.WARNING, logger="diffviews_core.knn_index"):
         assert knn.build_index(rows, "euclidean", "approx").kind == "exact"
     assert "needs faiss" in caplog.text
+
+
+def test_rows_holding_nan_or_inf_are_never_approximate_neighbours():
+    """As in the exact scan (issue 11): NaN/inf rows are never returned, and querying one is a clear ValueError."""
+    data = clustered(3000, 16, seed=3)
+    bad = [5, 17, 2999]
+    data[5, 3], data[17, 0], data[2999, :] = np.nan, np.inf, -np.inf
+    index = knn.build_index(data, "euclidean", "approx")
+    assert index.kind == "ivf"
+    got, dists = index.query_rows(np.arange(100, 140), 20)
+    assert not np.isin(got, bad).any() and np.isfinite(dists).all()
+    got, _ = index.query(np.zeros(16, dtype=np.float32), 10)
+    assert not np.isin(got, bad).any()
+    with pytest.raises(ValueError, match="row 17 hold NaN or infinite"):
+        index.query_rows(17, 5)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        index.query(data[2999], 5)
+
+
+def test_a_damaged_stored_index_is_rebuilt_not_read(rows, tmp_path, monkeypatch):
+    import json
+    import os
+
+    monkeypatch.setattr(knn, "EXACT_MAX_VALUES", 0)
+    folder = tmp_path / "index"
+    knn.dataset_index(StoredRows(tmp_path / "model", rows), ["midblock"], folder=folder)
+    record = json.loads((folder / "index.json").read_text())
+    for nprobe in ("8", None, 0, True, [1]):
+        (folder / "index.json").write_text(json.dumps({**record, "nprobe": nprobe}))
+        assert knn.load_index(folder, rows, "euclidean") is None
+    (folder / "index.json").write_text(json.dumps(record))
+    (folder / "index.faiss").unlink()
+    os.mkfifo(folder / "index.faiss")  # faiss would block reading it
+    assert knn.load_index(folder, rows, "euclidean") is None

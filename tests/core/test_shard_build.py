@@ -135,3 +135,38 @@ def test_a_different_build_in_the_same_folder_is_refused(tmp_path, images, singl
         ShardedBuild(_spec(out, images, seed=12), 2, adapter=adapter).build_shard(1)
     with pytest.raises(DataError, match="split into 2 shards, not 3"):
         ShardedBuild(_spec(out, images), 3, adapter=adapter).build_shard(1)
+
+
+def test_a_tampered_plan_or_shard_record_is_refused_before_anything_moves(tmp_path, images, single):
+    """The merge turns plan.json's layer names and file lists into paths: a bad type or a path leading out of the
+    build folder is a DataError naming the file, and nothing is moved or written (issue 11's rule for readers)."""
+    import json
+
+    adapter, *_ = single
+    out = tmp_path / "ds"
+    build = ShardedBuild(_spec(out, images), 2, adapter=adapter)
+    build.build_shard(0)
+    build.build_shard(1)
+    plan_path = out / "shards" / "plan.json"
+    plan = json.loads(plan_path.read_text())
+    (tmp_path / "outside.txt").write_text("keep me")
+    before = tree_checksums(tmp_path)
+    width = plan["widths"]["midblock"]
+    for change in ({"extra_files": ["../../outside.txt"]}, {"checksums": {"/etc/passwd": "0" * 64}},
+                   {"widths": {"../../evil": width}}, {"widths": {"midblock": [width[0], "object"]}},
+                   {"count": "2"}, {"shard_images": [[0, 5]]}, {"blocks": None}, {"config": 3}):  # fmt: skip
+        plan_path.write_text(json.dumps({**plan, **change}))
+        with pytest.raises(DataError) as info:
+            merge_shards(out)
+        assert info.value.path == str(plan_path), change
+    plan_path.write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
+    record_path = out / "shards" / "shard-00001-of-00002" / "shard.json"
+    record = json.loads(record_path.read_text())
+    for files in ({"../../../outside.txt": {"bytes": 7, "sha256": "0" * 64}}, {"midblock.npy": {"bytes": "1"}}, []):
+        record_path.write_text(json.dumps({**record, "files": files}))
+        with pytest.raises(DataError) as info:
+            merge_shards(out)
+        assert info.value.path == str(record_path), files
+    after = tree_checksums(tmp_path)
+    assert set(after) == set(before) and after["outside.txt"] == before["outside.txt"]
+    assert not (out / "manifest.json").exists()

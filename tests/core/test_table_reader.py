@@ -191,3 +191,38 @@ def test_small_files_are_not_copied(tmp_path):
     write_rows(path, ["sample_id", "class_label"], [[1, 2]])
     read_table(path)
     assert not table_cache.cache_file(path, "csv").exists()
+
+
+def test_a_cache_member_promising_more_than_it_holds_is_ignored(tmp_path):
+    """A cached copy is read only after each member's header is checked against its size: a header claiming 8 TiB
+    costs nothing (no allocation, no MemoryError); the CSV is parsed again."""
+    import zipfile
+
+    from numpy.lib import format as npf
+
+    path = tmp_path / "big.csv"
+    big_table(path)
+    first = read_table(path)
+    target = table_cache.cache_file(path, "csv")
+    stamp = np.load(target)["stamp"]
+    with zipfile.ZipFile(target, "w") as zf:
+        for name, arr in (("stamp", stamp), ("names", np.frombuffer(b"sample_id", np.uint8)),
+                          ("counts", np.array([-1]))):  # fmt: skip
+            with zf.open(f"{name}.npy", "w") as fh:
+                npf.write_array(fh, arr)
+        with zf.open("n0.npy", "w") as fh:
+            npf.write_array_header_1_0(fh, {"descr": "<i8", "fortran_order": False, "shape": (1 << 40,)})
+            fh.write(b"\0" * 64)
+    assert_same(read_table(path), first)
+
+
+def test_a_fifo_or_an_oversized_table_is_refused_without_reading(tmp_path, monkeypatch):
+    fifo = tmp_path / "samples.csv"
+    os.mkfifo(fifo)  # a reader that opened it would block forever
+    with pytest.raises(DataError, match="not a regular file"):
+        read_table(fifo)
+    path = tmp_path / "big.csv"
+    write_rows(path, ["sample_id", "class_label", "image_path"], [[i, 1, f"images/{i}.png"] for i in range(100)])
+    monkeypatch.setattr(table, "MAX_CSV_BYTES", 1000)
+    with pytest.raises(DataError, match="more than the 1,000"):
+        read_table(path)

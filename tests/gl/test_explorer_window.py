@@ -207,6 +207,14 @@ def test_box_tool_by_key_makes_sets_and_generation_exports_and_knn_use_them(qtbo
     qtbot.waitUntil(lambda: len(s.selection_set) == len(box | more), timeout=3000)
     assert set(s.selection_set) == box | more
 
+    # a session keeps the set
+    members = s.selection_set
+    path = w.save_session(tmp_path / "s.json")
+    s.clear_selection()
+    restorer = w.open_session(path)
+    qtbot.waitUntil(lambda: restorer.finished, timeout=30000)
+    assert s.selection_set == members and s.selected == -1
+
     # KNN of the set: K neighbours, none of them a member
     s.set_k(4)
     w.controller.suggest_knn()

@@ -9,6 +9,8 @@
   ``batch_index``, ``noise_max``/``noise_min`` config keys;
 - ``broken/`` (if ``broken=True``): a truncated activation ``.npy``.
 
+``make_native_layout(root)`` writes small models in the project's own format (``docs/data-format.md``).
+
 Every model has ``metadata/imagenet_real/dataset_info.json`` (with extra keys) and one PNG per sample.
 """
 
@@ -234,3 +236,53 @@ def tree_checksums(root: Path | str) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+NATIVE_SIGMAS = (80.0, 1.0)
+
+
+def make_native_model(folder: Path, n: int, seed: int) -> None:
+    """One model folder in the project's own format, written with the store's own writers."""
+    from diffviews_core.atomic import atomic_write_json
+    from diffviews_core.formats import native
+    from diffviews_core.formats.embedding import write_embedding_files
+    from diffviews_core.formats.table import SampleTable, write_csv
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    for name, shape in LAYERS.items():
+        (folder / "activations").mkdir(exist_ok=True)
+        np.save(
+            folder / "activations" / f"{name}.npy", rng.standard_normal((n, int(np.prod(shape)))).astype(np.float32)
+        )
+    labels = rng.integers(0, 3, n)
+    image_paths = [f"images/custom/image_{i:06d}.png" for i in range(n)]
+    columns = {
+        "sample_id": np.arange(n, dtype=np.int64) + 10000 * (np.arange(n) % 2),
+        "class_label": labels.astype(np.int64),
+        "class_name": np.array([f"class {c}" for c in labels], dtype=object),
+        "image_path": np.array(image_paths, dtype=object),
+        "conditioning_sigma": np.array([NATIVE_SIGMAS[i % 2] for i in range(n)]),
+        "label_mode": np.array(["true"] * n, dtype=object),
+        "image_index": np.arange(n, dtype=np.int64) // 2,
+        "level_index": np.arange(n, dtype=np.int64) % 2,
+    }
+    write_csv(folder / native.SAMPLES, columns)
+    for rel in image_paths:
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(folder / rel)
+    atomic_write_json(folder / "config.json", {"adapter": "edm", "dataset_type": "custom", "default_steps": 10})
+    table = SampleTable(columns, folder / native.SAMPLES)
+    coords = rng.standard_normal((n, 3)).astype(np.float32)
+    write_embedding_files(folder / "embeddings" / "umap.csv", table, coords[:, :2], coords, {"layers": ["midblock"]})
+    layers = {k: {"file": f"activations/{k}.npy", "shape": list(s)} for k, s in LAYERS.items()}
+    files = [f"activations/{k}.npy" for k in LAYERS] + [native.SAMPLES, "config.json"]
+    native.write_manifest(folder, n, layers, files, {"dataset_type": "custom"})
+
+
+def make_native_layout(root: Path, n: int = 6, models: tuple[str, ...] = ("a", "b")) -> Path:
+    """A data root of small project-format models (``a`` and ``b``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for j, name in enumerate(models):
+        make_native_model(root / name, n, seed=j)
+    return root

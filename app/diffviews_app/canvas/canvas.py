@@ -214,8 +214,10 @@ class PointCloudCanvas(QObject):
         """(M, 3) positions of (M, 2|3) coordinates as the current mode draws them: (x, y, 0) in 2D (a pan/zoom
         camera would clip any z), (x, y, z) in 3D."""
         coords = np.asarray(coords, dtype=np.float32)
-        coords = coords.reshape(len(coords), coords.shape[-1] if coords.ndim == 2 else -1)  # (0, d) stays (0, d)
         pos = np.zeros((len(coords), 3), dtype=np.float32)
+        if not len(coords):  # an empty map (a model whose layer is not embedded yet)
+            return pos
+        coords = coords.reshape(len(coords), -1)
         pos[:, :2] = coords[:, :2]
         if self._mode == "3d" and coords.shape[1] == 3:
             pos[:, 2] = coords[:, 2]
