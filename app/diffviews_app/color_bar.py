@@ -76,4 +76,3 @@ class ColorBar(QWidget):
     def labels(self) -> tuple[str, str, str]:
         """(title, low end, high end) as shown."""
         return self.title.text(), self.low.text(), self.high.text()
-

@@ -118,7 +118,9 @@ class ElidingDelegate(QStyledItemDelegate):
         width = max(8, option.rect.width() - 6)
         metrics = option.fontMetrics
         lines = option.text.replace(LINE_SEPARATOR, "\n").split("\n")  # Qt turns "\n" into U+2028
-        option.text = LINE_SEPARATOR.join(metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in lines)
+        option.text = LINE_SEPARATOR.join(
+            metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in lines
+        )
 
 
 class GalleryView(QListView):
