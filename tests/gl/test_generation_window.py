@@ -61,6 +61,7 @@ def test_generate_from_neighbours_draws_a_live_trajectory(qtbot, window_parts, t
     assert len(parts.steps_dock.captions()) == 5
     assert parts.steps_dock.captions()[0] == f"{traj.class_text}\nStep 1/5\nsigma={traj.sigmas[0]:.3g}"
     assert gen.step == 4 and not parts.steps_dock.large.pixmap().isNull()
+    qtbot.waitUntil(lambda: 4 in parts.steps_dock.gallery.visible_rows())  # the step shown is in view
     parts.steps_dock.previous()
     assert gen.step == 3
     # the generated image is an overlay point on the map, at the trajectory's end

@@ -5,7 +5,7 @@ together."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -204,7 +204,12 @@ class StepsDock(QDockWidget):
             self.gallery.setCurrentIndex(index)
             selection.blockSignals(False)
             self.gallery.viewport().update()
-        self.gallery.scrollTo(index)
+        QTimer.singleShot(0, self, lambda: self._scroll_to(step))  # once a row added with this step is laid out
+
+    def _scroll_to(self, step: int) -> None:
+        index = self.gallery_model.index(step)
+        if index.isValid():
+            self.gallery.scrollTo(index)
 
     def _refresh_compare(self) -> None:
         pair = self.gen.compare
