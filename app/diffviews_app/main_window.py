@@ -287,7 +287,8 @@ class MainWindow(QMainWindow):
             "Mouse: hover a point to preview it; click to select; click more points to add or remove neighbours; "
             "Ctrl+click selects another sample; click the selected sample to deselect it.\n"
             "Tools: S point, L lasso, B box. A lasso or box makes the points inside the selection set (Shift adds "
-            "to it); with the point tool Shift+drag lassos. Click a generated star to select it.\n"
+            "to it); with the point tool Shift+drag lassos. A generated star: click shows its steps, Shift+click adds it "
+            "to the selection, Ctrl+click selects it alone (a KNN query).\n"
             "2D: drag to pan, wheel to zoom. 3D: drag to rotate, wheel to zoom.\n"
             "Keys: 2 / 3 switch the map, Home resets the view, K suggests neighbours, Esc clears the selection, "
             "Ctrl+F finds a class or sample id, Ctrl+O opens a folder, Ctrl+E exports the view."))  # fmt: skip
