@@ -24,6 +24,8 @@ from .jobs import check_cancelled
 log = logging.getLogger(__name__)
 
 WAIT_SLICE_S = 0.05  # how often a job waiting for a build or a lease checks whether it was cancelled
+MAX_ADAPTER_BYTES = 2 << 30  # loaded weights kept beyond the newest model (which is always kept)
+MAX_PROJECTOR_BYTES = 256 << 20  # map projectors (PCA stages and fitted coordinates) kept for generation
 
 
 class _Build:
@@ -76,6 +78,22 @@ class LRUCache:
                 del self._building[key]
             pending.done.set()
 
+    def put(self, key: Hashable, value: Any) -> None:
+        """Store ``value`` (computed elsewhere, e.g. in a job) as the most recent entry, evicting beyond the bounds."""
+        size = int(self.sizeof(value))
+        with self._lock:
+            self._items[key] = (value, size)
+            self._items.move_to_end(key)
+            self._evict()
+
+    def recall(self, key: Hashable) -> Any | None:
+        """The value of ``key`` if it is held, made the most recent; else None (nothing is built)."""
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key][0]
+
     def peek(self, key: Hashable) -> Any | None:
         """The value of ``key`` if it is held (without building it or making it recent), else None."""
         with self._lock:
@@ -93,6 +111,10 @@ class LRUCache:
     def nbytes(self) -> int:
         """Bytes held, as measured by ``sizeof``."""
         return sum(size for _value, size in self._items.values())
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
 
     def keys(self) -> list[Hashable]:
         """Keys held, least recently used first."""
@@ -124,11 +146,12 @@ class ModelCache:
     """
 
     def __init__(self, *, device: str | None = None, adapter_name: str | None = None,
-                 checkpoint: Path | str | None = None, max_adapters: int = 2, max_projectors: int = 8,
-                 max_projector_bytes: int | None = 1 << 30) -> None:  # fmt: skip
+                 checkpoint: Path | str | None = None, max_adapters: int = 2,
+                 max_adapter_bytes: int | None = MAX_ADAPTER_BYTES, max_projectors: int = 8,
+                 max_projector_bytes: int | None = MAX_PROJECTOR_BYTES) -> None:  # fmt: skip
         self.device, self.adapter_name = device, adapter_name
         self.checkpoint = Path(checkpoint) if checkpoint else None
-        self.adapters = LRUCache(max_adapters, sizeof=adapter_nbytes, name="adapters")
+        self.adapters = LRUCache(max_adapters, max_adapter_bytes, sizeof=adapter_nbytes, name="adapters")
         self.projectors_cache = LRUCache(max_projectors, max_projector_bytes, sizeof=lambda p: p.nbytes(),
                                          name="map projectors")  # fmt: skip
         self._leases: dict[Hashable, threading.Lock] = {}

@@ -40,6 +40,8 @@ desktop-file-validate /usr/share/applications/diffviews-desktop.desktop
 for size in 16 22 24 32 48 64 128 256 512; do
   [ -f "/usr/share/icons/hicolor/${size}x${size}/apps/diffviews.png" ] || fail "no ${size}px icon"
 done
+# A new user's PATH: a developer's own Python tools (pyenv shims, ~/.local/bin) must not stand in for the package's.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 [ "$(command -v diffviews-desktop)" = /usr/bin/diffviews-desktop ] || fail "diffviews-desktop is not /usr/bin's"
 [ "$(command -v diffviews)" = /usr/bin/diffviews ] || fail "diffviews is not /usr/bin's"
 

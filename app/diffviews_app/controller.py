@@ -11,6 +11,7 @@ is obtained is Qt-free (``diffviews_core.maps``).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from diffviews_core.errors import DataError
+from diffviews_core.jobs import check_cancelled, report
 from diffviews_core.maps import (
     MORE_LAYERS,
     LayerChoice,
@@ -28,7 +30,7 @@ from diffviews_core.maps import (
     load_embedding,
     map_layers,
 )
-from diffviews_core.model_cache import ModelCache
+from diffviews_core.model_cache import LRUCache, ModelCache
 
 from .options import LaunchOptions
 from .state import ExplorerState
@@ -37,6 +39,19 @@ from .workers import WorkerPool
 log = logging.getLogger(__name__)
 
 SYNC_KNN_VALUES = 4_000_000  # activation KNN over fewer N*D values runs on the UI thread (a few ms)
+MAX_EMBEDDINGS, MAX_EMBEDDING_BYTES = 32, 128 << 20  # maps fitted this session, kept to switch back at once
+MAX_INDEXES, MAX_INDEX_BYTES = 4, 256 << 20  # activation KNN indexes (an exact one holds its rows in memory)
+
+
+def embedding_nbytes(embedding) -> int:
+    """Bytes of an embedding's coordinates."""
+    return sum(a.nbytes for a in (embedding.coords2d, embedding.coords3d) if a is not None)
+
+
+def index_nbytes(index) -> int:
+    """Bytes an activation KNN index keeps: its rows (counted even when memory-mapped: read, they stay resident)."""
+    data = getattr(index, "data", None)
+    return int(getattr(data, "nbytes", 0)) + 4 * int(getattr(index, "num_rows", 0))
 
 
 def _open(path: Path, model_name: str | None, embeddings_csv: Path | None):
@@ -59,7 +74,7 @@ class ExplorerController(QObject):
     """Owns no widgets; the window connects ``message`` to its banner and status bar."""
 
     message = Signal(str, str)  # level ("info", "warning", "error"), text
-    busy_changed = Signal(bool)  # a data folder is being opened
+    busy_changed = Signal(bool)  # a data folder is being opened (True: jobs for the data on screen were cancelled)
 
     def __init__(self, state: ExplorerState, pool: WorkerPool, cache: ModelCache, options: LaunchOptions | None = None,
                  parent: QObject | None = None) -> None:  # fmt: skip
@@ -68,8 +83,10 @@ class ExplorerController(QObject):
         self.pool = pool
         self.cache = cache  # loaded models, shared with generation
         self.options = options or LaunchOptions()
-        self._computed: dict[tuple[str, str], object] = {}  # (model path, layer) -> Embedding fitted this session
-        self._indexes: dict[tuple[str, tuple[str, ...]], object] = {}  # activation KNN indexes
+        # (model path, layer) -> Embedding fitted this session; (model path, layers) -> activation KNN index. Both
+        # bounded by size, least recently used first out: a long session does not keep every layer it touched.
+        self._computed = LRUCache(MAX_EMBEDDINGS, MAX_EMBEDDING_BYTES, sizeof=embedding_nbytes, name="embeddings")
+        self._indexes = LRUCache(MAX_INDEXES, MAX_INDEX_BYTES, sizeof=index_nbytes, name="activation KNN indexes")
         self._choices: dict[str, LayerChoice] = {}
         self._embedding: tuple[str, str] | None = None  # (model path, layer) being embedded now
         self._hookable: dict[str, list[str]] = {}  # model path -> layers its loaded model can record
@@ -78,8 +95,10 @@ class ExplorerController(QObject):
 
     # ---- opening ----------------------------------------------------------------------------------------------
     def open_folder(self, path: Path | str, model: str | None = None) -> None:
-        """Open a data root or model folder in the background; the current data stays until it succeeds."""
+        """Open a data root or model folder in the background; the current data stays on screen until it succeeds,
+        but the jobs working for it (embedding, extraction, KNN) are cancelled: the user has moved on."""
         path = Path(path)
+        self.pool.cancel_keys("view", "knn")  # work for the data on screen: its late results are dropped
         self.busy_changed.emit(True)
         first = model or self.options.model
         csv = self.options.embeddings if self.state.root is None else None
@@ -170,7 +189,7 @@ class ExplorerController(QObject):
         choice = self._choices.get(key)
         if model is None or choice is None or key == self.state.layer:
             return
-        done = self._computed.get((str(model.path), key))
+        done = self._computed.recall((str(model.path), key))
         if done is not None:
             self.state.set_embedding(key, done)
             return
@@ -206,7 +225,7 @@ class ExplorerController(QObject):
                 self._embedding = None
 
         def fitted(emb, model=model) -> None:
-            self._computed[(str(model.path), key)] = emb
+            self._computed.put((str(model.path), key), emb)
             show(emb)
             self.message.emit("info", f"Embedded layer {key} ({model.num_samples:,} samples).")
 
@@ -214,7 +233,7 @@ class ExplorerController(QObject):
             self._revert_layer_menu()
             self.message.emit("error", f"Embedding {key} failed: {text}")
 
-        job = self.pool.submit(f"Embedding {key}", embed_layer, model, key, key="view", on_result=fitted,
+        job = self.pool.submit(f"Embedding {key}", _embed_alone, model, key, key="view", on_result=fitted,
                                on_error=failed)
         job.cancelled.connect(self._revert_layer_menu)
         job.ended.connect(ended)
@@ -310,14 +329,14 @@ class ExplorerController(QObject):
 
         def apply(result) -> None:
             index, found, dists = result
-            self._indexes[cache_key] = index
+            self._indexes.put(cache_key, index)
             if s.model is model and s.selection_rows() == rows:
                 s.set_knn(found.tolist(), dists.tolist())
 
         def failed(text: str) -> None:
             self.message.emit("error", f"KNN failed: {text}")
 
-        index = self._indexes.get(cache_key)
+        index = self._indexes.recall(cache_key)
         if acts.shape[0] * acts.shape[1] <= SYNC_KNN_VALUES:
             try:
                 apply(_knn_activation(index, model, layers, rows, k, extra))
@@ -326,6 +345,22 @@ class ExplorerController(QObject):
             return
         self.pool.submit("Nearest neighbours", _knn_activation, index, model, layers, rows, k, extra, key="knn",
                          on_result=apply, on_error=failed)  # fmt: skip
+
+
+_ONE_FIT = threading.Lock()  # one map fit at a time: a superseded fit inside UMAP runs on until it can stop
+
+
+def _embed_alone(model, key: str, progress=None, cancel=None):
+    """``embed_layer``, once no other fit runs: switching layers quickly never stacks fits (each holds a scaled copy
+    of its layer's activations) in memory and on the cores; waiting ends as soon as this job is cancelled."""
+    if not _ONE_FIT.acquire(blocking=False):
+        report(progress, None, "waiting for the previous map fit to stop")
+        while not _ONE_FIT.acquire(timeout=0.05):
+            check_cancelled(cancel, f"embedding {key} cancelled")
+    try:
+        return embed_layer(model, key, progress=progress, cancel=cancel)
+    finally:
+        _ONE_FIT.release()
 
 
 def _knn_activation(index, model, layers: list[str], rows: list[int], k: int, extra: list, progress=None,

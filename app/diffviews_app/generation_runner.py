@@ -50,6 +50,13 @@ class GenerationRunner(QObject):
         self._prepared: set[tuple[str, str]] = set()
         state.selection_changed.connect(lambda: self.prepare(next(iter(state.selection_rows()), -1)))
 
+    def data_opening(self, busy: bool) -> None:
+        """Another data folder is being opened: stop generating from, and preparing, the data on screen."""
+        if busy:
+            self.cancel()
+            self.pool.cancel_keys("prepare-generation")
+            self._prepared.clear()
+
     # ---- what a run needs -------------------------------------------------------------------------------------
     def map_view(self) -> MapView:
         """The map shown: trajectories are placed on it, its layers are masked."""

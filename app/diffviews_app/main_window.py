@@ -36,7 +36,7 @@ from .selection_tools import SelectionTools
 from .state import ExplorerState
 from .state.generation_state import GenerationState
 from .widgets import JobsIndicator, MessageBanner
-from .workers import WorkerPool
+from .workers import CLOSE_GRACE_MS, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -367,11 +367,11 @@ class MainWindow(QMainWindow):
             self.open_folder(folder)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Save the layout, cancel every job and wait for them at most ``CLOSE_GRACE_MS``; one still inside a call
+        that cannot be interrupted is abandoned (see ``workers``), so closing never hangs."""
         self.save_settings()
-        if not self.pool.shutdown(10000):
-            # a job between its cancel checks (loading a model, importing torch): wait for it, since a thread
-            # destroyed while it runs would abort the process
-            log.warning("waiting for jobs to stop: %s", ", ".join(job.name for job in self.pool.running()))
-            self.pool.wait_all(None)
+        self.hide()  # the wait below is short, and nothing on screen looks frozen meanwhile
+        if not self.pool.shutdown(CLOSE_GRACE_MS):
+            self.pool.abandon()
         self.canvas.close()
         super().closeEvent(event)

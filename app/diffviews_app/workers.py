@@ -9,6 +9,13 @@ batch per ``partial_interval_ms`` however fast they come, and always before the 
 exception travels as the exception object to ``WorkerPool._failed``, which turns it into a message (and logs the
 traceback of anything that is not a ``DiffViewsError``). The pool tracks running jobs so the status bar can show them
 and the window can cancel and wait for all of them on close.
+
+A QThread object destroyed while its thread runs aborts the process, so a ``Job`` is owned by no Qt parent: the
+module keeps every started job referenced until its thread has ended (``_LIVE``). On close the window cancels the
+pool and waits a bounded time (``CLOSE_GRACE_MS``); a job still inside a call that cannot see its cancel flag (a UMAP
+fit, an import, a long native section) is then ``abandon``ed: its signals are blocked, so nothing it produces reaches
+the window, and it stays referenced. ``abandoned_running`` tells the app whether such a thread outlives the event loop;
+then it exits without finalising the interpreter (``app.run_app``).
 """
 
 from __future__ import annotations
@@ -21,11 +28,17 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from shiboken6 import isValid
 
 from diffviews_core.errors import CancelledError, DiffViewsError
 from diffviews_core.jobs import check_cancelled
 
 log = logging.getLogger(__name__)
+
+CLOSE_GRACE_MS = 1000  # how long closing the window waits for cancelled jobs before abandoning them
+
+_LIVE: set[Job] = set()  # every started Job until its thread ended (never destroyed while running)
+_ABANDONED: list[Job] = []  # jobs cut loose on close that were still running then
 
 
 def error_message(exc: BaseException) -> str:
@@ -55,7 +68,7 @@ class Job(QThread):
 
     def __init__(self, name: str, fn: Callable, args: tuple, kwargs: dict, parent: QObject | None = None,
                  quiet: bool = False) -> None:  # fmt: skip
-        super().__init__(parent)
+        super().__init__(parent)  # the pool passes none: see the module doc
         self.name = name
         self.quiet = quiet  # housekeeping (e.g. the map's picking index): not listed in the status bar
         self._fn, self._args, self._kwargs = fn, args, dict(kwargs)
@@ -155,7 +168,7 @@ class WorkerPool(QObject):
         """
         if key is not None and key in self._by_key:
             self._by_key.pop(key).cancel()
-        job = Job(name, fn, args, kwargs, parent=self, quiet=quiet)
+        job = Job(name, fn, args, kwargs, quiet=quiet)
         batches = _Batches(job, on_partial, partial_interval_ms) if on_partial is not None else None
 
         def succeeded(value: Any, j: Job = job) -> None:
@@ -164,13 +177,16 @@ class WorkerPool(QObject):
             if on_result is not None and not j.is_cancelled:
                 on_result(value)
 
+        # A job outlives its pool when the window is deleted right after closing: what it sent before it was
+        # cancelled may still be queued, so nothing below reaches a cancelled job's callbacks or a deleted pool.
         job.succeeded.connect(succeeded)
-        job.failed.connect(lambda exc, j=job: self._failed(j, exc, on_error))
-        job.progressed.connect(lambda f, m, j=job: self._progress(j, f, m))
+        job.failed.connect(lambda exc, j=job: None if j.is_cancelled else self._failed(j, exc, on_error))
+        job.progressed.connect(lambda f, m, j=job: self._progress(j, f, m) if isValid(self) else None)
         job.ended.connect(lambda j=job, k=key: self._ended(j, k))
         self._jobs.append(job)
         if key is not None:
             self._by_key[key] = job
+        _LIVE.add(job)
         job.start()
         self.jobs_changed.emit()
         return job
@@ -193,7 +209,11 @@ class WorkerPool(QObject):
         self.job_progressed.emit(job, fraction, message)
 
     def _ended(self, job: Job, key: str | None) -> None:
-        job.wait()
+        job.wait()  # ``ended`` is the thread's last signal: returns at once
+        _LIVE.discard(job)
+        if not isValid(self):
+            job.deleteLater()
+            return
         if job in self._jobs:
             self._jobs.remove(job)
         if key is not None and self._by_key.get(key) is job:
@@ -207,6 +227,13 @@ class WorkerPool(QObject):
     def cancel_all(self) -> None:
         for job in self._jobs:
             job.cancel()
+
+    def cancel_keys(self, *keys: str) -> None:
+        """Cancel the running jobs submitted with any of ``keys`` (their results are dropped)."""
+        for key in keys:
+            job = self._by_key.pop(key, None)
+            if job is not None:
+                job.cancel()
 
     def wait_all(self, timeout_ms: int | None = 30000) -> bool:
         """Block until every job's thread has finished (True) or the timeout passed (False); None waits as long as
@@ -223,6 +250,34 @@ class WorkerPool(QObject):
         """Cancel and wait for everything (window close); True when no thread is left running."""
         self.cancel_all()
         return self.wait_all(timeout_ms)
+
+    def abandon(self) -> list[Job]:
+        """Cut loose the jobs still running (after ``shutdown`` timed out): cancelled, their signals blocked (no
+        result, error or progress arrives anywhere), kept referenced until the process exits. Returns them."""
+        left = [job for job in self._jobs if job.isRunning()]
+        for job in left:
+            job.cancel()
+            job.blockSignals(True)
+            _ABANDONED.append(job)
+            log.warning("closing while %r still runs (it cannot be interrupted); it is abandoned", job.name)
+        self._jobs.clear()
+        self._by_key.clear()
+        self.jobs_changed.emit()
+        return left
+
+
+def abandoned_running() -> list[Job]:
+    """Abandoned jobs whose threads still run: the interpreter must not be finalised under them."""
+    return [job for job in _ABANDONED if job.isRunning()]
+
+
+def wait_abandoned(timeout_ms: int) -> bool:
+    """Wait (bounded) for abandoned threads to end; True when none runs. For tests and orderly exits."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    for job in abandoned_running():
+        if not job.wait(max(0, int((deadline - time.monotonic()) * 1000))):
+            return False
+    return True
 
 
 class _Batches(QObject):

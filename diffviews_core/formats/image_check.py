@@ -59,11 +59,14 @@ PYARROW_MIN_PATHS = 200_000
 def _matched_in_folder(unique: Sequence[str], prefix: str, names: set[str]) -> np.ndarray:
     """Mask of ``unique`` paths that are ``prefix`` + a listed name (exact; vectorised by pyarrow for large tables,
     whose import would cost more than the loop on small ones)."""
-    if len(unique) < PYARROW_MIN_PATHS:
+    try:
+        if len(unique) < PYARROW_MIN_PATHS:
+            raise ImportError("small list: the loop is quicker")
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # also where pyarrow is not installed (the desktop bundle leaves it out)
         n = len(prefix)
         return np.fromiter((p.startswith(prefix) and p[n:] in names for p in unique), dtype=bool, count=len(unique))
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     paths = pa.array(unique, type=pa.string())
     inside = pc.starts_with(paths, prefix) if prefix else pa.array(np.ones(len(unique), dtype=bool))

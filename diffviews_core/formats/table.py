@@ -387,8 +387,10 @@ def read_table(path: Path, names: Sequence[str] | None = None, cache_kind: str =
 def _read_fast(path: Path, raw: bytes, wanted: set[str] | None) -> dict[str, np.ndarray] | None:
     """``read_table`` through pyarrow; None when the reference reader must read the file."""
     try:
+        import pyarrow  # noqa: F401 - the desktop bundle leaves pyarrow out; the reference reader works without it
+
         from . import table_arrow
-    except ImportError:  # pragma: no cover - pyarrow is a dependency; the reference reader still works without it
+    except ImportError:
         return None
     header = table_arrow.raw_header(raw)
     if header is None:

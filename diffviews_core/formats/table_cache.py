@@ -51,17 +51,17 @@ def _split(blob: np.ndarray, count: int) -> list[str]:
 
 
 def _encode_text(values: np.ndarray) -> tuple[list[str], np.ndarray] | None:
-    """(distinct values, int32 codes), or None if a value is not a str or holds NUL."""
-    import pyarrow as pa
-
+    """(distinct values, int32 codes), or None if a value is not a str or holds NUL. Plain Python (~0.2 s a million
+    cells): pyarrow's encoder would import pyarrow, and with it pandas where installed, on the way to a first frame."""
+    index: dict[str, int] = {}
     try:
-        encoded = pa.array(values, type=pa.string()).dictionary_encode()
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        codes = np.fromiter((index.setdefault(v, len(index)) for v in values.tolist()), np.int32, count=len(values))
+    except TypeError:  # an unhashable cell
         return None
-    distinct = encoded.dictionary.to_pylist()
-    if encoded.null_count or any(_SEP in v for v in distinct):
+    distinct = list(index)
+    if any(type(v) is not str or _SEP in v for v in distinct):
         return None
-    return distinct, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return distinct, codes
 
 
 def store(source: Path, kind: str, columns: Mapping[str, np.ndarray]) -> None:

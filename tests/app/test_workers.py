@@ -187,3 +187,68 @@ def test_quiet_jobs_stay_out_of_the_status_bar(qtbot, pool):
     gate.set()
     qtbot.waitUntil(lambda: not pool.running(), timeout=5000)
     assert indicator.isHidden() and loud.name == "Opening data"
+
+
+def test_cancel_keys_cancels_only_the_jobs_of_those_keys(qtbot, pool):
+    def waiter(cancel=None):
+        cancel.wait(10)
+        return "late"
+
+    results = []
+    view = pool.submit("view", waiter, key="view", on_result=results.append)
+    other = pool.submit("other", waiter, key="other", on_result=results.append)
+    pool.cancel_keys("view", "missing")
+    assert view.is_cancelled and not other.is_cancelled
+    other.cancel()
+    qtbot.waitUntil(lambda: not pool.running(), timeout=5000)
+    assert results == []  # cancelled results are dropped
+
+
+def test_a_job_that_ignores_cancel_is_abandoned_not_waited_for(qtbot, pool):
+    """Closing waits a bounded time; a job inside a call that never checks cancel is cut loose: no signal of it
+    arrives, it is no longer the pool's, and it stays referenced until its thread ends (never destroyed running)."""
+    from diffviews_app import workers
+
+    release = threading.Event()
+    results, errors = [], []
+    job = pool.submit("native call", release.wait, 30, on_result=results.append, on_error=errors.append)
+    qtbot.waitUntil(job.isRunning, timeout=5000)
+    started = time.monotonic()
+    assert not pool.shutdown(200)
+    assert time.monotonic() - started < 2.0
+    assert pool.abandon() == [job]
+    assert not pool.running() and workers.abandoned_running() == [job]
+    release.set()
+    assert workers.wait_abandoned(5000)
+    from PySide6.QtCore import QCoreApplication
+
+    QCoreApplication.processEvents()  # queued signals, had any been sent, would land here
+    assert results == [] and errors == [] and workers.abandoned_running() == []
+
+
+def test_map_fits_run_one_at_a_time_and_a_waiting_fit_stops_on_cancel(qtbot, pool, monkeypatch):
+    """Switching layers quickly never stacks UMAP fits: each waits for the one before, and a cancelled one that
+    waits ends at once (a fit inside UMAP cannot)."""
+    from diffviews_app import controller
+
+    running, most, gate = [], [0], threading.Event()
+
+    def fit(model, key, progress=None, cancel=None):
+        running.append(key)
+        most[0] = max(most[0], len(running))
+        gate.wait(10)
+        running.remove(key)
+        return key
+
+    monkeypatch.setattr(controller, "embed_layer", fit)
+    results = []
+    pool.submit("a", controller._embed_alone, None, "a", on_result=results.append)
+    qtbot.waitUntil(lambda: running == ["a"], timeout=5000)
+    pool.submit("b", controller._embed_alone, None, "b", on_result=results.append)
+    waiting = pool.submit("c", controller._embed_alone, None, "c", on_result=results.append)
+    with qtbot.waitSignal(waiting.cancelled, timeout=5000):  # while "a" still runs
+        waiting.cancel()
+    assert running == ["a"]
+    gate.set()
+    qtbot.waitUntil(lambda: not pool.running(), timeout=5000)
+    assert results == ["a", "b"] and most[0] == 1

@@ -43,6 +43,18 @@ def test_lru_byte_bound_keeps_at_least_the_newest_entry():
     assert cache.keys() == [4] and cache.nbytes == 500
 
 
+def test_values_computed_elsewhere_are_stored_recalled_and_evicted_by_size():
+    cache = LRUCache(max_items=10, max_bytes=100, sizeof=len, name="test")
+    cache.put("a", "x" * 40)
+    cache.put("b", "x" * 40)
+    assert cache.recall("a") == "x" * 40  # a is now the most recent
+    cache.put("c", "x" * 40)  # 120 bytes: the least recently used (b) goes
+    assert cache.keys() == ["a", "c"] and cache.nbytes == 80
+    assert cache.recall("b") is None and "b" not in cache and "a" in cache
+    cache.put("a", "x" * 10)  # replacing an entry re-measures it
+    assert cache.keys() == ["c", "a"] and cache.nbytes == 50 and len(cache) == 2
+
+
 def test_concurrent_requests_wait_for_one_build():
     cache = LRUCache(max_items=2, name="test")
     started, release = threading.Event(), threading.Event()

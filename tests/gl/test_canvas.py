@@ -309,3 +309,18 @@ def test_one_input_path_reports_the_topmost_target(canvas, qtbot):
     assert canvas.pick_target(*canvas.data_to_screen(pts[37])[0]) == Target.sample(37)
     with pytest.raises(ValueError, match="1 targets for 2 overlay points"):
         canvas.add_overlay_points("bad", pts[:2], (0, 0, 0, 1), targets=[star])
+
+
+def test_a_trajectory_before_its_first_step_draws_nothing_in_either_mode(canvas):
+    """A generation's trajectory exists before its first step arrives; redrawing it (a mode switch) must not fail
+    (found by benchmarks/soak_gui.py: "cannot reshape array of size 0")."""
+    from diffviews_app.canvas.trajectory_layer import TrajectoryLayer
+
+    layer = TrajectoryLayer(canvas)
+    canvas.set_points(np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32))
+    layer.set_trajectory(1, np.empty((0, 2)), None, [], (1.0, 0.0, 0.0), False)
+    layer.set_current(1)
+    for mode in ("3d", "2d"):
+        canvas.set_mode(mode)
+        layer.flush()
+        assert layer.drawn_positions(1).shape == (0, 3)
