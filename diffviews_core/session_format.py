@@ -72,6 +72,8 @@ def _checked(d: dict, source: str) -> dict[str, Any]:
         "k": v.optional_integer(d.get("k"), "k", 1, 10_000),
         "knn_space": None if d.get("knn_space") is None else v.choice(d["knn_space"], "knn_space", KNN_SPACES),
         "selected": v.optional_sample_id(d.get("selected"), "selected"),
+        "selection_set": [v.sample_id(x, f"selection_set[{i}]") for i, x in
+                          enumerate(v.sequence(d.get("selection_set", []), "selection_set", MAX_NEIGHBOURS))],
         "neighbours": [_neighbour(n, i) for i, n in enumerate(neighbours)],
         "camera": None if not d.get("camera") else _camera(d["camera"]),
         "generation": GenerationSettings.from_dict(d.get("generation", {})),

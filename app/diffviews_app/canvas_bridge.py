@@ -2,7 +2,7 @@
 
 State -> canvas: coordinates once per model/layer/mode, colours once per colouring, and the small hover, selection,
 neighbour and highlight visuals on their own. Canvas -> state: the hovered and clicked ``Target`` (whatever layer it
-is on: Ctrl+click on a sample selects anew) and the lasso. Its sibling for generation is ``TrajectoryBridge``.
+is on: Ctrl+click on a sample selects anew) and the lasso or box, which makes a selection set (Shift adds to it). Its sibling for generation is ``TrajectoryBridge``.
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ class CanvasBridge(QObject):
         state.mode_changed.connect(self._on_mode)
         state.color_by_changed.connect(lambda _c: self._upload_colors())
         state.hovered_changed.connect(lambda row: canvas.set_hover(row if row >= 0 else None))
-        state.selected_changed.connect(lambda row: canvas.set_selection(row if row >= 0 else None))
+        state.selection_changed.connect(self._ring_selection)
+        state.tool_changed.connect(canvas.set_selection_tool)
         state.neighbours_changed.connect(lambda: canvas.set_neighbours(state.neighbour_rows()))
         state.highlight_changed.connect(lambda: canvas.set_highlight(state.highlight_rows()))
         canvas.hovered.connect(state.set_hover)
         canvas.clicked.connect(self._on_click)
-        canvas.lasso_selected.connect(lambda rows: state.add_manual(np.asarray(rows, dtype=np.int64).tolist()))
+        canvas.lasso_selected.connect(self._on_region)
+        canvas.set_selection_tool(state.tool)
 
     def _on_model(self) -> None:
         self._rgba = None
@@ -57,9 +59,12 @@ class CanvasBridge(QObject):
     def _refresh_rings(self) -> None:
         s = self.state
         self.canvas.set_hover(s.hovered if s.hovered >= 0 else None)
-        self.canvas.set_selection(s.selected if s.selected >= 0 else None)
+        self._ring_selection()
         self.canvas.set_neighbours(s.neighbour_rows())
         self.canvas.set_highlight(s.highlight_rows())
+
+    def _ring_selection(self) -> None:
+        self.canvas.set_selection_rows(self.state.selection_rows(), is_set=bool(self.state.selection_set))
 
     def _upload_colors(self, recompute: bool = True) -> None:
         model = self.state.model
@@ -69,6 +74,12 @@ class CanvasBridge(QObject):
             self._rgba = point_colors(model.samples.columns, self.state.color_by, model.num_samples)
         self.canvas.set_colors(self._rgba)
 
+    def _on_region(self, rows, modifiers) -> None:
+        """A lasso or box: a new selection set, or (Shift, or Shift+drag with the point tool) added to the selection."""
+        shift = modifiers is not None and bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+        self.state.select_set(np.asarray(rows, dtype=np.int64).tolist(), add=shift)
+
     def _on_click(self, target: Target, modifiers) -> None:
         replace = modifiers is not None and bool(modifiers & Qt.KeyboardModifier.ControlModifier)
-        self.state.click_target(target, replace=replace)
+        add = modifiers is not None and bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+        self.state.click_target(target, replace=replace, add=add)

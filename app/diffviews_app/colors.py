@@ -7,6 +7,8 @@ Pure numpy so it is cheap to test; the canvas receives one (N, 4) float32 array 
 from __future__ import annotations
 
 import colorsys
+import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -84,6 +86,16 @@ def noise_alpha(sigma: np.ndarray | None, n: int) -> np.ndarray:
 
 
 NO_CLASSES_NOTE = "text-conditioned samples (captions) have no classes to colour by"
+NOT_COLOURED = {"class_label", "sample_id", NOISE_COLUMN, "batch_index", "umap_x", "umap_y", "umap_z", "image_path",
+                "caption", "class_name"}  # fmt: skip
+MAX_CATEGORIES = 24  # text columns with more distinct values (paths, captions) are not offered
+MAX_INT_CATEGORIES = 12  # integer columns with at most this many values are categories, others numbers
+MISSING_RGB = (0.6, 0.6, 0.6)
+
+
+def color_label(option: str) -> str:
+    """How a colouring is named to the user ("noise" is the noise level)."""
+    return {"class": "Class", "noise": "Noise level"}.get(option, option)
 
 
 def unavailable_color_options(columns: dict[str, np.ndarray]) -> dict[str, str]:
@@ -91,33 +103,150 @@ def unavailable_color_options(columns: dict[str, np.ndarray]) -> dict[str, str]:
     return {} if "class_label" in columns else {"class": NO_CLASSES_NOTE}
 
 
+_kinds: dict[int, tuple[weakref.ref, str | None]] = {}  # column array -> its kind, while the array lives
+
+
+def _few_texts(values: np.ndarray) -> bool:
+    """At most ``MAX_CATEGORIES`` distinct texts; stops reading at the first one too many (paths, captions)."""
+    seen: set = set()
+    for v in values.tolist():
+        seen.add(v)
+        if len(seen) > MAX_CATEGORIES:
+            return False
+    return True
+
+
+def column_kind(values: np.ndarray) -> str | None:
+    """How a column colours the points: "categorical" (text or an integer with few values, with a legend),
+    "numeric" (a colour ramp with a colour bar), or None (too many distinct texts to tell apart). Remembered per
+    column array: the menus ask on every model switch, and a column can hold millions of rows."""
+    hit = _kinds.get(id(values))
+    if hit is not None and hit[0]() is values:
+        return hit[1]
+    a = np.asarray(values)
+    if a.dtype == bool:
+        kind = "categorical"
+    elif np.issubdtype(a.dtype, np.integer):
+        kind = "categorical" if len(np.unique(a)) <= MAX_INT_CATEGORIES else "numeric"
+    elif np.issubdtype(a.dtype, np.number):
+        kind = "numeric"
+    else:
+        kind = "categorical" if _few_texts(a) else None
+    if isinstance(values, np.ndarray):
+        key = id(values)
+        _kinds[key] = (weakref.ref(values, lambda _r, key=key: _kinds.pop(key, None)), kind)
+    return kind
+
+
 def color_options(columns: dict[str, np.ndarray]) -> list[str]:
     """What the points can be coloured by: class (unless the samples carry captions instead), noise level, then
-    every other numeric metadata column."""
-    skip = {"class_label", "sample_id", NOISE_COLUMN, "batch_index", "umap_x", "umap_y", "umap_z"}
+    every other metadata column that can be told apart by colour (numbers, and texts with few values)."""
     options = [] if unavailable_color_options(columns) else ["class"]
     if NOISE_COLUMN in columns:
         options.append("noise")
-    for name, col in columns.items():
-        if name not in skip and np.issubdtype(np.asarray(col).dtype, np.number):
-            options.append(name)
+    options += [name for name, col in columns.items() if name not in NOT_COLOURED and column_kind(col) is not None]
     return options
 
 
-def point_colors(columns: dict[str, np.ndarray], color_by: str, n: int) -> np.ndarray:
-    """(N, 4) float32 RGBA: ``color_by`` is "class", "noise" or a numeric column; alpha always by noise level."""
-    sigma = columns.get(NOISE_COLUMN)
+@dataclass(frozen=True)
+class Category:
+    """One entry of a categorical legend: the value as stored and as shown, its colour and how many samples."""
+
+    value: object
+    text: str
+    rgb: tuple[float, float, float]
+    count: int
+
+
+@dataclass
+class Colouring:
+    """What ``color_by`` makes of the points: their (N, 3) colours, and the legend (categories) or the colour bar
+    (range, log scale) that explains them."""
+
+    column: str
+    kind: str  # "categorical", "numeric" or "none"
+    rgb: np.ndarray
+    categories: list[Category] = field(default_factory=list)
+    value_range: tuple[float, float] | None = None
+    log: bool = False
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values sorted, each row's index into them); texts are factorised by a dict, which is far faster
+    than sorting millions of them, and only the few distinct ones are sorted."""
+    if values.dtype != object:
+        uniq, inverse = np.unique(values, return_inverse=True)
+        return uniq, inverse.ravel()
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(str(v), len(index)) for v in values.tolist()), dtype=np.int64,
+                        count=len(values))  # fmt: skip
+    texts = np.asarray(list(index), dtype=str)
+    order = np.argsort(texts, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return texts[order], rank[codes]
+
+
+def _categorical(column: str, values: np.ndarray) -> Colouring:
+    values = np.asarray(values)
+    uniq, inverse = _codes(values)
+    counts = np.bincount(inverse, minlength=len(uniq))
+    table = np.array([class_color(i, len(uniq)) for i in range(len(uniq))], dtype=np.float32).reshape(-1, 3)
+    cats = [Category(u.item() if hasattr(u, "item") else u, str(u), tuple(map(float, rgb)), int(c))
+            for u, rgb, c in zip(uniq, table, counts, strict=True)]  # fmt: skip
+    return Colouring(column, "categorical", table[inverse], cats)
+
+
+def _numeric(column: str, values: np.ndarray, log: bool = False) -> Colouring:
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v) & ((v > 0) if log else True)]
+    span = (float(finite.min()), float(finite.max())) if finite.size else None
+    return Colouring(column, "numeric", ramp(v, log=log), value_range=span, log=log)
+
+
+_last: list = [None, None, None]  # (color_by, weak ref to its column, Colouring): the map, bar and legend share it
+
+
+def colouring(columns: dict[str, np.ndarray], color_by: str, n: int) -> Colouring:
+    """The colours and their key for ``color_by``: "class", "noise" (log ramp of the noise level) or any column.
+    The last one is remembered while its column lives (the map, the colour bar and the legend all ask for it)."""
+    source = {"class": "class_label", "noise": NOISE_COLUMN}.get(color_by, color_by)
+    column = columns.get(source)
+    if column is not None and _last[0] == color_by and _last[1] is not None and _last[1]() is column:
+        return _last[2]
+    info = _colouring(columns, color_by, n)
+    if isinstance(column, np.ndarray):
+        _last[:] = [color_by, weakref.ref(column), info]
+    return info
+
+
+def _colouring(columns: dict[str, np.ndarray], color_by: str, n: int) -> Colouring:
     if color_by == "class" and "class_label" in columns:
-        rgb, _ = class_colors(columns["class_label"])
-    elif color_by == "noise" and sigma is not None:
-        rgb = ramp(sigma, log=True)
-    elif color_by in columns:
-        rgb = ramp(columns[color_by])
-    else:
-        rgb = np.full((n, 3), 0.4, dtype=np.float32)
+        labels = np.asarray(columns["class_label"], dtype=np.int64)
+        rgb, legend = class_colors(labels)
+        uniq, counts = np.unique(labels, return_counts=True)
+        cats = [Category(int(u), str(int(u)), legend[int(u)], int(c)) for u, c in zip(uniq, counts, strict=True)]
+        return Colouring("class", "categorical", rgb, cats)
+    if color_by == "noise" and NOISE_COLUMN in columns:
+        return _numeric(NOISE_COLUMN, columns[NOISE_COLUMN], log=True)
+    kind = column_kind(columns[color_by]) if color_by in columns else None
+    if kind == "categorical":
+        return _categorical(color_by, columns[color_by])
+    if kind == "numeric":
+        return _numeric(color_by, columns[color_by])
+    return Colouring(color_by, "none", np.full((n, 3), 0.4, dtype=np.float32))
+
+
+def ramp_stops() -> np.ndarray:
+    """The colour ramp's stops (RGB, low to high), for drawing a colour bar."""
+    return _VIRIDIS.copy()
+
+
+def point_colors(columns: dict[str, np.ndarray], color_by: str, n: int) -> np.ndarray:
+    """(N, 4) float32 RGBA: ``color_by`` is "class", "noise" or a column; alpha always by noise level."""
     rgba = np.empty((n, 4), dtype=np.float32)
-    rgba[:, :3] = rgb
-    rgba[:, 3] = noise_alpha(sigma, n)
+    rgba[:, :3] = colouring(columns, color_by, n).rgb
+    rgba[:, 3] = noise_alpha(columns.get(NOISE_COLUMN), n)
     return rgba
 
 

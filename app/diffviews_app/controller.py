@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from diffviews_core.errors import DataError
@@ -88,6 +90,8 @@ class ExplorerController(QObject):
         self._choices: dict[str, LayerChoice] = {}
         self._embedding: tuple[str, str] | None = None  # (model path, layer) being embedded now
         self._hookable: dict[str, list[str]] = {}  # model path -> layers its loaded model can record
+        # a generated image (trajectory id) -> (activation or None, map position): set by the generation half
+        self.generated_query: Callable[[int], tuple[np.ndarray | None, np.ndarray] | None] = lambda _tid: None
 
     # ---- opening ----------------------------------------------------------------------------------------------
     def open_folder(self, path: Path | str, model: str | None = None) -> None:
@@ -139,6 +143,7 @@ class ExplorerController(QObject):
         # the choices first: a session restoring a layer checks them when the model lands
         self.state.set_layer_choices({k: (c.label, c.how) for k, c in self._choices.items()})
         self.state.set_model(model, key, embedding)
+        self._prepare_search(model)
         if embedding is None:
             stored = next((c for c in self._choices.values() if c.how == "activations"), None)
             if stored is None:
@@ -147,6 +152,15 @@ class ExplorerController(QObject):
             # as the original does on opening a folder without a map: embed its (first) stored layer
             self.message.emit("info", f"{model.path}: no embedding yet; embedding layer {stored.key}.")
             self.switch_layer(stored.key)
+
+    def _prepare_search(self, model) -> None:
+        """Index the samples' texts for the search box in the background (seconds at a million rows)."""
+        from .search import SampleSearch
+
+        root = self.state.root
+        searcher = SampleSearch(model.samples, root.class_names if root is not None else None)
+        self.pool.submit("Preparing search", searcher.prepare, key="search-index", quiet=True,
+                         on_result=self.state.set_searcher)  # fmt: skip
 
     # ---- model and layer ----------------------------------------------------------------------------------------
     def switch_model(self, name: str) -> None:
@@ -275,16 +289,32 @@ class ExplorerController(QObject):
         return map_layers(self.state.model, self.state.embedding)
 
     def suggest_knn(self) -> None:
-        """K nearest neighbours of the selected sample in the chosen space; big activation searches run in a job."""
+        """K nearest neighbours of the selection in the chosen space: of the one selected sample, or of the mean of a
+        set (generated images included: their activation and map position); big activation searches run in a job."""
         s = self.state
-        if s.model is None or s.selected < 0:
+        if s.model is None or not s.has_selection:
             return
-        row, k = s.selected, s.k
+        rows, k = s.selection_rows(), s.k
+        generated = [g for g in map(self.generated_query, s.selected_generated) if g is not None]
+        if not rows and not generated:
+            self.message.emit("info", "The selected generated images are not on the map shown.")
+            return
         if s.knn_space == "map":
             from diffviews_core.neighbours import knn_plane
 
-            rows, dists = knn_plane(s.coords(), row, k)
-            s.set_knn(rows.tolist(), dists.tolist())
+            coords = s.coords()
+            if len(rows) == 1 and not generated:
+                found, dists = knn_plane(coords, rows[0], k)
+            else:
+                points = [coords[r] for r in rows] + [g[1][: coords.shape[1]] for g in generated]
+                found, dists = knn_plane(coords, np.mean(points, axis=0), k + len(rows))
+                keep = ~np.isin(found, rows)
+                found, dists = found[keep][:k], dists[keep][:k]
+            s.set_knn(found.tolist(), dists.tolist())
+            return
+        extra = [g[0] for g in generated if g[0] is not None]
+        if not rows and not extra:
+            self.message.emit("info", "The selected generated images kept no activation: use the map space.")
             return
         try:
             layers = self.knn_layers()
@@ -298,17 +328,23 @@ class ExplorerController(QObject):
         model = s.model
 
         def apply(result) -> None:
-            index, rows, dists = result
+            index, found, dists = result
             self._indexes.put(cache_key, index)
-            if s.model is model and s.selected == row:
-                s.set_knn(rows.tolist(), dists.tolist())
+            if s.model is model and s.selection_rows() == rows:
+                s.set_knn(found.tolist(), dists.tolist())
+
+        def failed(text: str) -> None:
+            self.message.emit("error", f"KNN failed: {text}")
 
         index = self._indexes.recall(cache_key)
         if acts.shape[0] * acts.shape[1] <= SYNC_KNN_VALUES:
-            apply(_knn_activation(index, model, layers, row, k))
+            try:
+                apply(_knn_activation(index, model, layers, rows, k, extra))
+            except ValueError as exc:  # a generated image's activation of another size than the dataset's
+                failed(str(exc))
             return
-        self.pool.submit("Nearest neighbours", _knn_activation, index, model, layers, row, k, key="knn",
-                         on_result=apply, on_error=lambda text: self.message.emit("error", f"KNN failed: {text}"))  # fmt: skip
+        self.pool.submit("Nearest neighbours", _knn_activation, index, model, layers, rows, k, extra, key="knn",
+                         on_result=apply, on_error=failed)  # fmt: skip
 
 
 _ONE_FIT = threading.Lock()  # one map fit at a time: a superseded fit inside UMAP runs on until it can stop
@@ -327,10 +363,19 @@ def _embed_alone(model, key: str, progress=None, cancel=None):
         _ONE_FIT.release()
 
 
-def _knn_activation(index, model, layers: list[str], row: int, k: int, progress=None, cancel=None):
-    """The dataset's neighbour index (exact when small; approximate, built once and stored, when large), queried."""
+def _knn_activation(index, model, layers: list[str], rows: list[int], k: int, extra: list, progress=None,
+                    cancel=None):  # fmt: skip
+    """The dataset's neighbour index (exact when small; approximate, built once and stored, when large), queried with
+    one stored row, or with the mean of several rows and ``extra`` vectors (generated images), leaving the rows out."""
     from diffviews_core.knn_index import dataset_index
 
     index = index or dataset_index(model, layers, progress=progress, cancel=cancel)
-    rows, dists = index.query_rows(row, k)
-    return index, rows, dists
+    if len(rows) == 1 and not extra:
+        found, dists = index.query_rows(rows[0], k)
+        return index, found, dists
+    vectors = [np.asarray(index.data[r], dtype=np.float64).ravel() for r in sorted(rows)]
+    vectors += [np.asarray(v, dtype=np.float64).ravel() for v in extra]
+    if any(v.shape != (index.dim,) for v in vectors):
+        raise ValueError(f"a generated image's activation does not match the dataset's {index.dim} features")
+    found, dists = index.query(np.mean(vectors, axis=0), k, exclude=rows)
+    return index, found, dists

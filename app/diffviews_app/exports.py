@@ -77,13 +77,14 @@ SELECTION_COLUMNS = ["role", "row", "sample_id", "class_label", "class_name", "c
 
 
 def selection_rows(state: ExplorerState) -> list[dict]:
-    """The selected sample and its neighbours as records (role: selected / knn / manual)."""
-    if state.model is None or state.selected < 0:
+    """The selected sample (or every member of the selection set) and their neighbours as records (role: selected /
+    knn / manual)."""
+    if state.model is None or not state.selection_rows():
         return []
     samples = state.model.samples
     coords = state.coords()
     out = []
-    for role, row, dist in [("selected", state.selected, None)] + [
+    for role, row, dist in [("selected", r, None) for r in state.selection_rows()] + [
         ("knn" if d is not None else "manual", r, d) for r, d in state.neighbours
     ]:  # fmt: skip
         xyz = [float(v) for v in coords[row]] if coords is not None else []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from diffviews_core.captions import class_text
@@ -47,7 +48,7 @@ class GenerationRunner(QObject):
         self._run_ids: list[list[int]] = []  # per pass, the trajectory ids of the running generation
         self._job = None
         self._prepared: set[tuple[str, str]] = set()
-        state.selected_changed.connect(self.prepare)
+        state.selection_changed.connect(lambda: self.prepare(next(iter(state.selection_rows()), -1)))
 
     def data_opening(self, busy: bool) -> None:
         """Another data folder is being opened: stop generating from, and preparing, the data on screen."""
@@ -66,6 +67,16 @@ class GenerationRunner(QObject):
     def _class_text(self, row: int) -> str:
         s = self.state
         return class_text(s.model, row, s.root.class_names if s.root is not None else None)
+
+    def _set_label(self, rows: list[int]) -> tuple[int | None, int]:
+        """The class a generation from ``rows`` is conditioned on (the most common among them) and a row of it."""
+        samples = self.state.model.samples
+        if not samples.has_classes:
+            return None, rows[0]
+        labels = np.asarray(samples.class_label, dtype=np.int64)[rows]
+        values, counts = np.unique(labels, return_counts=True)
+        label = int(values[np.argmax(counts)])
+        return label, rows[int(np.flatnonzero(labels == label)[0])]
 
     def prepare(self, row: int) -> None:
         """Load the model and fit the map's projection in the background, so the click only generates (once per
@@ -91,21 +102,32 @@ class GenerationRunner(QObject):
         self.prepare(self.state.selected)
 
     # ---- generate ---------------------------------------------------------------------------------------------
+    def request(self, compare: bool = False) -> GenerationRequest | None:
+        """What a generation from the selection would run: the selected sample or every member of the selection
+        set, and their neighbours, averaged into the mask; the class most common among the selected samples."""
+        s, gen = self.state, self.gen
+        selected = s.selection_rows()
+        if s.model is None or not selected or s.embedding is None:
+            return None
+        rows = s.generation_rows()
+        samples = s.model.samples
+        label, _ = self._set_label(selected)
+        return GenerationRequest(
+            model=s.model, sample_ids=tuple(samples.sample_key(r) for r in rows), settings=gen.settings,
+            class_label=label, passes=(True, False) if compare else (True,), map=self.map_view())  # fmt: skip
+
     def generate(self, compare: bool = False) -> bool:
-        """Generate from the selected sample and its neighbours (and, with ``compare``, the same seed unmasked)."""
+        """Generate from the selection and its neighbours (and, with ``compare``, the same seed unmasked)."""
         s, gen = self.state, self.gen
         if gen.running:
             return False
-        if s.model is None or s.selected < 0 or s.embedding is None:
-            self.message.emit("info", "Select a sample on the map first; its neighbours join the mask.")
+        request = self.request(compare)
+        if request is None:
+            self.message.emit("info", "Select samples on the map first (click, lasso or box); their neighbours join "
+                              "the mask. Generated images cannot seed a generation.")  # fmt: skip
             return False
-        rows = [s.selected, *s.neighbour_rows()]
-        samples = s.model.samples
-        label = int(samples.class_label[s.selected]) if samples.has_classes else None
-        request = GenerationRequest(
-            model=s.model, sample_ids=tuple(samples.sample_key(r) for r in rows), settings=gen.settings,
-            class_label=label, passes=(True, False) if compare else (True,), map=self.map_view())  # fmt: skip
-        run, text, settings = gen.new_run(), self._class_text(s.selected), request.settings
+        label, label_row = self._set_label(s.selection_rows())
+        run, text, settings = gen.new_run(), self._class_text(label_row), request.settings
         self._run_ids = [
             [gen.add_trajectory(run=run, sample=i, masked=masked, class_label=label, class_text=text,
                                 map_key=request.map.key, num_steps=settings.num_steps,
@@ -116,7 +138,7 @@ class GenerationRunner(QObject):
         gen.set_compare(None)
         gen.set_running(True)
         gen.progressed.emit(0.0, "Starting…")
-        n = len(rows)
+        n = len(request.sample_ids)
         run_ids = list(self._run_ids)
         job = self.pool.submit(f"Generating from {n} sample{'s' if n != 1 else ''}", run_generation, self.cache,
                                request, key="generate", on_partial=self._published, partial_interval_ms=STEP_BATCH_MS,

@@ -62,6 +62,7 @@ def install_generation(window, options: LaunchOptions) -> GenerationParts:
     gen_dock.adapter_requested.connect(runner.set_adapter)
     traj_dock.clear_requested.connect(runner.clear)
     runner.message.connect(window.show_message)
+    window.controller.generated_query = bridge.generated_query  # generated images as KNN queries
     window.controller.busy_changed.connect(runner.data_opening)
     build_generate_menu(window, runner, gen)
     return GenerationParts(window, state, canvas, window.controller, gen, runner, bridge, defaults, gen_dock,

@@ -22,6 +22,7 @@ from diffviews_core.model_cache import ModelCache
 
 from . import __version__, session
 from .canvas_bridge import CanvasBridge
+from .color_bar import ColorBar
 from .colors import color_options, unavailable_color_options
 from .controller import ExplorerController
 from .docks.classes_dock import ClassesDock
@@ -31,6 +32,7 @@ from .docks.view_dock import COLOR_LABELS, ViewDock
 from .exports import save_png
 from .generation_ui import install_generation
 from .images import ImageCache
+from .selection_tools import SelectionTools
 from .state import ExplorerState
 from .state.generation_state import GenerationState
 from .theme import CHOICES as THEME_CHOICES
@@ -67,6 +69,8 @@ class MainWindow(QMainWindow):
         self.banner = MessageBanner()
         layout.addWidget(self.banner)
         layout.addWidget(canvas.native, 1)
+        self.color_bar = ColorBar(state)  # under the map, while a numeric column colours it
+        layout.addWidget(self.color_bar)
         self.setCentralWidget(central)
 
         self.view_dock = ViewDock(state, self)
@@ -108,6 +112,8 @@ class MainWindow(QMainWindow):
         self._about_box: QMessageBox | None = None
         state.root_changed.connect(self._hint_full_demo)
         self.generation = install_generation(self, controller.options)  # before restoring: the layout holds its docks
+        self.selection_tools = SelectionTools(state, self)
+        self.selection_tools_bar = self.selection_tools.add_to(self.selection_menu, self)
         self._restore_settings()
         self.theme.changed.connect(self._apply_theme)
         self.theme.apply()
@@ -167,7 +173,7 @@ class MainWindow(QMainWindow):
         for dock in (self.view_dock, self.preview_dock, self.classes_dock, self.neighbours_dock):
             view.addAction(dock.toggleViewAction())
 
-        select = bar.addMenu("&Selection")
+        select = self.selection_menu = bar.addMenu("&Selection")
         self._action(select, "Suggest &KNN", self.controller.suggest_knn, "K",
                      "nearest neighbours of the selected sample")  # fmt: skip
         self._action(select, "Clear &neighbours", self.state.clear_neighbours, "Shift+Esc")
@@ -348,7 +354,9 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Controls", (
             "Mouse: hover a point to preview it; click to select; click more points to add or remove neighbours; "
             "Ctrl+click selects another sample; click the selected sample to deselect it.\n"
-            "Shift+drag: lasso, adds every point inside as a neighbour.\n"
+            "Tools: S point, L lasso, B box. A lasso or box makes the points inside the selection set (Shift adds "
+            "to it); with the point tool Shift+drag lassos. A generated star: click shows its steps, Shift+click adds it "
+            "to the selection, Ctrl+click selects it alone (a KNN query).\n"
             "2D: drag to pan, wheel to zoom. 3D: drag to rotate, wheel to zoom.\n"
             "Keys: 2 / 3 switch the map, Home resets the view, K suggests neighbours, Esc clears the selection, "
             "Ctrl+F finds a class or sample id, Ctrl+O opens a folder, Ctrl+E exports the view."))  # fmt: skip

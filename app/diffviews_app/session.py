@@ -78,6 +78,7 @@ def session_dict(parts: SessionParts) -> dict[str, Any]:
         "k": s.k,
         "knn_space": s.knn_space,
         "selected": sid(s.selected) if s.selected >= 0 else None,
+        "selection_set": [sid(r) for r in s.selection_set],
         "neighbours": [{"sample_id": sid(r), "distance": d} for r, d in s.neighbours],
         "camera": parts.canvas.camera_state(),
         "generation": asdict(gen.settings),
@@ -178,6 +179,8 @@ class SessionRestore(QObject):
         s.set_knn_space(d["knn_space"] or s.knn_space)
         s.set_mode(d["mode"])
         s.select(row(d["selected"]) if d["selected"] is not None else -1)
+        if d["selection_set"]:
+            s.select_set([row(sample_id) for sample_id in d["selection_set"]])
         neighbours = [(row(sample_id), dist) for sample_id, dist in d["neighbours"]]
         knn = [(r, dist) for r, dist in neighbours if dist is not None]
         if knn:

@@ -3,7 +3,9 @@
 GenerationState -> canvas: each trajectory drawn by the trajectory layer (only on the map it was placed on), the
 current one bold, and the generated images as a star overlay that the mouse can point at. ExplorerState -> canvas:
 the mode and the map shown decide what is drawn. Canvas -> GenerationState: a click on a step or a generated image
-(announced by ``ExplorerState.target_clicked``) makes its trajectory current at that step.
+(announced by ``ExplorerState.target_clicked``) makes its trajectory current at that step. Generated images in the
+explorer's selection are ringed, leave it when their trajectory goes, and lend their activation and position to a
+KNN query (``generated_query``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from .state.generation_state import GenerationState
 from .targets import Target
 
 OVERLAY = "generated"
+SELECTED_OVERLAY = "generated-selection"
 GENERATED_SIZE = 16
+SELECTED_RGBA = (0.90, 0.10, 0.10, 1.0)  # the selection ring's colour
 
 
 class TrajectoryBridge(QObject):
@@ -36,6 +40,10 @@ class TrajectoryBridge(QObject):
         state.model_changed.connect(self.redraw_all)
         state.embedding_changed.connect(self.redraw_all)
         state.target_clicked.connect(self._clicked)
+        state.selection_changed.connect(self._refresh_selected)
+        gen.trajectories_cleared.connect(
+            lambda: state.drop_generated([t for t in state.selected_generated if t not in gen.trajectories])
+        )
 
     def _draw(self, tid: int) -> None:
         traj = self.gen.trajectories.get(tid)
@@ -78,6 +86,27 @@ class TrajectoryBridge(QObject):
         rgba = np.array([(*trajectory_color(t.run, t.masked), 1.0) for t in trajs], dtype=np.float32)
         targets = [Target.trajectory_step(t.id, len(t.sigmas) - 1, generated=True) for t in trajs]
         self.canvas.add_overlay_points(OVERLAY, pts, rgba, symbol="star", size=GENERATED_SIZE, targets=targets)
+        self._refresh_selected()
+
+    def _refresh_selected(self) -> None:
+        """A ring around each generated image in the selection (drawn, not pickable: the star under it is)."""
+        ids, pts = self.generated_points()
+        keep = [i for i, tid in enumerate(ids) if tid in self.state.selected_generated]
+        if not keep:
+            self.canvas.remove_overlay(SELECTED_OVERLAY)
+            return
+        rgba = np.tile(np.asarray(SELECTED_RGBA, dtype=np.float32), (len(keep), 1))
+        self.canvas.add_overlay_points(SELECTED_OVERLAY, pts[keep], rgba, symbol="ring", size=GENERATED_SIZE + 12)
+
+    def generated_query(self, tid: int) -> tuple[np.ndarray | None, np.ndarray] | None:
+        """A generated image as a KNN query: its final activation (None when none was kept) and its position on the
+        map shown in the current mode; None when it is not on this map."""
+        traj = self.gen.trajectories.get(tid)
+        if traj is None or not traj.finished or traj.map_key != self.state.map_key():
+            return None
+        mode = "3d" if self.state.mode == "3d" and traj.coords3d else "2d"
+        activation = traj.activations[-1] if traj.activations else None
+        return activation, np.asarray(traj.points(mode)[-1], dtype=np.float64)
 
     def _clicked(self, target: Target) -> None:
         """A click on a step shows that step; on a generated image, its trajectory at the final step."""

@@ -97,3 +97,13 @@ def test_sigma_labels_bunched_at_a_trajectorys_end_are_thinned():
     assert steps == [0, 1, 3, 9]  # of the evenly spaced 0 1 3 4 5 6 8 9, steps 4..8 sit on the last label
     gaps = np.diff(points[steps, 0])
     assert gaps.min() >= 0.1 * np.ptp(points[:, 0])
+
+
+def test_a_session_keeps_a_selection_set_and_names_a_bad_member():
+    from diffviews_core.session_format import parse_session
+
+    base = {"kind": "diffviews-desktop-session", "version": 1, "data_dir": "data", "model": "m"}
+    assert parse_session(base, "s.json")["selection_set"] == []  # older sessions have none
+    assert parse_session({**base, "selection_set": [3, "a_7"]}, "s.json")["selection_set"] == [3, "a_7"]
+    with pytest.raises(DataError, match=r"s.json.*selection_set\[1\]"):
+        parse_session({**base, "selection_set": [3, [1]]}, "s.json")

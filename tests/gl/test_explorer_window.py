@@ -125,7 +125,14 @@ def test_class_highlight_and_search(qtbot, make_window, fixture_root):
     qtbot.mouseClick(dock.clear_button, LEFT)
     assert w.state.highlight_classes == frozenset() and w.canvas.ring_rows("highlight").size == 0
 
-    dock.search.setText("goldfish")
+    # live search: typing highlights the matches after a short pause, with their count
+    goldfish = np.flatnonzero(labels == 1)
+    QTest.keyClicks(dock.search, "goldf")
+    qtbot.waitUntil(lambda: w.state.search_rows.tolist() == goldfish.tolist())
+    assert dock.search.text() == "goldf" and w.state.tool == "point"  # typed "l" is text, not the lasso shortcut
+    assert np.array_equal(np.sort(w.canvas.ring_rows("highlight")), goldfish)
+    assert dock.matches.isVisible() and dock.matches.text() == f"{goldfish.size} matches (class name {goldfish.size}), " \
+        "highlighted"  # fmt: skip
     assert [label for label, item in dock.class_rows().items() if not item.isHidden()] == [1]
     QTest.keyClick(dock.search, Qt.Key.Key_Return)
     assert w.state.highlight_classes == {1}
@@ -133,29 +140,113 @@ def test_class_highlight_and_search(qtbot, make_window, fixture_root):
     row = 7
     sid = int(w.state.model.samples.sample_id[row])
     dock.search.setText(str(sid))
-    assert w.state.search_rows.tolist() == [row]
+    qtbot.waitUntil(lambda: w.state.search_rows.tolist() == [row])
     assert row in w.canvas.ring_rows("highlight")
+    assert dock.matches.text() == f"sample_{sid:06d} found (Enter selects it)"
     QTest.keyClick(dock.search, Qt.Key.Key_Return)
     assert w.state.selected == row
 
+    # an id that does not exist says so, and highlights nothing
+    dock.search.setText("99999")
+    qtbot.waitUntil(lambda: dock.matches.text() == "No match for “99999”")
+    assert w.state.search_rows.size == 0  # only the highlighted class stays ringed
+    assert np.array_equal(np.sort(w.canvas.ring_rows("highlight")), goldfish)
+    QTest.keyClick(dock.search, Qt.Key.Key_Return)
+    assert w.state.selected == row  # nothing found, nothing changed
 
-def test_lasso_adds_every_point_inside_as_neighbours(qtbot, make_window, fixture_root):
+
+def _drag(canvas, points, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    QTest.mousePress(canvas, LEFT, modifiers, QPoint(*map(int, points[0])))
+    for x, y in points[1:]:
+        QTest.mouseMove(canvas, QPoint(int(x), int(y)))
+    QTest.mouseRelease(canvas, LEFT, modifiers, QPoint(*map(int, points[-1])))
+
+
+def _rows_in(w, x0, y0, x1, y1) -> set[int]:
+    xy = w.canvas.data_to_screen(w.state.coords())
+    return set(np.flatnonzero((xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1)).tolist())
+
+
+def test_shift_lasso_makes_a_selection_set_without_a_hidden_first_sample(qtbot, make_window, fixture_root):
     w = make_window(fixture_root)
     canvas = w.canvas.native
-    xy = w.canvas.data_to_screen(w.state.coords())
     cx, cy = canvas.width() / 2, canvas.height() / 2
     x0, y0, x1, y1 = cx - 120, cy - 90, cx + 120, cy + 90
-    inside = np.flatnonzero((xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1))
-    assert inside.size >= 3
-    corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)]
-    QTest.mousePress(canvas, LEFT, SHIFT, QPoint(int(x0), int(y0)))
-    for x, y in corners[1:]:
-        QTest.mouseMove(canvas, QPoint(int(x), int(y)))
-    QTest.mouseRelease(canvas, LEFT, SHIFT, QPoint(int(x0), int(y0 + 1)))
-    qtbot.waitUntil(lambda: w.state.selected >= 0, timeout=3000)
-    got = {w.state.selected, *w.state.neighbour_rows()}
-    assert got == set(inside.tolist())
-    assert all(d is None for _, d in w.state.neighbours)
+    inside = _rows_in(w, x0, y0, x1, y1)
+    assert len(inside) >= 3
+    before = w.canvas.camera_state()
+    _drag(canvas, [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0 + 1)], SHIFT)  # the point tool's Shift+drag
+    qtbot.waitUntil(lambda: w.state.has_selection, timeout=3000)
+    assert w.state.selected == -1 and set(w.state.selection_set) == inside and w.state.neighbours == []
+    assert set(w.canvas.ring_rows("set").tolist()) == inside  # every member is ringed
+    assert w.canvas.ring_rows("selection").size == 0
+    assert w.canvas.camera_state() == before
+    assert f"{len(inside)} samples" in w.neighbours_dock.selected_label.text()
+    assert w.neighbours_dock.captions() == [c for c in w.neighbours_dock.captions() if c.endswith("(in set)")]
+    assert len(w.neighbours_dock.captions()) == len(inside)
+
+
+def test_box_tool_by_key_makes_sets_and_generation_exports_and_knn_use_them(qtbot, make_window, fixture_root,
+                                                                            tmp_path):  # fmt: skip
+    w = make_window(fixture_root)
+    s, canvas = w.state, w.canvas.native
+    canvas.setFocus()
+    QTest.keyClick(w, Qt.Key.Key_B)
+    assert s.tool == "box" and w.selection_tools.actions_by_tool["box"].isChecked()
+    cx, cy = canvas.width() / 2, canvas.height() / 2
+    before = w.canvas.camera_state()
+    _drag(canvas, [(cx - 100, cy - 80), (cx, cy), (cx + 100, cy + 80)])  # a plain drag: the box, not the camera
+    box = _rows_in(w, cx - 100, cy - 80, cx + 100, cy + 80)
+    assert len(box) >= 3
+    qtbot.waitUntil(lambda: s.has_selection, timeout=3000)
+    assert set(s.selection_set) == box and s.selected == -1 and w.canvas.camera_state() == before
+
+    # Shift+box adds to the set
+    _drag(canvas, [(cx + 110, cy - 80), (cx + 250, cy + 80)], SHIFT)
+    more = _rows_in(w, cx + 110, cy - 80, cx + 250, cy + 80)
+    qtbot.waitUntil(lambda: len(s.selection_set) == len(box | more), timeout=3000)
+    assert set(s.selection_set) == box | more
+
+    # a session keeps the set
+    members = s.selection_set
+    path = w.save_session(tmp_path / "s.json")
+    s.clear_selection()
+    restorer = w.open_session(path)
+    qtbot.waitUntil(lambda: restorer.finished, timeout=30000)
+    assert s.selection_set == members and s.selected == -1
+
+    # KNN of the set: K neighbours, none of them a member
+    s.set_k(4)
+    w.controller.suggest_knn()
+    assert len(s.neighbours) == 4 and not set(s.neighbour_rows()) & set(s.selection_set)
+
+    # generation averages the set and its neighbours; the class is the one most common in the set
+    runner = w.generation.runner
+    request = runner.request()
+    samples = s.model.samples
+    assert list(request.sample_ids) == [samples.sample_key(r) for r in [*s.selection_set, *s.neighbour_rows()]]
+    labels = np.asarray(samples.class_label)[list(s.selection_set)]
+    values, counts = np.unique(labels, return_counts=True)
+    assert request.class_label == int(values[np.argmax(counts)])
+    assert w.generation.generation_dock.generate_button.isEnabled()
+    n = len(s.selection_set) + 4
+    assert f"{n} samples" in w.generation.generation_dock.status.text()
+
+    from diffviews_app.exports import selection_rows
+
+    exported = selection_rows(s)
+    assert [e["role"] for e in exported] == ["selected"] * len(s.selection_set) + ["knn"] * 4
+
+    # L switches to the lasso; Esc clears; S back to the point tool, where a click selects one sample
+    QTest.keyClick(w, Qt.Key.Key_L)
+    assert s.tool == "lasso" and w.canvas.input.drag_selects and w.canvas.lasso_mode == "lasso"
+    QTest.keyClick(w, Qt.Key.Key_Escape)
+    assert not s.has_selection
+    QTest.keyClick(w, Qt.Key.Key_S)
+    assert s.tool == "point" and not w.canvas.input.drag_selects
+    row = isolated_rows(w, 1)[0]
+    click(qtbot, w, row)
+    assert s.selected == row and s.selection_set == ()
 
 
 def test_model_switch_resets_the_view_and_keeps_the_window_usable(qtbot, make_window, fixture_root):
@@ -251,3 +342,40 @@ def test_dock_layout_and_window_state_are_remembered(qtbot, make_window, fixture
     finally:
         w2.close()
         w2.deleteLater()
+
+
+def test_colour_by_any_column_shows_a_colour_bar_or_a_legend(qtbot, make_window):
+    from diffviews_app.options import demo_data_dir
+
+    w = make_window(demo_data_dir())
+    s, dock, bar = w.state, w.classes_dock, w.color_bar
+    samples = s.model.samples
+    assert not bar.isVisible() and dock.windowTitle() == "Classes"  # by class: the classes are the legend
+
+    # a numeric column: the colour bar under the map reads its name and range
+    combo = w.view_dock.color_combo
+    combo.setCurrentIndex(combo.findData("image_index"))
+    assert s.color_by == "image_index"
+    qtbot.waitUntil(bar.isVisible)
+    values = np.asarray(samples.columns["image_index"])
+    assert bar.value_range == (float(values.min()), float(values.max()))
+    assert bar.labels() == ("<b>image_index</b>", f"{values.min():.4g}", f"{values.max():.4g}")
+    assert all(item.icon(0).isNull() for item in dock.items())  # the classes, without colours they do not have now
+
+    # the noise level: log scale
+    s.set_color_by("noise")
+    assert bar.isVisible() and "(log scale)" in bar.labels()[0] and bar.labels()[1] == f"{samples.conditioning_sigma.min():.4g}"
+
+    # a text column: a legend of its values in the Classes dock, no colour bar; a value highlights its samples
+    s.set_color_by("label_mode")
+    assert not bar.isVisible() and dock.windowTitle() == "Legend: label_mode"
+    modes = np.asarray(samples.columns["label_mode"]).astype(str)
+    want = {v: int((modes == v).sum()) for v in np.unique(modes)}
+    assert {k: int(item.data(0, Qt.ItemDataRole.UserRole + 2)) for k, item in dock.class_rows().items()} == want
+    assert all(not item.icon(0).isNull() for item in dock.items())
+    value = sorted(want)[0]
+    dock.highlight([value])
+    assert s.highlight_values == {value}
+    assert np.array_equal(np.sort(w.canvas.ring_rows("highlight")), np.flatnonzero(modes == value))
+    assert dock.status.text().startswith(f"1 value of label_mode highlighted: {want[value]} samples")
+    assert "label_mode" in [a.text() for a in w.color_menu.actions()]

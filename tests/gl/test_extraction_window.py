@@ -68,7 +68,7 @@ def test_string_ids_through_the_window(qtbot, open_window, roots, tmp_path):
 
     # search by a string id, Enter selects it
     w.classes_dock.search.setText("sample_000003_n54")
-    assert w.classes_dock.status.text() == "sample_000003_n54 found (Enter selects it)"
+    qtbot.waitUntil(lambda: w.classes_dock.matches.text() == "sample_000003_n54 found (Enter selects it)")
     QTest.keyClick(w.classes_dock.search, Qt.Key.Key_Return)
     row = samples.row_of("sample_000003_n54")
     assert s.selected == row
@@ -82,7 +82,7 @@ def test_string_ids_through_the_window(qtbot, open_window, roots, tmp_path):
     w.controller.suggest_knn()
     rows = [r for r, _ in s.neighbours]
     assert len(rows) == 4
-    tips = [w.neighbours_dock.gallery.item(i).toolTip() for i in range(4)]
+    tips = w.neighbours_dock.gallery_model.tooltips()
     assert [t.split()[0] for t in tips] == [samples.sample_id[r] for r in rows]
 
     from diffviews_app.exports import export_selection_csv
@@ -136,8 +136,9 @@ def test_captioned_model(qtbot, open_window, roots):
 
     w.classes_dock.search.setText("sandy beach")
     expected = [i for i, c in enumerate(samples.caption) if "sandy beach" in c]
-    assert s.search_rows.tolist() == expected and len(expected) == 2 * 5
-    assert w.classes_dock.status.text().endswith("10 captions match (highlighted)")
+    qtbot.waitUntil(lambda: s.search_rows.tolist() == expected)
+    assert len(expected) == 2 * 5
+    assert w.classes_dock.matches.text() == "10 matches (caption 10), highlighted"
 
     assert w.generation.runner.generate()
     qtbot.waitUntil(lambda: not w.generation.gen.running, timeout=60000)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from diffviews_app import exports
+from diffviews_app.targets import Target
 from PySide6.QtCore import Qt, QTimer
 
 from diffviews_core.lineage import Lineage
@@ -60,6 +61,7 @@ def test_generate_from_neighbours_draws_a_live_trajectory(qtbot, window_parts, t
     assert len(parts.steps_dock.captions()) == 5
     assert parts.steps_dock.captions()[0] == f"{traj.class_text}\nStep 1/5\nsigma={traj.sigmas[0]:.3g}"
     assert gen.step == 4 and not parts.steps_dock.large.pixmap().isNull()
+    qtbot.waitUntil(lambda: 4 in parts.steps_dock.gallery.visible_rows())  # the step shown is in view
     parts.steps_dock.previous()
     assert gen.step == 3
     # the generated image is an overlay point on the map, at the trajectory's end
@@ -95,10 +97,47 @@ def test_compare_and_batch(qtbot, window_parts):
     masked, plain = gen.compare
     assert gen.trajectories[masked].image.tobytes() != gen.trajectories[plain].image.tobytes()
     assert parts.steps_dock.compare_box.isVisibleTo(parts.steps_dock)
+    # two aligned rows of steps, masked over unmasked, that scroll together
+    top, bottom = parts.steps_dock.compare_rows
+    assert [m.rowCount() for m in parts.steps_dock.compare_models] == [3, 3]
+    assert [top.visualRect(top.model().index(i)).x() for i in range(3)] == [
+        bottom.visualRect(bottom.model().index(i)).x() for i in range(3)
+    ]  # fmt: skip
+    assert parts.steps_dock.compare_models[0].captions()[0] == f"Step 1/3\nsigma={gen.trajectories[masked].sigmas[0]:.3g}"
+    assert gen.trajectories[plain].label in parts.steps_dock.compare_labels[1].text()
     assert len(parts.trajectories.generated_points()[0]) == 4
     parts.runner.clear()
     assert not gen.trajectories and "generated" not in parts.canvas.overlay_names()
     assert parts.trajectories.layer.ids() == []
+
+
+def test_a_generated_image_is_a_knn_query_and_joins_a_set(qtbot, window_parts):
+    parts = window_parts
+    s, gen = parts.state, parts.gen
+    _select_with_knn(parts, row=4, k=2)
+    gen.update_settings(num_steps=3, seed=5)
+    _generate(qtbot, parts)
+    traj = gen.current_trajectory()
+    star = Target.trajectory_step(traj.id, len(traj.sigmas) - 1, generated=True)
+    s.click_target(star, replace=True)  # Ctrl+click on the star: the generated image alone is the selection
+    assert s.selected_generated == (traj.id,) and s.selection_rows() == [] and s.neighbours == []
+    assert "generated-selection" in parts.canvas.overlay_names()  # ringed on the map
+    s.set_knn_space("map")
+    s.set_k(3)
+    parts.controller.suggest_knn()
+    d = np.linalg.norm(s.coords() - traj.points("2d")[-1], axis=1)
+    assert s.neighbour_rows() == np.argsort(d, kind="stable")[:3].tolist()
+    s.clear_neighbours()
+    s.set_knn_space("activation")
+    parts.controller.suggest_knn()  # its own activation is the query
+    acts = np.asarray(s.model.activations(parts.controller.knn_layers()), dtype=np.float64)
+    d = np.linalg.norm(acts - np.asarray(traj.activations[-1], dtype=np.float64).ravel(), axis=1)
+    assert s.neighbour_rows() == np.argsort(d, kind="stable")[:3].tolist()
+    s.select_set([1, 2], add=True)  # samples join it in a set
+    assert s.selection_set == (1, 2) and s.selected_generated == (traj.id,)
+    parts.runner.clear()  # its trajectory is gone: it leaves the selection
+    assert s.selected_generated == () and s.selection_set == (1, 2)
+    assert "generated-selection" not in parts.canvas.overlay_names()
 
 
 def test_session_round_trip(qtbot, window_parts, tmp_path):

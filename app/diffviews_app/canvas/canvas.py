@@ -63,7 +63,7 @@ class PointCloudCanvas(QObject):
 
     hovered = Signal(object)  # Target under the mouse (NOTHING when none)
     clicked = Signal(object, object)  # Target, keyboard modifiers
-    lasso_selected = Signal(object)  # rows of the main cloud inside the lasso
+    lasso_selected = Signal(object, object)  # rows of the main cloud inside the lasso or box, keyboard modifiers
     camera_changed = Signal()
     mode_changed = Signal(str)
     background_changed = Signal(bool)  # True when the new background is dark (layers pick readable colours)
@@ -71,6 +71,7 @@ class PointCloudCanvas(QObject):
     RING_STYLE = {  # colour, extra diameter over the point size (px), ring width (px)
         "highlight": ((0.10, 0.10, 0.10, 0.9), 4.0, 1.5),
         "neighbours": ((0.13, 0.75, 0.20, 1.0), 9.0, 2.5),
+        "set": ((0.90, 0.10, 0.10, 1.0), 5.0, 1.5),  # members of a selection set: many, so lighter than "selection"
         "selection": ((0.90, 0.10, 0.10, 1.0), 12.0, 3.0),
         "hover": ((0.00, 0.80, 0.90, 1.0), 8.0, 2.0),
     }
@@ -167,6 +168,11 @@ class PointCloudCanvas(QObject):
         self.background_changed.emit(dark)
         self.request_draw()
 
+    def set_selection_tool(self, tool: str) -> None:
+        """"point": a drag pans or orbits and Shift+drag lassos; "lasso" / "box": a drag draws that shape."""
+        self.input.drag_selects = tool in ("lasso", "box")
+        self.input.lasso_mode = "box" if tool == "box" else "lasso"
+
     def request_draw(self) -> None:
         """Redraw with the next frame (after a layer changed its visuals)."""
         self._canvas.update()
@@ -245,6 +251,12 @@ class PointCloudCanvas(QObject):
 
     def set_selection(self, row: int | None) -> None:
         self._set_ring("selection", None if row is None or row < 0 else [row])
+
+    def set_selection_rows(self, rows: Sequence[int], is_set: bool = False) -> None:
+        """Ring the selected sample, or (``is_set``) every member of a selection set with a lighter ring."""
+        rows = list(rows)
+        self._set_ring("set", rows if is_set else None)
+        self._set_ring("selection", None if is_set else rows or None)
 
     def set_neighbours(self, rows: Sequence[int]) -> None:
         self._set_ring("neighbours", rows)

@@ -1,7 +1,8 @@
-"""The canvas's one mouse handler: hover, clicks and the Shift+drag lasso, read by a single event filter.
+"""The canvas's one mouse handler: hover, clicks and the lasso / box drag, read by a single event filter.
 
 Whatever is under the mouse is asked of the canvas (``pick_target``, which asks its layers in z-order), so a
-hover or a click reports exactly one ``Target`` however many layers are drawn. Shift+drag never reaches the camera.
+hover or a click reports exactly one ``Target`` however many layers are drawn. A selecting drag (Shift+drag, or any
+drag while ``drag_selects``: the lasso and box tools) never reaches the camera.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class CanvasInput(QObject):
         super().__init__(canvas)
         self.canvas = canvas
         self.lasso_mode = "lasso"  # or "box"
+        self.drag_selects = False  # True: a plain drag draws the lasso/box (else only Shift+drag does)
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_INTERVAL_MS)
         self._hover_timer.timeout.connect(self._emit_hover)
         self._hover_pos: QPointF | None = None
@@ -63,9 +65,9 @@ class CanvasInput(QObject):
 
     def _mouse_press(self, event) -> bool:
         self._press_pos = event.position()
-        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+        if self.drag_selects or event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             self._lasso_path = [(self._press_pos.x(), self._press_pos.y())]
-            return True  # the camera never sees a Shift+drag
+            return True  # the camera never sees a selecting drag
         return False
 
     def _mouse_release(self, event) -> bool:
@@ -76,7 +78,8 @@ class CanvasInput(QObject):
             lasso.append((pos.x(), pos.y()))
             self.canvas.set_lasso_path(None)
             if np.ptp(np.asarray(lasso), axis=0).max() > CLICK_SLOP_PX:
-                self.canvas.lasso_selected.emit(self.canvas.rows_in_polygon(self._polygon(lasso)))
+                rows = self.canvas.rows_in_polygon(self._polygon(lasso))
+                self.canvas.lasso_selected.emit(rows, event.modifiers())
                 return True
         if press is not None and (pos - press).manhattanLength() <= CLICK_SLOP_PX:
             self.canvas.clicked.emit(self.canvas.pick_target(pos.x(), pos.y()), event.modifiers())

@@ -1,10 +1,11 @@
-"""Classes dock: the legend (colour, id, name, count), highlight one or several classes, search by class name,
-caption or sample id (integer ids as ``12`` or ``sample_000012``, text ids as they are)."""
+"""Classes dock: the legend (colour, id, name, count), highlight one or several classes, and a live search: as the
+user types (debounced) the samples whose id, class name, caption or any metadata value match are highlighted on the
+map, with their count or "no match" (``search.search_samples``; integer ids as ``12`` or ``sample_000012``)."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,8 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..colors import class_colors
+from ..colors import class_colors, color_label, colouring
+from ..search import SampleSearch, SearchResult
 from ..state import ExplorerState
+
+SEARCH_DELAY_MS = 150  # typing pauses this long before the map is searched and highlighted
 
 
 def _swatch(rgb: tuple[float, float, float]) -> QIcon:
@@ -30,20 +34,33 @@ def _swatch(rgb: tuple[float, float, float]) -> QIcon:
 
 
 class ClassesDock(QDockWidget):
-    """Writes ``state.highlight_classes`` / ``state.search_rows``; selects a sample found by id on Enter."""
+    """Writes ``state.highlight_classes`` (or ``highlight_values`` while a category column colours the map) and
+    ``state.search_rows``; Enter selects what the search found."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__("Classes", parent)
         self.setObjectName("ClassesDock")
         self.state = state
         self._updating = False
-        self._captions_lower: list[str] | None = None  # lower-cased captions of the model shown, made on first search
+        self.legend_column = "class"
+        self._searcher: SampleSearch | None = None
+        self.result = SearchResult("")
         body = QWidget()
         layout = QVBoxLayout(body)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search class name or sample id")
+        self.search.setPlaceholderText("Search id, class, caption, metadata")
+        self.search.setToolTip("highlights matching samples as you type: a sample id, a class name, a caption or "
+                               "any metadata value; column=value looks in one column (e.g. label_mode=uniform). "
+                               "Enter selects the match (several: the classes found, else the set)")  # fmt: skip
         self.search.setClearButtonEnabled(True)
         layout.addWidget(self.search)
+        self.matches = QLabel()
+        self.matches.setObjectName("searchMatches")
+        self.matches.setWordWrap(True)
+        self.matches.hide()
+        layout.addWidget(self.matches)
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.run_search)
         self.legend = QTreeWidget()
         self.legend.setColumnCount(2)
         self.legend.setHeaderLabels(["Class", "Samples"])
@@ -63,22 +80,28 @@ class ClassesDock(QDockWidget):
         self.setWidget(body)
 
         self.legend.itemSelectionChanged.connect(self._on_selection)
-        self.search.textChanged.connect(self._on_search)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self._on_enter)
         self.clear_button.clicked.connect(self._clear)
         state.model_changed.connect(self._rebuild)
+        state.color_by_changed.connect(lambda _c: self._rebuild_legend())
         state.highlight_changed.connect(self._refresh_status)
         self._rebuild()
 
     def items(self) -> list[QTreeWidgetItem]:
         return [self.legend.topLevelItem(i) for i in range(self.legend.topLevelItemCount())]
 
-    def class_rows(self) -> dict[int, QTreeWidgetItem]:
-        """Legend entries by class label."""
-        return {int(item.data(0, Qt.ItemDataRole.UserRole)): item for item in self.items()}
+    def class_rows(self) -> dict[int | str, QTreeWidgetItem]:
+        """Legend entries by class label (or, while a category column colours the map, by its values as text)."""
+        return {item.data(0, Qt.ItemDataRole.UserRole): item for item in self.items()}
 
-    def highlight(self, classes: list[int]) -> None:
-        """Select these classes in the legend (and so highlight them on the map)."""
+    @property
+    def shows_classes(self) -> bool:
+        """True when the legend lists classes; False when it lists the categories of the colouring column."""
+        return self.legend_column == "class"
+
+    def highlight(self, classes: list[int | str]) -> None:
+        """Select these legend entries (classes, or categories) and so highlight them on the map."""
         items = self.class_rows()
         self._updating = True
         self.legend.clearSelection()
@@ -89,88 +112,109 @@ class ClassesDock(QDockWidget):
         self._on_selection()
 
     def _rebuild(self) -> None:
+        """Another model: the search starts afresh and the legend follows the colouring."""
+        self.search.clear()
+        self._search_timer.stop()
+        self._searcher = None
+        self.result = SearchResult("")
+        self._rebuild_legend()
+
+    def _rebuild_legend(self) -> None:
+        """The legend follows the colouring: the categories of a text or few-valued column, else the classes (with
+        their colours only when they colour the map)."""
         self._updating = True
         self.legend.clear()
-        self.search.clear()
-        self._captions_lower = None
         model = self.state.model
-        if model is not None and model.samples.has_classes:
-            labels = np.asarray(model.samples.class_label, dtype=np.int64)
-            uniq, first, counts = np.unique(labels, return_index=True, return_counts=True)
-            _, legend = class_colors(labels)
-            root_names = self.state.root.class_names if self.state.root is not None else None
-            names = model.samples.class_name
-            for label, row, count in zip(uniq, first, counts, strict=True):
-                name = str(names[row]) if names is not None and str(names[row]) else ""
-                if not name and root_names:
-                    name = root_names.get(int(label), "")
-                item = QTreeWidgetItem([f"{label}: {name}" if name else str(label), f"{count:,}"])
-                item.setIcon(0, _swatch(legend[int(label)]))
-                item.setToolTip(0, item.text(0))
-                item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                item.setData(0, Qt.ItemDataRole.UserRole, int(label))
-                item.setData(0, Qt.ItemDataRole.UserRole + 1, name.lower())
-                item.setData(0, Qt.ItemDataRole.UserRole + 2, int(count))
-                self.legend.addTopLevelItem(item)
+        info = colouring(model.samples.columns, self.state.color_by, model.num_samples) if model is not None else None
+        if info is not None and info.kind == "categorical" and info.column != "class":
+            self.legend_column = info.column
+            self.legend.setHeaderLabels([info.column, "Samples"])
+            self.setWindowTitle(f"Legend: {info.column}")
+            for cat in info.categories:
+                self._add_entry(cat.text, cat.text, cat.rgb, cat.count)
+        else:
+            self.legend_column = "class"
+            self.legend.setHeaderLabels(["Class", "Samples"])
+            self.setWindowTitle("Classes")
+            if model is not None and model.samples.has_classes:
+                self._add_classes(model, coloured=info is not None and info.column == "class")
         self._updating = False
         self._refresh_status()
+
+    def _add_entry(self, key: int | str, text: str, rgb, count: int, name: str | None = None) -> None:
+        item = QTreeWidgetItem([text, f"{count:,}"])
+        if rgb is not None:
+            item.setIcon(0, _swatch(rgb))
+        item.setToolTip(0, text)
+        item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        item.setData(0, Qt.ItemDataRole.UserRole, key)
+        item.setData(0, Qt.ItemDataRole.UserRole + 1, (text if name is None else name).lower())
+        item.setData(0, Qt.ItemDataRole.UserRole + 2, int(count))
+        self.legend.addTopLevelItem(item)
+
+    def _add_classes(self, model, coloured: bool) -> None:
+        labels = np.asarray(model.samples.class_label, dtype=np.int64)
+        uniq, first, counts = np.unique(labels, return_index=True, return_counts=True)
+        _, legend = class_colors(labels)
+        root_names = self.state.root.class_names if self.state.root is not None else None
+        names = model.samples.class_name
+        for label, row, count in zip(uniq, first, counts, strict=True):
+            name = str(names[row]) if names is not None and str(names[row]) else ""
+            if not name and root_names:
+                name = root_names.get(int(label), "")
+            text = f"{label}: {name}" if name else str(label)
+            self._add_entry(int(label), text, legend[int(label)] if coloured else None, int(count), name)
 
     def _on_selection(self) -> None:
         if self._updating:
             return
-        classes = [int(i.data(0, Qt.ItemDataRole.UserRole)) for i in self.legend.selectedItems()]
-        self.state.set_highlight_classes(classes)
+        keys = [i.data(0, Qt.ItemDataRole.UserRole) for i in self.legend.selectedItems()]
+        if self.shows_classes:
+            self.state.set_highlight_classes(int(k) for k in keys)
+        else:
+            self.state.set_highlight_values(keys)
 
-    def _sample_row(self, text: str) -> int:
-        model = self.state.model
-        text = text.strip()
-        if model is None or not text:
-            return -1
-        samples = model.samples
-        key = text if samples.ids_are_text else text.lower().removeprefix("sample_")
-        try:
-            return int(samples.row_of(key))
-        except (KeyError, ValueError, IndexError):
-            return -1
-
-    def _caption_rows(self, needle: str) -> np.ndarray:
-        """Rows whose caption contains ``needle`` (case-insensitive), for text-conditioned samples."""
-        model = self.state.model
-        captions = model.samples.caption if model is not None else None
-        if captions is None or len(needle) < 2:
-            return np.empty(0, dtype=np.int64)
-        if self._captions_lower is None:
-            self._captions_lower = [str(c).lower() for c in captions]
-        return np.array([i for i, c in enumerate(self._captions_lower) if needle in c], dtype=np.int64)
-
-    def _on_search(self, text: str) -> None:
+    def run_search(self) -> None:
+        """Search now what the box holds (typing waits ``SEARCH_DELAY_MS`` for this): highlight, count, filter."""
+        self._search_timer.stop()
+        model, text = self.state.model, self.search.text()
+        names = self.state.root.class_names if self.state.root is not None else None
+        if model is not None and (self._searcher is None or self._searcher.samples is not model.samples):
+            # the one the controller prepared in the background, else made here (small data, tests)
+            self._searcher = self.state.searcher or SampleSearch(model.samples, names)
+        self.result = self._searcher(text) if model is not None else SearchResult(text)
         needle = text.strip().lower()
         for item in self.items():
             label, name = item.data(0, Qt.ItemDataRole.UserRole), item.data(0, Qt.ItemDataRole.UserRole + 1)
             item.setHidden(bool(needle) and needle not in name and needle != str(label))
-        row = self._sample_row(text)
-        if row >= 0:
-            self.state.set_search_rows([row])
-        else:
-            self.state.set_search_rows(self._caption_rows(needle))
+        found = self.result.count > 0
+        self.matches.setVisible(bool(needle))
+        self.matches.setText(self.result.summary(model.samples if model is not None else None))
+        self.matches.setStyleSheet("" if found else "#searchMatches { color: #b3261e; font-weight: bold; }")
+        self.state.set_search_rows(self.result.rows)
+        self._refresh_status()
 
     def _on_enter(self) -> None:
-        """Enter: select the sample found by id, or highlight every class whose name matches."""
-        row = self._sample_row(self.search.text())
-        if row < 0 and self.state.search_rows.size == 1:  # the one caption that matches
-            row = int(self.state.search_rows[0])
-        if row >= 0:
-            self.state.select(row)
+        """Enter: select the one sample found; several: highlight the classes whose name matches, or make the
+        matches the selection set."""
+        self.run_search()
+        rows = self.result.rows
+        if rows.size == 1:
+            self.state.select(int(rows[0]))
             return
-        visible = [int(item.data(0, Qt.ItemDataRole.UserRole)) for item in self.items() if not item.isHidden()]
-        if visible and self.search.text().strip():
-            self.highlight(visible)
+        if not rows.size:
+            return
+        if dict(self.result.sources).keys() == {"class name"}:
+            self.highlight([item.data(0, Qt.ItemDataRole.UserRole) for item in self.items() if not item.isHidden()])
+        else:
+            self.state.select_set(rows.tolist())
 
     def _clear(self) -> None:
         self._updating = True
         self.legend.clearSelection()
         self._updating = False
         self.search.clear()
+        self.run_search()
         self.state.clear_highlight()
 
     def _refresh_status(self) -> None:
@@ -181,17 +225,22 @@ class ClassesDock(QDockWidget):
             n = sum(counts.get(c, 0) for c in s.highlight_classes)
             k = len(s.highlight_classes)
             parts.append(f"{k} class{'es' if k != 1 else ''} highlighted: {n} samples")
-        if s.search_rows.size == 1 and s.model is not None:
-            parts.append(f"{s.model.samples.id_text(int(s.search_rows[0]))} found (Enter selects it)")
-        elif s.search_rows.size and s.model is not None:
-            parts.append(f"{s.search_rows.size} captions match (highlighted)")
-        if not parts and s.model is not None:
-            if s.model.samples.has_classes:
-                parts.append(f"{len(counts)} classes, {s.num_points} samples")
-            else:
+        if s.highlight_values and not self.shows_classes:
+            n = sum(counts.get(v, 0) for v in s.highlight_values)
+            k = len(s.highlight_values)
+            parts.append(f"{k} value{'s' if k != 1 else ''} of {self.legend_column} highlighted: {n} samples")
+        if not parts and not s.search_rows.size and s.model is not None:
+            if not self.shows_classes:
+                parts.append(f"Colour: {self.legend_column}, {len(counts)} values, {s.num_points} samples")
+            elif not s.model.samples.has_classes:
                 parts.append(
                     f"{s.num_points} text-conditioned samples (captions): no classes, so colour by class is off. "
                     "Search a caption or a sample id."
                 )
+            elif s.color_by not in ("class", ""):
+                parts.append(f"{len(counts)} classes, {s.num_points} samples; colour: {color_label(s.color_by)} "
+                             "(colour bar under the map)")  # fmt: skip
+            else:
+                parts.append(f"{len(counts)} classes, {s.num_points} samples")
         self.status.setText("\n".join(parts))
-        self.clear_button.setEnabled(bool(s.highlight_classes or s.search_rows.size))
+        self.clear_button.setEnabled(bool(s.highlight_classes or s.highlight_values or s.search_rows.size))

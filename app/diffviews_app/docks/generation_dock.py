@@ -200,7 +200,7 @@ class GenerationDock(QDockWidget):
         gen.settings_changed.connect(self._read)
         gen.running_changed.connect(self._refresh_enabled)
         gen.progressed.connect(self._progress)
-        state.selected_changed.connect(self._refresh_enabled)
+        state.selection_changed.connect(self._refresh_enabled)
         state.neighbours_changed.connect(self._refresh_enabled)
         state.model_changed.connect(self._refresh_enabled)
         state.model_changed.connect(self._refresh_adapters)
@@ -315,7 +315,7 @@ class GenerationDock(QDockWidget):
 
     # ---- run state --------------------------------------------------------------------------------------------------
     def _refresh_enabled(self, *_args) -> None:
-        ready = self.state.model is not None and self.state.selected >= 0
+        ready = self.state.model is not None and bool(self.state.selection_rows())
         running = self.gen.running
         self.generate_button.setEnabled(ready and not running)
         self.compare_button.setEnabled(ready and not running)
@@ -323,9 +323,10 @@ class GenerationDock(QDockWidget):
         if running:
             return
         if not ready:
-            self.status.setText("Select a sample (and neighbours) on the map to generate from them.")
+            self.status.setText("Select a sample (and neighbours) or a set (lasso, box) on the map to generate "
+                                "from them.")  # fmt: skip
         else:
-            n = 1 + len(self.state.neighbours)
+            n = len(self.state.generation_rows())
             self.status.setText(f"Mask: mean activation of {n} sample{'s' if n != 1 else ''}.")
 
     def _progress(self, fraction: float, message: str) -> None:

@@ -6,16 +6,12 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QHBoxLayout,
     QLabel,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -24,13 +20,15 @@ from PySide6.QtWidgets import (
 
 from diffviews_core.captions import class_text, label_text
 
+from ..gallery import GalleryView, ThumbnailModel
 from ..images import ImageCache, scaled
 from ..state import K_MAX, K_MIN, KNN_SPACES, ExplorerState
 
 THUMB = 84
-CELL_WIDTH = THUMB + 28
 SPACE_LABELS = {"activation": "Activation space", "map": "Map (2D/3D)"}
-HINT = "Click a point to select it; click others to add or remove neighbours. Shift+drag draws a lasso."
+HINT = ("Click a point to select it; click others to add or remove neighbours. A lasso (L) or box (B) selects a "
+        "set; Shift+drag lassos with the point tool (S).")  # fmt: skip
+IN_SET = "(in set)"
 
 
 def distance_caption(distance: float | None) -> str:
@@ -90,19 +88,12 @@ class NeighboursDock(QDockWidget):
         self.knn_button.setToolTip("find the K nearest neighbours of the selected sample (K)")
         layout.addWidget(self.knn_button)
 
-        self.gallery = QListWidget()
-        self.gallery.setViewMode(QListView.ViewMode.IconMode)
-        self.gallery.setIconSize(QSize(THUMB, THUMB))
-        self.gallery.setGridSize(QSize(CELL_WIDTH, THUMB + 44))
-        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
-        self.gallery.setMovement(QListView.Movement.Static)
-        self.gallery.setWordWrap(True)
-        self.gallery.setUniformItemSizes(True)
-        self.gallery.setMinimumHeight(THUMB + 52)
-        layout.addWidget(self.gallery, 1)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
+        self.gallery_model = ThumbnailModel(self._thumbnail, THUMB, self)
+        self.gallery = GalleryView(self.gallery_model, lines=2)
+        layout.addWidget(self.gallery, 1)
 
         buttons = QHBoxLayout()
         self.clear_button = QPushButton("Clear neighbours")
@@ -117,34 +108,46 @@ class NeighboursDock(QDockWidget):
         self.knn_button.clicked.connect(self.knn_requested)
         self.clear_button.clicked.connect(state.clear_neighbours)
         self.deselect_button.clicked.connect(state.clear_selection)
-        self.gallery.itemClicked.connect(lambda item: state.set_hovered(int(item.data(Qt.ItemDataRole.UserRole))))
+        self.gallery.clicked.connect(lambda index: state.set_hovered(int(self.gallery.key_at(index))))
         state.k_changed.connect(self.k_spin.setValue)
         state.knn_space_changed.connect(
             lambda space: self.space_combo.setCurrentIndex(self.space_combo.findData(space))
         )
-        state.selected_changed.connect(self._refresh_selected)
+        state.selection_changed.connect(self._refresh_selection)
         state.model_changed.connect(self._refresh_all)
         state.neighbours_changed.connect(self._refresh_gallery)
         self._refresh_all()
 
     def captions(self) -> list[str]:
         """The gallery captions in order (what a user reads under each thumbnail)."""
-        return [self.gallery.item(i).text() for i in range(self.gallery.count())]
+        return self.gallery_model.captions()
+
+    def _thumbnail(self, row: int):
+        model = self.state.model
+        return None if model is None else self.images.get(model, int(row))
 
     def _refresh_all(self) -> None:
+        self.gallery_model.invalidate()  # another model: the same rows are other images
+        self._refresh_selection()
+
+    def _refresh_selection(self) -> None:
         self._refresh_selected()
         self._refresh_gallery()
 
     def _refresh_selected(self, *_args) -> None:
         s = self.state
-        has = s.model is not None and s.selected >= 0
+        has = s.model is not None and s.has_selection
         self.knn_button.setEnabled(has)
         self.clear_button.setEnabled(has)
         self.deselect_button.setEnabled(has)
-        self.selected_image.setVisible(has)
+        self.selected_image.setVisible(has and s.selected >= 0)
         if not has:
             self.selected_image.clear()
             self.selected_label.setText(HINT)
+            return
+        if s.selected < 0:
+            self.selected_image.clear()
+            self.selected_label.setText(self._set_text())
             return
         pixmap = self.images.get(s.model, s.selected)
         if pixmap is None:
@@ -156,26 +159,40 @@ class NeighboursDock(QDockWidget):
         what = html.escape(label_text(s.model, s.selected, names))
         self.selected_label.setText(f"<b>Selected</b> {sid}<br>{what}")
 
+    def _set_text(self) -> str:
+        """What a selection set holds: how many samples of how many classes, and generated images."""
+        s = self.state
+        rows, n_gen = s.selection_rows(), len(s.selected_generated)
+        parts = [f"<b>Selection set</b> {len(rows):,} sample{'s' if len(rows) != 1 else ''}"]
+        if rows and s.model.samples.has_classes:
+            labels = np.asarray(s.model.samples.class_label, dtype=np.int64)[rows]
+            values, counts = np.unique(labels, return_counts=True)
+            names = s.root.class_names if s.root is not None else None
+            top = html.escape(class_text(s.model, rows[int(np.flatnonzero(labels == values[counts.argmax()])[0])],
+                                         names))  # fmt: skip
+            parts.append(f"{len(values)} class{'es' if len(values) != 1 else ''}, most: {top} ({counts.max()})")
+        if n_gen:
+            parts.append(f"+ {n_gen} generated image{'s' if n_gen != 1 else ''}")
+        return "<br>".join(parts)
+
     def _refresh_gallery(self) -> None:
         s = self.state
-        self.gallery.clear()
         if s.model is None:
+            self.gallery_model.clear()
             self.summary.setText("")
             return
         names = s.root.class_names if s.root is not None else None
-        metrics = self.gallery.fontMetrics()
-        for row, dist in s.neighbours:
-            pixmap = self.images.get(s.model, row)
-            icon = QIcon(scaled(pixmap, THUMB)) if pixmap is not None else QIcon(QPixmap(THUMB, THUMB))
-            name = metrics.elidedText(class_text(s.model, row, names), Qt.TextElideMode.ElideRight, CELL_WIDTH - 8)
-            item = QListWidgetItem(icon, f"{name}\n{distance_caption(dist)}")
-            item.setData(Qt.ItemDataRole.UserRole, row)
-            item.setToolTip(f"{s.model.samples.id_text(row)}  {class_text(s.model, row, names)}")
-            self.gallery.addItem(item)
+        members = list(s.selection_set)  # a set's members come first, then the neighbours of the selection
+        items = [(row, IN_SET) for row in members] + [(row, distance_caption(d)) for row, d in s.neighbours]
+        captions = [f"{class_text(s.model, row, names)}\n{what}" for row, what in items]
+        tips = [f"{s.model.samples.id_text(row)}  {class_text(s.model, row, names)}  {what}" for row, what in items]
+        self.gallery_model.set_items([row for row, _ in items], captions, tips)
         n_manual = sum(1 for _, d in s.neighbours if d is None)
         n = len(s.neighbours)
         text = f"{n} neighbour{'s' if n != 1 else ''} ({n - n_manual} KNN, {n_manual} manual)"
-        spread = map_spread(s.coords(), s.selected, [r for r, d in s.neighbours if d is not None])
+        if members:
+            text = f"{len(members):,} in the set, then {text}"
+        spread = map_spread(s.coords(), s.selected, [r for r, d in s.neighbours if d is not None])  # one sample only
         if spread is not None and s.knn_space == "activation":
             text += f"\nOn the map they lie {spread:.1f}× as far as the map's own nearest (projection distortion)"
         self.summary.setText(text)

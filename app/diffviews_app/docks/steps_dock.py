@@ -1,29 +1,29 @@
 """Denoising steps dock: the current trajectory's per-step x0 estimates (noised input inset) with captions
 ``class | Step i/n | sigma=x``, previous/next buttons and arrow keys, the chosen frame large (the final image once the
-run ends), and the masked / unmasked images side by side after "Compare unmasked"."""
+run ends), and after "Compare unmasked" the masked and unmasked runs' steps as two aligned rows that scroll
+together."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QLabel,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from ..gallery import GalleryView, ThumbnailModel
 from ..images import image_pixmap, inset_pixmap
-from ..state.generation_state import GenerationState, StepFrame, Trajectory
+from ..state.generation_state import GenerationState, Trajectory
 
 THUMB = 96
 LARGE = 160
-COMPARE = 128
+COMPARE_THUMB = 64
+COMPARE_TITLES = ("masked", "unmasked (same seed)")
 
 
 class StepsDock(QDockWidget):
@@ -60,38 +60,45 @@ class StepsDock(QDockWidget):
         nav.addWidget(self.next_button)
         layout.addLayout(nav)
 
-        self.gallery = QListWidget()
-        self.gallery.setViewMode(QListView.ViewMode.IconMode)
-        self.gallery.setIconSize(QSize(THUMB, THUMB))
-        self.gallery.setGridSize(QSize(THUMB + 24, THUMB + 58))
-        self.gallery.setResizeMode(QListView.ResizeMode.Adjust)
-        self.gallery.setMovement(QListView.Movement.Static)
-        self.gallery.setWordWrap(True)
-        self.gallery.setUniformItemSizes(True)
-        self.gallery.setMinimumHeight(THUMB + 70)
-        outer.addWidget(self.gallery, 1)
+        # one grid of the current trajectory, or (after Compare unmasked) two aligned rows, masked over unmasked
+        self.pages = QStackedWidget()
+        outer.addWidget(self.pages, 1)
+        self.gallery_model = ThumbnailModel(lambda step: self._frame_pixmap(self.gen.current, step), THUMB, self)
+        self.gallery = GalleryView(self.gallery_model, lines=3)
+        self.pages.addWidget(self.gallery)
 
+        # compare: a title line over each row (the run and its class), smaller cells captioned by step and sigma, so
+        # both rows fit the dock's height and use its whole width
         self.compare_box = QWidget()
-        row = QHBoxLayout(self.compare_box)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.compare_labels: list[tuple[QLabel, QLabel]] = []
-        for title in ("masked", "unmasked (same seed)"):
-            col = QVBoxLayout()
-            image, text = QLabel(), QLabel(title)
-            image.setFixedSize(COMPARE, COMPARE)
-            image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            col.addWidget(image)
-            col.addWidget(text)
-            row.addLayout(col)
-            self.compare_labels.append((image, text))
-        outer.addWidget(self.compare_box)
-        self.compare_box.hide()
+        rows = QVBoxLayout(self.compare_box)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        self.compare_models: list[ThumbnailModel] = []
+        self.compare_rows: list[GalleryView] = []
+        self.compare_labels: list[QLabel] = []
+        for i, title in enumerate(COMPARE_TITLES):
+            model = ThumbnailModel(lambda step, i=i: self._compare_pixmap(i, step), COMPARE_THUMB, self)
+            view = GalleryView(model, lines=2, single_row=True)
+            label = QLabel(title)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            rows.addWidget(label)
+            rows.addWidget(view)
+            self.compare_models.append(model)
+            self.compare_rows.append(view)
+            self.compare_labels.append(label)
+        rows.addStretch(1)
+        top, bottom = (v.horizontalScrollBar() for v in self.compare_rows)
+        top.valueChanged.connect(bottom.setValue)  # aligned: step i of both runs stays one above the other
+        bottom.valueChanged.connect(top.setValue)
+        self.pages.addWidget(self.compare_box)
         self.setWidget(body)
 
         self.prev_button.clicked.connect(self.previous)
         self.next_button.clicked.connect(self.next)
-        self.gallery.currentRowChanged.connect(lambda row: row >= 0 and gen.set_step(row))
+        self.gallery.selectionModel().currentChanged.connect(lambda index, _p: index.isValid() and
+                                                             gen.set_step(index.row()))  # fmt: skip
+        for i, view in enumerate(self.compare_rows):
+            view.clicked.connect(lambda index, i=i: self._compare_clicked(i, index.row()))
         gen.current_changed.connect(self._rebuild)
         gen.trajectories_cleared.connect(self._rebuild)
         gen.trajectory_stepped.connect(self._stepped)
@@ -117,23 +124,44 @@ class StepsDock(QDockWidget):
             super().keyPressEvent(event)
 
     def captions(self) -> list[str]:
-        return [self.gallery.item(i).text() for i in range(self.gallery.count())]
+        return self.gallery_model.captions()
 
     # ---- content ------------------------------------------------------------------------------------------------
-    def _item(self, traj: Trajectory, frame: StepFrame) -> QListWidgetItem:
-        caption = traj.caption(frame.step)
-        item = QListWidgetItem(QIcon(inset_pixmap(frame.x0, frame.noised, THUMB)), caption.replace(" | ", "\n"))
-        item.setToolTip(caption)
-        return item
+    def _frame_pixmap(self, tid: int, step: int):
+        traj = self.gen.trajectories.get(tid)
+        if traj is None or not 0 <= step < len(traj.frames):
+            return None
+        frame = traj.frames[step]
+        return inset_pixmap(frame.x0, frame.noised, THUMB)
+
+    def _compare_pixmap(self, which: int, step: int):
+        pair = self.gen.compare
+        traj = self.gen.trajectories.get(pair[which]) if pair else None
+        if traj is None or not 0 <= step < len(traj.frames):
+            return None
+        frame = traj.frames[step]
+        return inset_pixmap(frame.x0, frame.noised, COMPARE_THUMB)
+
+    def _compare_clicked(self, which: int, step: int) -> None:
+        pair = self.gen.compare
+        if pair and pair[which] in self.gen.trajectories:
+            self.gen.set_current(pair[which])
+            self.gen.set_step(step)
+
+    @staticmethod
+    def _captions(traj: Trajectory, start: int = 0) -> tuple[list[int], list[str], list[str]]:
+        steps = [frame.step for frame in traj.frames[start:]]
+        tips = [traj.caption(step) for step in steps]
+        return list(range(start, start + len(steps))), [t.replace(" | ", "\n") for t in tips], tips
 
     def _rebuild(self, *_args) -> None:
         traj = self.gen.current_trajectory()
         self._tid = traj.id if traj is not None else -1
-        self.gallery.blockSignals(True)
-        self.gallery.clear()
-        for frame in traj.frames if traj is not None else []:
-            self.gallery.addItem(self._item(traj, frame))
-        self.gallery.blockSignals(False)
+        if traj is None:
+            self.gallery_model.clear()
+        else:
+            self.gallery_model.set_items(*self._captions(traj))
+        self.gallery_model.invalidate()  # the same step numbers, another trajectory's images
         self._show_step(self.gen.step)
         self._refresh_compare()
 
@@ -141,10 +169,8 @@ class StepsDock(QDockWidget):
         traj = self.gen.trajectories.get(tid)
         if tid != self._tid or traj is None:
             return
-        self.gallery.blockSignals(True)
-        for frame in traj.frames[self.gallery.count() :]:
-            self.gallery.addItem(self._item(traj, frame))
-        self.gallery.blockSignals(False)
+        for key, caption, tip in zip(*self._captions(traj, self.gallery_model.rowCount()), strict=True):
+            self.gallery_model.append(key, caption, tip)
 
     def _finished(self, tid: int) -> None:
         if tid == self._tid:
@@ -171,18 +197,32 @@ class StepsDock(QDockWidget):
         self.large.setPixmap(inset_pixmap(image, frame.noised, LARGE))
         tail = "  (final image)" if last else ""
         self.caption.setText(f"{traj.label}\n{traj.caption(step)}{tail}")
-        if self.gallery.currentRow() != step:
-            self.gallery.blockSignals(True)
-            self.gallery.setCurrentRow(step)
-            self.gallery.blockSignals(False)
+        index = self.gallery_model.index(step)
+        if self.gallery.currentIndex().row() != step and index.isValid():
+            selection = self.gallery.selectionModel()
+            selection.blockSignals(True)
+            self.gallery.setCurrentIndex(index)
+            selection.blockSignals(False)
+            self.gallery.viewport().update()
+        QTimer.singleShot(0, self, lambda: self._scroll_to(step))  # once a row added with this step is laid out
+
+    def _scroll_to(self, step: int) -> None:
+        index = self.gallery_model.index(step)
+        if index.isValid():
+            self.gallery.scrollTo(index)
 
     def _refresh_compare(self) -> None:
         pair = self.gen.compare
         trajs = [self.gen.trajectories.get(t) for t in pair] if pair else []
         show = len(trajs) == 2 and all(t is not None and t.finished for t in trajs)
-        self.compare_box.setVisible(show)
+        self.pages.setCurrentWidget(self.compare_box if show else self.gallery)
         if not show:
+            for model in self.compare_models:
+                model.clear()
             return
-        for (image, text), traj, title in zip(self.compare_labels, trajs, ("masked", "unmasked (same seed)")):
-            image.setPixmap(image_pixmap(traj.image, COMPARE))
-            text.setText(f"{title}\n{traj.label}")
+        for model, label, traj, title in zip(self.compare_models, self.compare_labels, trajs, COMPARE_TITLES):
+            keys, captions, tips = self._captions(traj)
+            model.set_items(keys, ["\n".join(c.split("\n")[1:]) for c in captions], tips)  # the class is in the title
+            model.invalidate()
+            label.setText(f"<b>{title}</b> · {traj.label}")
+            label.setToolTip(traj.label)
