@@ -13,6 +13,7 @@ A progress callback may itself raise ``CancelledError`` (the app's does once its
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
 
@@ -48,3 +49,13 @@ def stage_progress(progress: Progress | None, start: float, end: float) -> Progr
 def count_progress(progress: Progress | None, done: int, total: int, unit: str) -> None:
     """Report ``done`` of ``total`` units (batches, bytes...) as a fraction and an "N of M unit" message."""
     report(progress, done / total if total else None, f"{done:,} of {total:,} {unit}")
+
+
+def accepts_keyword(fn: Callable, name: str) -> bool:
+    """Whether ``fn`` takes keyword ``name`` (or any keyword): job runners pass ``progress``/``cancel`` only to jobs
+    that take them."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

@@ -25,7 +25,6 @@ Arguments, results and messages travel pickled over a pipe between our own proce
 
 from __future__ import annotations
 
-import inspect
 import logging
 import multiprocessing
 import os
@@ -39,7 +38,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from .errors import CancelledError, WorkerCrashedError
-from .jobs import Progress
+from .jobs import Progress, accepts_keyword
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +60,6 @@ class RemoteTraceback(Exception):
 
 class RemoteJobError(Exception):
     """An exception from a worker that could not travel as itself (not picklable): its type, message, traceback."""
-
-
-def _accepts(fn: Callable, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def _signal_name(code: int | None) -> str:
@@ -243,7 +234,7 @@ class ProcessWorker:
         """``fn(*args, **kwargs)`` in the worker process; its result, or its exception raised here.
 
         ``fn`` gets ``progress``, ``cancel`` and ``emit`` if it takes them (as the app's worker pool does)."""
-        wants = {k: _accepts(fn, k) for k in ("progress", "cancel", "emit")}
+        wants = {k: accepts_keyword(fn, k) for k in ("progress", "cancel", "emit")}
         job = getattr(fn, "__qualname__", "job")
         with self._lock:
             if self._process is None or not self._process.is_alive():

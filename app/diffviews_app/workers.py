@@ -20,7 +20,6 @@ then it exits without finalising the interpreter (``app.run_app``).
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 import time
@@ -31,7 +30,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal
 from shiboken6 import isValid
 
 from diffviews_core.errors import CancelledError, DiffViewsError
-from diffviews_core.jobs import check_cancelled
+from diffviews_core.jobs import accepts_keyword, check_cancelled
 
 from .progress_text import RemainingTime
 
@@ -48,14 +47,6 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, DiffViewsError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
-
-
-def _accepts(fn: Callable, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 class Job(QThread):
@@ -80,7 +71,7 @@ class Job(QThread):
         self._items_lock = threading.Lock()
         self._items: list = []
         for param, value in (("progress", self._report), ("cancel", self._cancel), ("publish", self._publish)):
-            if _accepts(fn, param):
+            if accepts_keyword(fn, param):
                 self._kwargs.setdefault(param, value)
         self.fraction = -1.0
         self.message = ""

@@ -193,7 +193,7 @@ def test_box_tool_by_key_makes_sets_and_generation_exports_and_knn_use_them(qtbo
     canvas.setFocus()
     QTest.keyClick(w, Qt.Key.Key_B)
     assert s.tool == "box" and w.selection_tools.actions_by_tool["box"].isChecked()
-    cx, cy = canvas.width() / 2, canvas.height() / 2
+    cx, cy = canvas.width() // 2, canvas.height() // 2  # whole pixels: the drag's corners are where the box is
     before = w.canvas.camera_state()
     _drag(canvas, [(cx - 100, cy - 80), (cx, cy), (cx + 100, cy + 80)])  # a plain drag: the box, not the camera
     box = _rows_in(w, cx - 100, cy - 80, cx + 100, cy + 80)
