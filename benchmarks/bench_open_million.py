@@ -36,11 +36,11 @@ w.resize(1440, 900)
 w.show()
 open_start_data(w, w.controller.options)
 def drawn(_event=None):
-    if w.state.model is not None and w.canvas.point_count == w.state.num_points:
+    if w.state.model is not None and w.canvas.point_count == w.state.num_points and w.canvas.full_detail_drawn:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print("FRAME", w.state.num_points, f"{rss:.0f}", flush=True)
         app.quit()
-w.canvas.scene_canvas.events.draw.connect(drawn)
+w.canvas.scene_canvas.events.draw.connect(drawn, position="last")  # after the frame: one with every point
 app.exec()
 """
 

@@ -28,6 +28,7 @@ from vispy.scene.visuals import Line
 
 from ..targets import Target
 from . import camera_state
+from .cached_canvas import CachedSceneCanvas
 from .input import CanvasInput
 from .overlays import OverlayPoints, Rings
 from .picking import nearest_brute, project_to_screen
@@ -86,7 +87,7 @@ class PointCloudCanvas(QObject):
             self._own_pool = pool
         else:
             self._own_pool = None
-        self._canvas = scene.SceneCanvas(keys=None, show=False, parent=parent, bgcolor=bgcolor, size=(800, 600))
+        self._canvas = CachedSceneCanvas(keys=None, show=False, parent=parent, bgcolor=bgcolor, size=(800, 600))
         self._view = self._canvas.central_widget.add_view(border_width=0)
         self._cameras = {"2d": PanZoomCamera(aspect=1.0), "3d": TurntableCamera(fov=45.0)}
         self._fitted = {"2d": False, "3d": False}
@@ -97,6 +98,7 @@ class PointCloudCanvas(QObject):
         self._pos = np.zeros((0, 3), dtype=np.float32)  # as drawn (z = 0 in 2D)
         self._points = PointLayer(lod_points=lod_points, parent=self._view.scene)
         self._points.order = 0
+        self._canvas.cached_node = self._points  # drawn once per change, copied under every other frame
         self._rings = {
             name: Rings(self._view.scene, color, extra, width, order=i + 1)
             for i, (name, (color, extra, width)) in enumerate(self.RING_STYLE.items())
@@ -127,6 +129,17 @@ class PointCloudCanvas(QObject):
     def scene(self):
         """The scene node of the map's view: parent layer visuals here (their ``order`` sets the drawing order)."""
         return self._view.scene
+
+    @property
+    def full_detail_drawn(self) -> bool:
+        """True when the last frame on screen showed every point (not the level-of-detail subset)."""
+        return self._canvas.full_detail_drawn
+
+    @property
+    def points_renders(self) -> int:
+        """How often the main points were drawn for the screen (into the cached image): hover, clicks and rings
+        never add to it, a camera move, resize, background, data or colour change does."""
+        return self._canvas.cache_renders
 
     @property
     def mode(self) -> str:

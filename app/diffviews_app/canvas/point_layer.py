@@ -38,7 +38,8 @@ void main() {
 
 
 class PointLayerVisual(Visual):
-    """N points of one size; ``set_lod(True)`` draws only the subset chosen at ``set_positions``."""
+    """N points of one size; ``set_lod(True)`` draws only the subset chosen at ``set_positions``. ``version`` counts
+    the changes to what it draws (the canvas caches its image by it); ``skip_draw`` leaves it out of a frame."""
 
     def __init__(self, size: float = 5.0, lod_points: int = 100_000, seed: int = 0) -> None:
         super().__init__(vcode=_VERT, fcode=_FRAG)
@@ -54,6 +55,8 @@ class PointLayerVisual(Visual):
         self.lod_rows: np.ndarray | None = None
         self.lod_active = False
         self._cutoff = 0.0
+        self.version = 0
+        self.skip_draw = False
         self.shared_program["a_position"] = self._pos_vbo
         self.shared_program["a_color"] = self._col_vbo
         self.set_gl_state("translucent", depth_test=False)
@@ -68,6 +71,7 @@ class PointLayerVisual(Visual):
 
     def set_size(self, size: float) -> None:
         self._size = float(size)
+        self.version += 1
         self.update()
 
     def set_positions(self, pos: np.ndarray) -> None:
@@ -88,6 +92,7 @@ class PointLayerVisual(Visual):
             self.lod_rows = None
             self._lod_ibo = None
         self.set_lod(self.lod_active)
+        self.version += 1
         self.update()
 
     def set_colors(self, rgba: np.ndarray) -> None:
@@ -99,25 +104,28 @@ class PointLayerVisual(Visual):
             )
         if self._n:
             self._col_vbo.set_data(rgba)
+        self.version += 1
         self.update()
 
     def set_lod(self, active: bool) -> None:
         """Draw the subset (while the camera moves) or every point (at rest)."""
         self.lod_active = bool(active)
         self._index_buffer = self._lod_ibo if (self.lod_active and self._lod_ibo is not None) else None
+        self.version += 1
         self.update()
 
     def set_depth_test(self, enabled: bool) -> None:
         """Depth-test for 3D (points occlude those behind); antialiased edges then become hard to keep it clean."""
         self._cutoff = 0.5 if enabled else 0.0
         self.set_gl_state("translucent", depth_test=bool(enabled))
+        self.version += 1
         self.update()
 
     def _prepare_transforms(self, view) -> None:
         view.view_program.vert["transform"] = view.get_transform()
 
     def _prepare_draw(self, view) -> bool:
-        if self._n == 0:
+        if self._n == 0 or self.skip_draw:
             return False
         view.view_program["u_size"] = self._size * view.transforms.pixel_scale
         view.view_program["u_cutoff"] = self._cutoff
