@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
 from ..targets import NOTHING, Target
 from .lasso import box_polygon
 
-HOVER_INTERVAL_MS = 16  # at most one pick per frame while the mouse moves
+HOVER_INTERVAL_MS = 16  # at most one pick per frame while the mouse moves (the first move of a burst picks at once)
 CLICK_SLOP_PX = 4.0  # a press and release closer than this is a click, not a drag
 
 
@@ -26,8 +26,9 @@ class CanvasInput(QObject):
         self.lasso_mode = "lasso"  # or "box"
         self.drag_selects = False  # True: a plain drag draws the lasso/box (else only Shift+drag does)
         self._hover_timer = QTimer(self, singleShot=True, interval=HOVER_INTERVAL_MS)
-        self._hover_timer.timeout.connect(self._emit_hover)
+        self._hover_timer.timeout.connect(self._hover_timeout)
         self._hover_pos: QPointF | None = None
+        self._hover_pending = False  # the mouse moved since the last pick
         self._last_hover: Target = NOTHING
         self._press_pos: QPointF | None = None
         self._lasso_path: list[tuple[float, float]] | None = None
@@ -47,6 +48,7 @@ class CanvasInput(QObject):
             return self._mouse_release(event)
         if t == QEvent.Type.Leave:
             self._hover_pos = None
+            self._hover_pending = False
             self._hover_timer.stop()
             self._set_hover(NOTHING)
         return False
@@ -59,8 +61,11 @@ class CanvasInput(QObject):
             return True
         if event.buttons() == Qt.MouseButton.NoButton:
             self._hover_pos = pos
-            if not self._hover_timer.isActive():
+            if not self._hover_timer.isActive():  # the first move picks at once; later ones wait for the timer
+                self._emit_hover()
                 self._hover_timer.start()
+            else:
+                self._hover_pending = True
         return False
 
     def _mouse_press(self, event) -> bool:
@@ -90,7 +95,13 @@ class CanvasInput(QObject):
             return box_polygon(path[0], path[-1])
         return np.asarray(path, dtype=np.float64)
 
+    def _hover_timeout(self) -> None:
+        if self._hover_pending:
+            self._emit_hover()
+            self._hover_timer.start()
+
     def _emit_hover(self) -> None:
+        self._hover_pending = False
         if self._hover_pos is not None:
             self._set_hover(self.canvas.pick_target(self._hover_pos.x(), self._hover_pos.y()))
 
