@@ -11,7 +11,9 @@ gallery) has painted, then ``glFinish``. Rows:
   search in the process (the index is built or loaded), the row is the median of the later ones;
 - frame at rest: a redraw with nothing changed; pan -> frame: the camera moves (the points are drawn again);
 - launch -> all points drawn (warm): a fresh process from start to the first frame with every point at full detail,
-  after one unmeasured launch has warmed the disk cache.
+  after one unmeasured launch has warmed the disk cache;
+- floor: an empty GL frame in a docked window of the same size, embedded as vispy does (QOpenGLWidget, the whole
+  window composed through GL) against a native child surface (QOpenGLWindow in a window container).
 
 Baseline in the same run: pyqtgraph (a PlotWidget with one ScatterPlotItem of the same points in the same window
 size) doing the same: click = ``pointsAt`` + a ring item + a label set, hover likewise, KNN = brute-force search of
@@ -359,6 +361,58 @@ def bench_pyqtgraph(app, data_dir: Path, repeat: int) -> dict[str, float]:
     return out
 
 
+_FLOOR_WINDOWS: list = []
+
+
+# ---- the floor: one GL frame in a docked window, by how the GL surface is embedded -------------------------------------
+def bench_surface_floor(app, repeat: int) -> list[tuple[str, float, float | None]]:
+    """An empty GL frame (clear only) in a WINDOW-sized main window with two docks: as vispy embeds it (a
+    QOpenGLWidget: Qt composes the whole window through GL on every frame) against a native child surface (a
+    QOpenGLWindow in createWindowContainer: only its own region is swapped). Nothing of the app is in either."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtOpenGL import QOpenGLWindow
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+    from vispy.gloo import gl
+
+    def paint(self) -> None:
+        gl.glClearColor(1.0, 1.0, 1.0, 1.0)
+        gl.glClear(gl.GL_COLOR_BUFFER_BIT)
+        self.frames += 1
+
+    widget_cls = type("ClearWidget", (QOpenGLWidget,), {"frames": 0, "paintGL": paint})
+    window_cls = type("ClearWindow", (QOpenGLWindow,), {"frames": 0, "paintGL": paint})
+
+    def frame_time(surface, central) -> float:
+        top = QMainWindow()
+        top.resize(*WINDOW)
+        for area in (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea):
+            dock = QDockWidget("panel")
+            label = QLabel("a dock's text " * 40)
+            label.setWordWrap(True)
+            dock.setWidget(label)
+            top.addDockWidget(area, dock)
+        top.setCentralWidget(central)
+        top.show()
+        settle(app, 0.5)
+        times = []
+        for _ in range(repeat + 1):
+            n = surface.frames
+            times.append(timed(app, surface.update, lambda n=n: surface.frames > n, "an empty GL frame"))
+            settle(app, 0.02)
+        top.close()
+        kept.append(top)  # deleted with the process: deleting a window container's GL window early crashes Qt
+        return statistics.median(times[1:])
+
+    kept = _FLOOR_WINDOWS
+    widget = widget_cls()
+    window = window_cls()
+    native = frame_time(window, QWidget.createWindowContainer(window))  # first: a hidden GL widget may still cost
+    as_widget = frame_time(widget, widget)
+    return [("floor: empty GL frame, QOpenGLWidget (as vispy)", as_widget, native),
+            ("floor: empty GL frame, native child surface", native, None)]  # fmt: skip
+
+
 # ---- launch -------------------------------------------------------------------------------------------------------
 def launch(script: str, args: list[str]) -> float:
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
@@ -398,7 +452,7 @@ def main() -> None:
 
     app = QApplication.instance() or application()
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPUs, window {WINDOW}")
-    rows: list[tuple[str, float, float | None]] = []
+    rows = bench_surface_floor(app, args.repeat)  # ratio: against the native child surface
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
