@@ -435,10 +435,22 @@ def median_launch(script: str, args: list[str], repeat: int) -> float:
     return statistics.median(launch(script, args) for _ in range(repeat))
 
 
+def write_model(root: Path, n: int) -> None:
+    t0 = time.perf_counter()
+    model = make_original_model(root, n)
+    info = next((model / "metadata").glob("*/dataset_info.json"))
+    if info.stat().st_size > MAX_INFO_BYTES:  # ~900k rows and up: the app refuses it; the CSV has every column
+        info.unlink()
+        print(f"{n:,} rows: dataset_info.json over the app's limit, removed", flush=True)
+    print(f"{n:,} rows written in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1168, 10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="keep the synthetic models here (DIR/<n>/) and reuse them in later runs")
     parser.add_argument("--no-launch", action="store_true", help="skip the launch rows (fresh processes)")
     parser.add_argument("--smoke", action="store_true", help="one 1,168-point model, 2 repeats (CI)")
     args = parser.parse_args()
@@ -455,18 +467,14 @@ def main() -> None:
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPUs, window {WINDOW}")
     rows = bench_surface_floor(app, args.repeat)  # ratio: against the native child surface
     for n in args.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            model = make_original_model(Path(tmp), n)
-            info = next((model / "metadata").glob("*/dataset_info.json"))
-            if info.stat().st_size > MAX_INFO_BYTES:  # ~900k rows and up: the app refuses it; the CSV has every column
-                info.unlink()
-                print(f"{n:,} rows: dataset_info.json over the app's limit, removed", flush=True)
-            print(f"{n:,} rows written in {time.perf_counter() - t0:.1f} s", flush=True)
+        with tempfile.TemporaryDirectory() as scratch:
+            tmp = str(args.data_root / str(n)) if args.data_root else scratch
+            if not (Path(tmp) / "synthetic").is_dir():
+                write_model(Path(tmp), n)
             mine = bench_app(app, Path(tmp), args.repeat)
             base = bench_pyqtgraph(app, Path(tmp), args.repeat)
             if not args.no_launch:
-                settings = str(Path(tmp) / "launch.ini")
+                settings = str(Path(scratch) / "launch.ini")
                 mine["launch -> all points drawn (warm)"] = median_launch(LAUNCH_APP, [tmp, settings], args.repeat)
                 base["launch -> all points drawn (warm)"] = median_launch(LAUNCH_PYQTGRAPH, [tmp], args.repeat)
         size_rows = [(f"{n:>9,} {key}", value, base.get(key)) for key, value in mine.items()]
