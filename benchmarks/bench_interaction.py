@@ -25,6 +25,7 @@ the same activations + rings + a label, launch = a fresh process reading the sam
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import subprocess
@@ -53,7 +54,7 @@ from diffviews_app.app import application, create_window, open_start_data
 from diffviews_app.options import LaunchOptions
 app = application()
 w = create_window(LaunchOptions(data_dir=sys.argv[1]), QSettings(sys.argv[2], QSettings.Format.IniFormat))
-w.resize(%d, %d)
+w.resize(*WINDOW)
 w.show()
 open_start_data(w, w.controller.options)
 def drawn(_event=None):
@@ -64,7 +65,7 @@ def drawn(_event=None):
         app.quit()
 w.canvas.scene_canvas.events.draw.connect(drawn, position="last")
 app.exec()
-""" % WINDOW
+""".replace("WINDOW", repr(WINDOW))
 
 LAUNCH_PYQTGRAPH = """
 import sys
@@ -74,12 +75,12 @@ from PySide6.QtCore import QTimer
 app = pg.mkQApp()
 model = next(iter(open_data(sys.argv[1]).models.values()))
 xy = model.embedding().coords2d
-w = pg.PlotWidget(background="w"); w.resize(%d, %d)
+w = pg.PlotWidget(background="w"); w.resize(*WINDOW)
 w.addItem(pg.ScatterPlotItem(pos=xy, size=4, brush=pg.mkBrush(60, 90, 200, 200), pen=None))
 w.show()
 QTimer.singleShot(0, lambda: (w.grab(), print("FRAME", len(xy), flush=True), app.quit()))
 app.exec()
-""" % WINDOW
+""".replace("WINDOW", repr(WINDOW))
 
 
 # ---- timing ---------------------------------------------------------------------------------------------------------
@@ -169,23 +170,31 @@ def full_detail(canvas) -> bool:
     return not canvas._points.lod_active
 
 
+def click(widget, xy) -> None:
+    send_mouse(widget, "press", xy)
+    send_mouse(widget, "release", xy)
+
+
 def visible_rows(screen: np.ndarray, size, count: int, rng) -> np.ndarray:
     """Rows whose points lie well inside the widget."""
     w, h = size
-    inside = np.flatnonzero((screen[:, 0] > 40) & (screen[:, 0] < w - 40) & (screen[:, 1] > 40) & (screen[:, 1] < h - 40))
+    inside = np.flatnonzero(
+        (screen[:, 0] > 40) & (screen[:, 0] < w - 40) & (screen[:, 1] > 40) & (screen[:, 1] < h - 40)
+    )
     return rng.choice(inside, size=min(count, len(inside)), replace=False)
 
 
 # ---- the app ------------------------------------------------------------------------------------------------------
 def bench_app(app, data_dir: Path, repeat: int) -> dict[str, float]:
-    from PySide6.QtCore import QSettings
-
     from diffviews_app.app import create_window, open_start_data
     from diffviews_app.options import LaunchOptions
+    from PySide6.QtCore import QSettings
 
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        w = create_window(LaunchOptions(data_dir=data_dir), QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat))
+        w = create_window(
+            LaunchOptions(data_dir=data_dir), QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat)
+        )
         w.resize(*WINDOW)
         w.show()
         canvas, state = w.canvas, w.state
@@ -223,9 +232,8 @@ def bench_app(app, data_dir: Path, repeat: int) -> dict[str, float]:
             xy = canvas.data_to_screen(state.coords()[int(next(targets))])[0]  # the docks may have resized the map
             row = canvas.pick(*xy)
             done = until_drawn_and_painted(preview, preview)
-            times.append(timed(app, lambda: (send_mouse(canvas.native, "press", xy),
-                                             send_mouse(canvas.native, "release", xy)),
-                               lambda: done() and state.selected == row, "a click"))  # fmt: skip
+            times.append(timed(app, functools.partial(click, canvas.native, xy),
+                               lambda done=done, row=row: done() and state.selected == row, "a click"))  # fmt: skip
             settle(app, 0.05)
         out["click -> ring + selection panel"] = statistics.median(times[1:])
 
@@ -235,8 +243,9 @@ def bench_app(app, data_dir: Path, repeat: int) -> dict[str, float]:
             xy = canvas.data_to_screen(state.coords()[int(next(targets))])[0]
             done = until_drawn_and_painted(preview, preview)
             before = state.hovered
-            times.append(timed(app, lambda: send_mouse(canvas.native, "move", xy),
-                               lambda: done() and state.hovered != before, "a hover"))  # fmt: skip
+            times.append(timed(app, functools.partial(send_mouse, canvas.native, "move", xy),
+                               lambda done=done, before=before: done() and state.hovered != before,
+                               "a hover"))  # fmt: skip
             settle(app, 0.05)
         send_mouse(canvas.native, "move", (2, 2))
         settle(app, 0.1)
@@ -251,7 +260,8 @@ def bench_app(app, data_dir: Path, repeat: int) -> dict[str, float]:
             done = until_drawn_and_painted(preview, gallery)
             before = state.neighbour_rows()
             times.append(timed(app, w.controller.suggest_knn,
-                               lambda: done() and state.neighbour_rows() != before, "KNN"))  # fmt: skip
+                               lambda done=done, before=before: done() and state.neighbour_rows() != before,
+                               "KNN"))  # fmt: skip
             settle(app, 0.05)
         out["KNN first in process"] = times[0]
         out["Suggest KNN (activation) -> rings + gallery"] = statistics.median(times[1:])
@@ -260,11 +270,8 @@ def bench_app(app, data_dir: Path, repeat: int) -> dict[str, float]:
         times = []
         cam = canvas._cameras["2d"]
         for i in range(repeat + 1):
-            rect = cam.rect
             d = preview.draws
-            step = rect.width * 0.01 * (1 if i % 2 else -1)
-            times.append(timed(app, lambda: setattr(cam, "rect", (rect.left + step, rect.bottom, rect.width,
-                                                                    rect.height)),
+            times.append(timed(app, functools.partial(cam.pan, (cam.rect.width * 0.01 * (1 if i % 2 else -1), 0.0)),
                                lambda d=d: preview.draws > d, "a pan frame"))  # fmt: skip
         out["pan -> frame (moving)"] = statistics.median(times[1:])
         settle(app, 0.4)
@@ -329,8 +336,9 @@ def bench_pyqtgraph(app, data_dir: Path, repeat: int) -> dict[str, float]:
         for _ in range(repeat + 1):
             row = int(rng.integers(n))
             done, p = frame_done(), panel_watch.paints
-            times.append(timed(app, lambda row=row: point_action(ring, row),
-                               lambda p=p: done() and panel_watch.paints > p, "pg " + name, gl=False))  # fmt: skip
+            times.append(timed(app, functools.partial(point_action, ring, row),
+                               lambda p=p, done=done: done() and panel_watch.paints > p, "pg " + name,
+                               gl=False))  # fmt: skip
         out[name] = statistics.median(times[1:])
 
     times = []
@@ -345,16 +353,18 @@ def bench_pyqtgraph(app, data_dir: Path, repeat: int) -> dict[str, float]:
                 panel.setText(f"{len(found)} neighbours of {row}")
 
             done, p = frame_done(), panel_watch.paints
-            times.append(timed(app, knn, lambda p=p: done() and panel_watch.paints > p, "pg knn", gl=False))
+            times.append(timed(app, knn, lambda p=p, done=done: done() and panel_watch.paints > p, "pg knn",
+                               gl=False))  # fmt: skip
         out["KNN first in process"] = times[0]
         out["Suggest KNN (activation) -> rings + gallery"] = statistics.median(times[1:])
 
     times = []
     for i in range(repeat + 1):
         done = frame_done()
-        (x0, x1), (y0, y1) = vb.viewRange()
+        (x0, x1), _ = vb.viewRange()
         step = (x1 - x0) * 0.01 * (1 if i % 2 else -1)
-        times.append(timed(app, lambda: vb.setXRange(x0 + step, x1 + step, padding=0), done, "pg pan", gl=False))
+        pan = functools.partial(vb.setXRange, x0 + step, x1 + step, padding=0)
+        times.append(timed(app, pan, done, "pg pan", gl=False))
     out["pan -> frame (moving)"] = statistics.median(times[1:])
     top.close()
     top.deleteLater()
@@ -449,8 +459,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1168, 10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--data-root", type=Path, default=None,
-                        help="keep the synthetic models here (DIR/<n>/) and reuse them in later runs")
+    parser.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="keep the synthetic models here (DIR/<n>/) and reuse them in later runs",
+    )
     parser.add_argument("--no-launch", action="store_true", help="skip the launch rows (fresh processes)")
     parser.add_argument("--smoke", action="store_true", help="one 1,168-point model, 2 repeats (CI)")
     args = parser.parse_args()
@@ -459,9 +473,8 @@ def main() -> None:
     if not os.environ.get("DISPLAY"):
         sys.exit("needs an X display: run under xvfb-run (see the docstring)")
 
-    from PySide6.QtWidgets import QApplication
-
     from diffviews_app.app import application
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or application()
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPUs, window {WINDOW}")

@@ -45,14 +45,10 @@ class CachedSceneCanvas(scene.SceneCanvas):
         self._blit: gloo.Program | None = None
         super().__init__(*args, **kwargs)
 
-    def invalidate_cache(self) -> None:
-        """Draw the cached layer again at the next frame (its key normally notices changes on its own)."""
-        self._cache_key = None
-
     def _draw_scene(self, bgcolor=None) -> None:
         node = self.cached_node
-        if node is None or self._fb_stack or not node.visible:  # offscreen render (or nothing cached): as vispy does
-            super()._draw_scene(bgcolor)
+        if node is None or self._fb_stack or not node.visible or 0 in self.physical_size:
+            super()._draw_scene(bgcolor)  # an offscreen render (export), or nothing to cache: as vispy draws
             return
         if bgcolor is None:
             bgcolor = self._bgcolor
@@ -71,8 +67,9 @@ class CachedSceneCanvas(scene.SceneCanvas):
             node.skip_draw = False
 
     def _key(self, node, bgcolor) -> tuple:
-        matrix = node.node_transform(self.scene).map(np.eye(4))
-        return (tuple(self.physical_size), tuple(np.round(Color(bgcolor).rgba, 6)), node.version, np.asarray(matrix).tobytes())
+        """What the cached image depends on: its size, the background, the layer's data and the camera."""
+        matrix = np.asarray(node.node_transform(self.scene).map(np.eye(4)))
+        return tuple(self.physical_size), tuple(np.round(Color(bgcolor).rgba, 6)), node.version, matrix.tobytes()
 
     def _render_cache(self, node, bgcolor) -> None:
         w, h = self.physical_size
