@@ -107,3 +107,47 @@ def test_full_detail_only_once_the_camera_rests(qtbot):
         assert c.full_detail_drawn
     finally:
         c.close()
+
+
+def send_mouse(widget, kind: str, xy, held: bool) -> None:
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    kinds = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
+             "release": QEvent.Type.MouseButtonRelease}  # fmt: skip
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    local = QPointF(*map(float, xy))
+    event = QMouseEvent(kinds[kind], local, widget.mapToGlobal(local), none if kind == "move" else left,
+                        left if held else none, Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    QApplication.sendEvent(widget, event)
+
+
+def send_wheel(widget, xy, steps: int) -> None:
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    local = QPointF(*map(float, xy))
+    event = QWheelEvent(local, widget.mapToGlobal(local), QPoint(), QPoint(0, 120 * steps), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)  # fmt: skip
+    QApplication.sendEvent(widget, event)
+
+
+@pytest.mark.parametrize("mode", ["2d", "3d"])
+def test_drags_and_the_wheel_move_the_camera_without_a_picking_render(canvas, monkeypatch, mode):
+    canvas.set_mode(mode)
+    canvas.set_points(grid_points(dims=3))
+    renders = []
+    monkeypatch.setattr(canvas.scene_canvas, "render", lambda *a, **k: renders.append(a))  # what vispy picks with
+    w, h = canvas.native.width(), canvas.native.height()
+    before = canvas.camera_state()[mode]
+    send_mouse(canvas.native, "press", (w / 2, h / 2), held=True)
+    for step in range(1, 6):
+        send_mouse(canvas.native, "move", (w / 2 + 10 * step, h / 2 + 6 * step), held=True)
+    send_mouse(canvas.native, "release", (w / 2 + 50, h / 2 + 30), held=False)
+    dragged = canvas.camera_state()[mode]
+    assert dragged != before  # panned (2D) or orbited (3D)
+    send_wheel(canvas.native, (w / 2, h / 2), 2)
+    assert canvas.camera_state()[mode] != dragged  # zoomed
+    assert renders == []

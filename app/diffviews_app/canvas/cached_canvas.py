@@ -5,6 +5,10 @@ hover, click or lasso frame draws the cached image of the points and then only t
 is keyed on everything the points' image depends on (canvas size, background, camera transform, the layer's own
 ``version``: positions, colours, size, level of detail, depth test), so no caller has to remember to invalidate it.
 Offscreen renders (``render()``: exports, screenshots of the view) draw the points directly, as before.
+
+It also hands every mouse event straight to ``mouse_target`` (the view, whose camera pans, zooms and orbits): vispy
+would find the visual under the mouse by drawing the whole scene, every point, in picking mode and reading it back, on
+each press and each wheel step. Nothing in this scene takes mouse events itself (picking is the app's own).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
 
     def __init__(self, *args, **kwargs) -> None:
         self.cached_node = None
+        self.mouse_target = None  # the node every mouse event goes to (None: vispy's picking render finds one)
         self.cache_renders = 0  # how often the cached layer was drawn (tests count them)
         self.full_detail_drawn = False  # the last screen frame showed the cached layer at full detail
         self._cache_key = None
@@ -44,6 +49,10 @@ class CachedSceneCanvas(scene.SceneCanvas):
         self._texture: gloo.Texture2D | None = None
         self._blit: gloo.Program | None = None
         super().__init__(*args, **kwargs)
+
+    def visual_at(self, pos):
+        """The node a mouse event at ``pos`` goes to: ``mouse_target`` without drawing anything."""
+        return self.mouse_target if self.mouse_target is not None else super().visual_at(pos)
 
     def _draw_scene(self, bgcolor=None) -> None:
         node = self.cached_node

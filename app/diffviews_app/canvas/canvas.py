@@ -89,6 +89,7 @@ class PointCloudCanvas(QObject):
             self._own_pool = None
         self._canvas = CachedSceneCanvas(keys=None, show=False, parent=parent, bgcolor=bgcolor, size=(800, 600))
         self._view = self._canvas.central_widget.add_view(border_width=0)
+        self._canvas.mouse_target = self._view  # its camera takes the drags and wheel; no picking render per press
         self._cameras = {"2d": PanZoomCamera(aspect=1.0), "3d": TurntableCamera(fov=45.0)}
         self._fitted = {"2d": False, "3d": False}
         self._mode = "2d"
