@@ -83,6 +83,7 @@ def test_the_screen_frame_matches_an_offscreen_render(canvas, background, mode):
     canvas.set_neighbours([21, 22])
     canvas.set_hover(30)
     canvas.add_overlay_points("gen", pts[:1] + 0.5, (1.0, 0.6, 0.0, 1.0), symbol="disc", size=14)
+    canvas.set_lasso_path(np.array([[40, 40], [300, 60], [200, 250]], np.float64))
     screen = screen_frame(canvas)[..., :3].astype(int)
     offscreen = np.asarray(canvas.render_image())[..., :3].astype(int)
     assert screen.shape == offscreen.shape

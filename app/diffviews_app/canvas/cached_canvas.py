@@ -69,6 +69,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
         self.context.clear(color=bgcolor, depth=True)
         self.context.set_state(blend=False, depth_test=False, cull_face=False)
         self._blit.draw("triangle_strip")
+        self.context.set_state("translucent", depth_test=False)  # as the points left it for visuals without a state
         node.skip_draw = True
         try:
             self.draw_visual(self.scene)
