@@ -204,6 +204,7 @@ def bench_app(app, data_dir: Path, repeat: int) -> dict[str, float]:
         run_until(app, lambda: state.model is not None and canvas.point_count == state.num_points
                   and full_detail(canvas), "the map", OPEN_TIMEOUT_S)  # fmt: skip
         out["open (in process)"] = time.perf_counter() - t0
+        run_until(app, lambda: canvas.index_ready, "the picking index", OPEN_TIMEOUT_S)  # built by a worker
         settle(app, 0.5)
         preview = PaintWatch(app, [w.preview_dock], canvas.scene_canvas)
         gallery = PaintWatch(app, [w.neighbours_dock])
