@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .jobs import Progress, report, stage_progress
 from .lineage import GenerationSettings, Lineage
 from .trajectory_projection import ProjectedSteps, StepProjector, selection_mean
 
@@ -74,23 +73,17 @@ def step_projector(cache: ModelCache, model, view: MapView, sample_ids: Sequence
 
 
 def run_generation(cache: ModelCache, request: GenerationRequest, publish: Publish,
-                   cancel: threading.Event | None = None,
-                   progress: Progress | None = None) -> list[tuple[GenerationResult, Lineage]]:  # fmt: skip
-    """One generation per pass, every step published as a ``LiveStep``; returns (result, lineage) per pass.
-    ``progress`` (the status bar's) is unknown while the model loads, then the share of all passes' steps done."""
+                   cancel: threading.Event | None = None) -> list[tuple[GenerationResult, Lineage]]:  # fmt: skip
+    """One generation per pass, every step published as a ``LiveStep``; returns (result, lineage) per pass."""
     from .neighbour_generation import generate_from_samples
 
-    def stage(message: str) -> None:
-        publish(StatusUpdate(message))
-        report(progress, None, message)
-
-    stage("Loading the model…")
+    publish(StatusUpdate("Loading the model…"))
     with cache.lease(request.model, cancel) as adapter:
-        stage("Preparing the map projection…")
+        publish(StatusUpdate("Preparing the map projection…"))
         extra = [seed.activation for seed in request.seeds]
         projector = step_projector(cache, request.model, request.map, request.sample_ids, cancel, extra)
         if any(x in getattr(request.model, "reductions", {}) for x in request.map.layers):
-            stage("Recomputing the selection's full-size activations…")
+            publish(StatusUpdate("Recomputing the selection's full-size activations…"))
         out = []
         for index, masked in enumerate(request.passes):
 
@@ -99,9 +92,7 @@ def run_generation(cache: ModelCache, request: GenerationRequest, publish: Publi
 
             out.append(generate_from_samples(adapter, request.model, request.sample_ids, request.map.layers,
                                              request.settings, class_label=request.class_label, masked=masked,
-                                             on_step=on_step, cancel=cancel, seeds=request.seeds,
-                                             progress=stage_progress(progress, index / len(request.passes),
-                                                                     (index + 1) / len(request.passes))))  # fmt: skip
+                                             on_step=on_step, cancel=cancel, seeds=request.seeds))  # fmt: skip
     return out
 
 

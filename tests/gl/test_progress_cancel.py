@@ -21,8 +21,6 @@ def test_generation_shows_time_left_and_cancel_answers_at_once(qtbot, window_par
     qtbot.waitUntil(lambda: "left" in dock.progress.text, timeout=60000)  # e.g. "3% · 12 s left"
     assert dock.progress.text.split("%")[0].isdigit()
     assert window.jobs.isVisible()
-    qtbot.waitUntil(lambda: window.jobs.detail.text().endswith("left"), timeout=30000)  # the status bar too
-    assert window.jobs.detail.text().split("%")[0].isdigit() and window.jobs.label.text().startswith("Generating")
 
     started = time.monotonic()
     qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
