@@ -49,8 +49,10 @@ class GenerationRunner(QObject):
         self._run_ids: list[list[int]] = []  # per pass, the trajectory ids of the running generation
         self._job = None
         self._prepared: set[tuple[str, str]] = set()
-        self._pace: dict[tuple[str, str | None], float] = {}  # (model, sampler) -> seconds per image step of the last run
-        self._began: tuple[tuple[str, str | None], int, float] | None = None  # the running one's pace key, steps, start
+        # (model, sampler) -> seconds per image step of the last run, from its first step on (loading the model and
+        # fitting the projection happen once: the cache keeps them)
+        self._pace: dict[tuple[str, str | None], float] = {}
+        self._began: list | None = None  # the running one's [pace key, image steps, images, first step's arrival]
         state.selection_changed.connect(lambda: self.prepare(next(iter(state.selection_rows()), -1)))
 
     def data_opening(self, busy: bool) -> None:
@@ -169,12 +171,13 @@ class GenerationRunner(QObject):
         units = len(request.passes) * settings.num_steps * settings.num_samples
         pace = self._pace.get(pace_key)
         gen.expected_seconds = None if pace is None else pace * units
-        self._began = (pace_key, units, time.monotonic())
+        self._began = [pace_key, units, settings.num_samples, None]
         gen.set_running(True)
         gen.progressed.emit(-1.0, "Starting…")  # not known yet: a busy bar (and the time left, from an earlier run)
-        n = len(request.sample_ids)
+        n, g = len(request.sample_ids), len(request.seeds)
+        source = f"{n} sample{'s' if n != 1 else ''}" + (f" + {g} generated" if g else "")
         run_ids = list(self._run_ids)
-        job = self.pool.submit(f"Generating from {n} sample{'s' if n != 1 else ''}", run_generation, self.cache,
+        job = self.pool.submit(f"Generating from {source}", run_generation, self.cache,
                                request, key="generate", on_partial=self._published, partial_interval_ms=STEP_BATCH_MS,
                                on_result=lambda out: self._done(out, run_ids, compare),
                                on_error=self._failed)  # fmt: skip
@@ -206,6 +209,8 @@ class GenerationRunner(QObject):
             if isinstance(item, StatusUpdate):
                 status = (-1.0, item.message)
             elif isinstance(item, LiveStep) and item.pass_index < passes:
+                if self._began is not None and self._began[3] is None:
+                    self._began[3] = time.monotonic()
                 self._add_step(item)
                 rec = item.record
                 kind = "masked" if item.pass_index == 0 else "unmasked"
@@ -230,8 +235,9 @@ class GenerationRunner(QObject):
         self.gen.set_current(run_ids[0][0])
         images = sum(len(t) for t in run_ids)
         if self._began is not None:
-            pace_key, units, began = self._began
-            self._pace[pace_key] = (time.monotonic() - began) / units
+            pace_key, units, images, first_step = self._began
+            if first_step is not None and units > images:  # the steps after the first one set the pace
+                self._pace[pace_key] = (time.monotonic() - first_step) / (units - images)
             self._began = None
         self.gen.progressed.emit(1.0, f"Done: {images} image(s), seed {out[0][1].settings.seed}")
         self._run_ids = []
