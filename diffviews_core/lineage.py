@@ -21,6 +21,8 @@ from .safe_io import read_json_file
 
 LINEAGE_VERSION = 1
 MAX_LINEAGE_BYTES = 64 << 20
+MAX_SEED_DEPTH = 16  # generated images seeded by generated images...: a record nests at most this deep
+MAX_SEEDS = 1024
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
 
@@ -111,8 +113,27 @@ _SETTING_CHECKS = {
 
 
 @dataclass
+class GeneratedSeed:
+    """A generated image that joined a generation's mask: which image (``image``, its place in the batch) of which
+    generation (``lineage``). Replaying regenerates it first, to recompute its activation."""
+
+    lineage: Lineage
+    image: int
+
+
+@dataclass(frozen=True)
+class SeedImage:
+    """A generated image joining a mask, as a generation uses it: its final activation in the map's stored layout
+    (the layers sorted, each flattened) and the record that regenerates it (kept in the new image's lineage)."""
+
+    activation: np.ndarray
+    source: GeneratedSeed
+
+
+@dataclass
 class Lineage:
-    """Model, checkpoint hash, layers, source samples, class and every setting of one generation."""
+    """Model, checkpoint hash, layers, source samples and generated images, class and every setting of one
+    generation."""
 
     model: str
     adapter: str
@@ -126,13 +147,16 @@ class Lineage:
     image_sha256: list[str] = field(default_factory=list)
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     version: int = LINEAGE_VERSION
+    source_generated: list[GeneratedSeed] = field(default_factory=list)  # absent from records made before
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "lineage") -> Lineage:
+    def from_dict(cls, data: Any, source: str = "lineage", depth: int = 0) -> Lineage:
         """A lineage record checked field by field; any wrong type or value is a DataError naming ``source``."""
+        if depth > MAX_SEED_DEPTH:
+            raise DataError(source, f"not a lineage record: generated seeds nest deeper than {MAX_SEED_DEPTH}")
         try:
             data = v.mapping(data, "the lineage record")
             if "version" in data and v.integer(data["version"], "version") != LINEAGE_VERSION:
@@ -154,9 +178,18 @@ class Lineage:
                 checkpoint_sha256=v.optional_text(data.get("checkpoint_sha256"), "checkpoint_sha256", 64),
                 image_sha256=v.texts(data.get("image_sha256", []), "image_sha256", 1024),
                 created=v.text(data.get("created", ""), "created", 64),
+                source_generated=[cls._seed(x, f"source_generated[{i}]", source, depth) for i, x in
+                                  enumerate(v.sequence(data.get("source_generated", []), "source_generated",
+                                                       MAX_SEEDS))],
             )
         except v.Invalid as exc:
             raise DataError(source, f"not a lineage record: {exc}") from None
+
+    @classmethod
+    def _seed(cls, raw: Any, what: str, source: str, depth: int) -> GeneratedSeed:
+        seed = v.mapping(raw, what)
+        parent = cls.from_dict(seed.get("lineage"), source, depth + 1)
+        return GeneratedSeed(parent, v.integer(seed.get("image"), f"{what}.image", 0, 1023))
 
     def save(self, path: str | os.PathLike) -> None:
         atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=2))

@@ -62,13 +62,14 @@ class GenerationRequest:
     class_label: int | None
     passes: tuple[bool, ...]  # masked flag per pass: (True,), or (True, False) for the unmasked comparison
     map: MapView
+    seeds: tuple = ()  # SeedImage: generated images in the mask, beside the samples
 
 
 def step_projector(cache: ModelCache, model, view: MapView, sample_ids: Sequence[int | str],
-                   cancel: threading.Event | None = None) -> StepProjector:  # fmt: skip
-    """Places steps on ``view`` and measures them against the mean of ``sample_ids``."""
+                   cancel: threading.Event | None = None, extra: Sequence[np.ndarray] = ()) -> StepProjector:  # fmt: skip
+    """Places steps on ``view`` and measures them against the mean of ``sample_ids`` and the ``extra`` rows."""
     projectors = cache.projectors(model, view.key, view.layers, view.coords2d, view.coords3d, cancel)
-    return StepProjector(projectors, selection_mean(model, sample_ids, view.layers), model.stored_rows)
+    return StepProjector(projectors, selection_mean(model, sample_ids, view.layers, extra), model.stored_rows)
 
 
 def run_generation(cache: ModelCache, request: GenerationRequest, publish: Publish,
@@ -79,7 +80,8 @@ def run_generation(cache: ModelCache, request: GenerationRequest, publish: Publi
     publish(StatusUpdate("Loading the model…"))
     with cache.lease(request.model, cancel) as adapter:
         publish(StatusUpdate("Preparing the map projection…"))
-        projector = step_projector(cache, request.model, request.map, request.sample_ids, cancel)
+        extra = [seed.activation for seed in request.seeds]
+        projector = step_projector(cache, request.model, request.map, request.sample_ids, cancel, extra)
         if any(x in getattr(request.model, "reductions", {}) for x in request.map.layers):
             publish(StatusUpdate("Recomputing the selection's full-size activations…"))
         out = []
@@ -90,19 +92,20 @@ def run_generation(cache: ModelCache, request: GenerationRequest, publish: Publi
 
             out.append(generate_from_samples(adapter, request.model, request.sample_ids, request.map.layers,
                                              request.settings, class_label=request.class_label, masked=masked,
-                                             on_step=on_step, cancel=cancel))  # fmt: skip
+                                             on_step=on_step, cancel=cancel, seeds=request.seeds))  # fmt: skip
     return out
 
 
 def run_replay(cache: ModelCache, lineage: Lineage, model, view: MapView,
                cancel: threading.Event | None = None) -> tuple[GenerationResult, list[ProjectedSteps]]:  # fmt: skip
     """Regenerate a lineage record (checkpoint and pixels verified) and place each of its steps on ``view``."""
-    from .neighbour_generation import replay
+    from .neighbour_generation import replay, replay_seeds
 
     with cache.lease(model, cancel) as adapter:
         projectors = cache.projectors(model, view.key, view.layers, view.coords2d, view.coords3d, cancel)
+        seeds = replay_seeds(lineage, adapter, model)  # generated images in its mask, regenerated
         # the steps record the lineage's layers: the distances are to the selection's mean in those layers
-        projector = StepProjector(projectors, selection_mean(model, lineage.source_sample_ids, lineage.layers),
-                                  model.stored_rows)
-        result = replay(lineage, adapter, model)
+        mean = selection_mean(model, lineage.source_sample_ids, lineage.layers, [s.activation for s in seeds])
+        projector = StepProjector(projectors, mean, model.stored_rows)
+        result = replay(lineage, adapter, model, seeds=seeds)
     return result, [projector.project(step) for step in result.trajectory]

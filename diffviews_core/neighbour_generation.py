@@ -1,5 +1,6 @@
 """Generate from a selection: mask the chosen layers with the mean activation of the selected samples (stored rows,
-or rows recomputed through the model where the dataset stores a layer reduced).
+or rows recomputed through the model where the dataset stores a layer reduced) and of any generated images selected
+with them (their final activations; a replay regenerates those first).
 
 This is the product's central action ("Generate from neighbours"), kept Qt-free so the GUI, the CLI and
 ``replay`` share one code path and a lineage record regenerates an image bit for bit.
@@ -16,7 +17,7 @@ import numpy as np
 from .core import ActivationMasker, GenerationResult, StepRecord, generate_with_mask_multistep
 from .errors import DiffViewsError
 from .jobs import Progress, report
-from .lineage import GenerationSettings, Lineage, file_sha256, images_sha256
+from .lineage import GeneratedSeed, GenerationSettings, Lineage, SeedImage, file_sha256, images_sha256
 from .trajectory_projection import selection_mean
 
 
@@ -26,15 +27,22 @@ def mean_activations(
     layers: Sequence[str],
     adapter=None,
     cancel: threading.Event | Callable[[], bool] | None = None,
+    extra: Sequence[np.ndarray] = (),
 ) -> dict[str, np.ndarray]:
-    """Per layer, the mean full-size flattened activation over ``sample_ids``: read from the stored rows, or, for
-    layers the dataset stores reduced, recomputed through ``adapter`` (see ``full_activations``)."""
+    """Per layer, the mean full-size flattened activation over ``sample_ids`` and the ``extra`` rows (generated
+    images, in the layers' flat layout): read from the stored rows, or, for layers the dataset stores reduced,
+    recomputed through ``adapter`` (see ``full_activations``; generated images cannot join those)."""
     layers = sorted(layers)
     reduced = [x for x in layers if x in getattr(model_data, "reductions", {})]
     stored = [x for x in layers if x not in reduced]
+    if extra and reduced:
+        raise DiffViewsError(
+            f"{model_data.path}: layer(s) {', '.join(reduced)} are stored reduced, so a generated image's activation "
+            "cannot join their full-size mask; generate from samples only, or use a map of full-size layers"
+        )
     out: dict[str, np.ndarray] = {}
     if stored:
-        mean = selection_mean(model_data, sample_ids, stored)
+        mean = selection_mean(model_data, sample_ids, stored, extra)
         shapes = model_data.layer_shapes
         start = 0
         for name in stored:
@@ -87,8 +95,10 @@ def generate_from_samples(
     on_step: Callable[[StepRecord], None] | None = None,
     cancel: threading.Event | None = None,
     progress: Progress | None = None,
+    seeds: Sequence[SeedImage] = (),
 ) -> tuple[GenerationResult, Lineage]:
-    """Masked generation from the samples' mean activation; class defaults to the first (selected) sample's.
+    """Masked generation from the mean activation of the samples and ``seeds`` (generated images); the class
+    defaults to the first (selected) sample's, or the first seed's.
 
     ``masked=False`` runs the same seed and settings without the mask (the side-by-side comparison).
     Trajectory activations are recorded for ``layers`` either way, so both runs can be drawn on the map.
@@ -100,6 +110,8 @@ def generate_from_samples(
     refuse_text_conditioned(adapter, model_data)
     if class_label is None and ids:
         class_label = int(samples.class_label[samples.row_of(ids[0])])
+    elif class_label is None and seeds:
+        class_label = seeds[0].source.lineage.class_label
     masker = None
     if masked:
         masker = ActivationMasker(
@@ -109,7 +121,8 @@ def generate_from_samples(
             cfg_pass=settings.cfg_pass,
             blend=settings.blend,
         )
-        for name, vec in mean_activations(model_data, ids, layers, adapter=adapter, cancel=cancel).items():
+        extra = [seed.activation for seed in seeds]
+        for name, vec in mean_activations(model_data, ids, layers, adapter=adapter, cancel=cancel, extra=extra).items():
             masker.set_mask(name, vec)
     def step_done(rec: StepRecord) -> None:
         if on_step is not None:
@@ -145,15 +158,21 @@ def generate_from_samples(
         checkpoint=str(checkpoint) if checkpoint else None,
         checkpoint_sha256=file_sha256(checkpoint) if checkpoint else None,
         image_sha256=images_sha256(result.images),
+        source_generated=[seed.source for seed in seeds],
     )
     return result, lineage
 
 
-def replay(lineage: Lineage, adapter, model_data, verify: bool = True) -> GenerationResult:
-    """Regenerate from a lineage record; with ``verify``, refuse a different checkpoint or different pixels."""
+def replay(lineage: Lineage, adapter, model_data, verify: bool = True,
+           on_step: Callable[[StepRecord], None] | None = None,
+           seeds: Sequence[SeedImage] | None = None) -> GenerationResult:  # fmt: skip
+    """Regenerate from a lineage record (its generated seeds first, unless ``seeds`` holds them from ``replay_seeds``);
+    with ``verify``, refuse a different checkpoint or different pixels."""
     checkpoint = getattr(adapter, "checkpoint_path", None)
     if verify and lineage.checkpoint_sha256 and checkpoint and file_sha256(checkpoint) != lineage.checkpoint_sha256:
         raise DiffViewsError(f"{checkpoint}: not the checkpoint this image was made with (sha256 differs)")
+    if seeds is None:
+        seeds = replay_seeds(lineage, adapter, model_data, verify)
     result, _ = generate_from_samples(
         adapter,
         model_data,
@@ -162,7 +181,27 @@ def replay(lineage: Lineage, adapter, model_data, verify: bool = True) -> Genera
         lineage.settings,
         class_label=lineage.class_label,
         masked=lineage.masked,
+        on_step=on_step,
+        seeds=seeds,
     )
     if verify and lineage.image_sha256 and images_sha256(result.images) != lineage.image_sha256:
         raise DiffViewsError("replay produced different pixels than the lineage records (different torch build?)")
     return result
+
+
+def replay_seeds(lineage: Lineage, adapter, model_data, verify: bool = True) -> list[SeedImage]:
+    """The generated images in ``lineage``'s mask, each regenerated from its own record."""
+    return [SeedImage(seed_activation(seed, adapter, model_data, verify), seed) for seed in lineage.source_generated]
+
+
+def seed_activation(seed: GeneratedSeed, adapter, model_data, verify: bool = True) -> np.ndarray:
+    """A generated image's final activation, regenerated from its record, in the layout the map stores rows in
+    (what the window kept of it when it was generated)."""
+    last: list[StepRecord] = []
+
+    def keep(rec: StepRecord) -> None:
+        last[:] = [rec]
+
+    replay(seed.lineage, adapter, model_data, verify, on_step=keep)
+    mine = {name: np.asarray(values)[seed.image : seed.image + 1] for name, values in last[0].activations.items()}
+    return model_data.stored_rows(mine)[0]

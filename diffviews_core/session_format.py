@@ -79,6 +79,9 @@ def _checked(d: dict, source: str) -> dict[str, Any]:
         "generation": GenerationSettings.from_dict(d.get("generation", {})),
         "trajectories": [trajectory_record(t, f"trajectories[{i}]", source) for i, t in enumerate(trajectories)],
         "current": v.integer(d.get("current", -1), "current", -1, MAX_TRAJECTORIES),
+        # indexes into trajectories; absent from sessions saved before generated images could be selected
+        "selected_generated": sorted(set(v.integers(d.get("selected_generated", []), "selected_generated", 0,
+                                                    len(trajectories) - 1, MAX_TRAJECTORIES))),
     }
 
 

@@ -57,14 +57,24 @@ def flat_rows(activations: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def selection_mean(model, sample_ids: Sequence[int | str], layers: Sequence[str]) -> np.ndarray:
+def selection_mean(model, sample_ids: Sequence[int | str], layers: Sequence[str],
+                   extra: Sequence[np.ndarray] = ()) -> np.ndarray:  # fmt: skip
     """The selection's mean stored row, layers concatenated in sorted order (the map's feature layout, reduced where
-    the dataset stores layers reduced)."""
+    the dataset stores layers reduced); ``extra`` rows in that layout (generated images) are averaged in."""
     rows = sorted(model.samples.row_of(s) for s in sample_ids)
-    if not rows:
+    if not rows and not extra:
         raise ValueError("no samples selected")
     matrix = model.activations(sorted(layers))
-    return np.asarray(matrix[rows], dtype=np.float64).mean(axis=0).astype(np.float32)
+    if not extra:
+        return np.asarray(matrix[rows], dtype=np.float64).mean(axis=0).astype(np.float32)
+    width = matrix.shape[1]
+    more = [np.asarray(x, dtype=np.float64).ravel() for x in extra]
+    if any(x.shape[0] != width for x in more):
+        raise ValueError(f"a generated image's activation does not match the map's {width} features")
+    total = np.asarray(matrix[rows], dtype=np.float64).sum(axis=0) if rows else np.zeros(width)
+    for x in more:
+        total += x
+    return (total / (len(rows) + len(more))).astype(np.float32)
 
 
 class StepProjector:

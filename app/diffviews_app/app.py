@@ -132,7 +132,15 @@ def _screenshot_when_ready(window, path: Path, app: QApplication, started: float
         app.exit(0 if ok else 1)
 
     def settle() -> None:
-        QTimer.singleShot(SCREENSHOT_SETTLE_MS, save)
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, save_when_idle)
+
+    def save_when_idle() -> None:
+        """A restored selection prepares generation (loads the model) in the background: the picture waits for it,
+        so it shows the window at rest rather than a busy status bar (the timeout still saves whatever is there)."""
+        if any(not job.quiet for job in window.pool.running()):
+            QTimer.singleShot(100, save_when_idle)
+        else:
+            save()
 
     if restorer is not None:  # a session's layer switch lands after its model: wait for the whole restore
         restorer.done.connect(lambda ok, text: settle())

@@ -23,6 +23,7 @@ class CanvasBridge(QObject):
         self.state = state
         self.canvas = canvas
         self._rgba: np.ndarray | None = None
+        self.dark = False  # the map's theme: point colours are lifted on a dark background
         state.model_changed.connect(self._on_model)
         state.embedding_changed.connect(lambda: self._upload_points(fit=True))  # another layer: fit its map
         state.mode_changed.connect(self._on_mode)
@@ -71,8 +72,14 @@ class CanvasBridge(QObject):
         if model is None or self.state.coords() is None:
             return
         if recompute or self._rgba is None:
-            self._rgba = point_colors(model.samples.columns, self.state.color_by, model.num_samples)
+            self._rgba = point_colors(model.samples.columns, self.state.color_by, model.num_samples, self.dark)
         self.canvas.set_colors(self._rgba)
+
+    def set_dark(self, dark: bool) -> None:
+        """Colour the points for a dark (or light) map background."""
+        if dark != self.dark:
+            self.dark = dark
+            self._upload_colors()
 
     def _on_region(self, rows, modifiers) -> None:
         """A lasso or box: a new selection set, or (Shift, or Shift+drag with the point tool) added to the selection."""

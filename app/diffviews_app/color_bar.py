@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QLinearGradient, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
-from .colors import colouring, ramp_stops
+from .colors import colouring, for_background, ramp_stops
 from .state import ExplorerState
 
 COLUMN_LABELS = {"noise": "Noise level σ", "conditioning_sigma": "Noise level σ"}
@@ -22,12 +22,13 @@ class _Gradient(QWidget):
         super().__init__(parent)
         self.setMinimumSize(120, 14)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.dark = False  # the ramp as the dark map draws it
 
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt override)
         painter = QPainter(self)
         rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
         gradient = QLinearGradient(rect.topLeft(), rect.topRight())
-        stops = ramp_stops()
+        stops = for_background(ramp_stops(), self.dark)
         for i, rgb in enumerate(stops):
             gradient.setColorAt(i / (len(stops) - 1), QColor.fromRgbF(*map(float, rgb)))
         painter.fillRect(rect, gradient)
@@ -72,6 +73,11 @@ class ColorBar(QWidget):
         self.high.setText(format_value(info.value_range[1]))
         self.setToolTip(f"points coloured by {name}: {self.low.text()} … {self.high.text()}")
         self.show()
+
+    def set_dark(self, dark: bool) -> None:
+        """The ramp in the dark (or light) theme's colours, like the map's points."""
+        self.gradient.dark = dark
+        self.gradient.update()
 
     def labels(self) -> tuple[str, str, str]:
         """(title, low end, high end) as shown."""

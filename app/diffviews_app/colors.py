@@ -28,6 +28,11 @@ _VIRIDIS = np.array(
 )  # fmt: skip
 NOISE_COLUMN = "conditioning_sigma"
 MIN_ALPHA = 0.35
+# On the dark map (background about 0.11 bright) the palettes' dark ends (viridis' purple, Tableau's blue) would be
+# darker than the background: points are lifted towards white to this brightness, and the noisiest kept more opaque.
+DARK_MIN_LUMA = 0.55
+DARK_MIN_ALPHA = 0.6
+_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec. 709 weights
 
 
 def _hex(c: str) -> tuple[float, float, float]:
@@ -74,7 +79,7 @@ def ramp(values: np.ndarray, log: bool = False) -> np.ndarray:
     return out
 
 
-def noise_alpha(sigma: np.ndarray | None, n: int) -> np.ndarray:
+def noise_alpha(sigma: np.ndarray | None, n: int, min_alpha: float = MIN_ALPHA) -> np.ndarray:
     """Opacity by noise level: the cleanest samples opaque, the noisiest faint (log scale), as in the original."""
     if sigma is None:
         return np.ones(n, dtype=np.float32)
@@ -82,7 +87,22 @@ def noise_alpha(sigma: np.ndarray | None, n: int) -> np.ndarray:
     lo, hi = (s.min(), s.max()) if s.size else (0.0, 0.0)
     if hi <= lo:
         return np.ones(n, dtype=np.float32)
-    return (1.0 - (1.0 - MIN_ALPHA) * (s - lo) / (hi - lo)).astype(np.float32)
+    return (1.0 - (1.0 - min_alpha) * (s - lo) / (hi - lo)).astype(np.float32)
+
+
+def for_background(rgb, dark: bool) -> np.ndarray:
+    """Colours as drawn on the theme's background: unchanged on light; on dark, any colour darker than
+    ``DARK_MIN_LUMA`` is mixed with white just enough to reach it (its hue kept), so it stands out. The map, the
+    legend's swatches and the colour bar all go through here, so they keep showing the same colours."""
+    out = np.array(rgb, dtype=np.float32)
+    if not dark or out.size == 0:
+        return out
+    flat = out.reshape(-1, 3)
+    luma = flat @ _LUMA
+    dim = luma < DARK_MIN_LUMA
+    mix = (DARK_MIN_LUMA - luma[dim]) / (1.0 - luma[dim])
+    flat[dim] += (1.0 - flat[dim]) * mix[:, None]
+    return out
 
 
 NO_CLASSES_NOTE = "text-conditioned samples (captions) have no classes to colour by"
@@ -242,11 +262,12 @@ def ramp_stops() -> np.ndarray:
     return _VIRIDIS.copy()
 
 
-def point_colors(columns: dict[str, np.ndarray], color_by: str, n: int) -> np.ndarray:
-    """(N, 4) float32 RGBA: ``color_by`` is "class", "noise" or a column; alpha always by noise level."""
+def point_colors(columns: dict[str, np.ndarray], color_by: str, n: int, dark: bool = False) -> np.ndarray:
+    """(N, 4) float32 RGBA: ``color_by`` is "class", "noise" or a column; alpha always by noise level; ``dark``: for
+    the dark theme's map (see ``for_background``)."""
     rgba = np.empty((n, 4), dtype=np.float32)
-    rgba[:, :3] = colouring(columns, color_by, n).rgb
-    rgba[:, 3] = noise_alpha(columns.get(NOISE_COLUMN), n)
+    rgba[:, :3] = for_background(colouring(columns, color_by, n).rgb, dark)
+    rgba[:, 3] = noise_alpha(columns.get(NOISE_COLUMN), n, DARK_MIN_ALPHA if dark else MIN_ALPHA)
     return rgba
 
 

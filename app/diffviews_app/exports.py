@@ -76,10 +76,11 @@ def export_images(trajectories: Sequence[Trajectory], folder: Path | str, strips
 SELECTION_COLUMNS = ["role", "row", "sample_id", "class_label", "class_name", "caption", "distance", "x", "y", "z"]
 
 
-def selection_rows(state: ExplorerState) -> list[dict]:
-    """The selected sample (or every member of the selection set) and their neighbours as records (role: selected /
-    knn / manual)."""
-    if state.model is None or not state.selection_rows():
+def selection_rows(state: ExplorerState, generated: Sequence[Trajectory] = ()) -> list[dict]:
+    """The selected sample (or every member of the selection set), the selected generated images and the
+    neighbours as records (role: selected / generated / knn / manual). A generated image has no row; its id is
+    ``generated:<run>.<image>:<masked|unmasked>`` and its place the end of its trajectory on the map shown."""
+    if state.model is None or not (state.selection_rows() or generated):
         return []
     samples = state.model.samples
     coords = state.coords()
@@ -96,12 +97,27 @@ def selection_rows(state: ExplorerState) -> list[dict]:
             "distance": "" if dist is None else f"{dist:.6g}",
             "x": xyz[0] if xyz else "", "y": xyz[1] if xyz else "", "z": xyz[2] if len(xyz) > 2 else "",
         })  # fmt: skip
+    selected = len(state.selection_rows())
+    for i, traj in enumerate(generated):
+        xyz = [float(v) for v in traj.points(state.mode)[-1]] if traj.coords2d else []
+        out.insert(selected + i, {
+            "role": "generated", "row": "", "sample_id": generated_id(traj),
+            "class_label": "" if traj.class_label is None else int(traj.class_label), "class_name": traj.class_text,
+            "caption": "", "distance": "", "x": xyz[0] if xyz else "", "y": xyz[1] if xyz else "",
+            "z": xyz[2] if len(xyz) > 2 and state.mode == "3d" else "",
+        })  # fmt: skip
     return out
 
 
-def export_selection_csv(state: ExplorerState, path: Path | str) -> Path:
-    """CSV of the selected sample and its neighbours (ids, classes, KNN distances, map coordinates)."""
-    rows = selection_rows(state)
+def generated_id(traj: Trajectory) -> str:
+    """How a generated image is named in exports: its run, its place in the batch and the pass."""
+    return f"generated:{traj.run}.{traj.sample + 1}:{'masked' if traj.masked else 'unmasked'}"
+
+
+def export_selection_csv(state: ExplorerState, path: Path | str, generated: Sequence[Trajectory] = ()) -> Path:
+    """CSV of the selection (samples and generated images) and its neighbours (ids, classes, KNN distances, map
+    coordinates)."""
+    rows = selection_rows(state, generated)
     if not rows:
         raise ValueError("nothing is selected")
     buf = io.StringIO()

@@ -64,7 +64,8 @@ def build_generate_menu(window, runner, gen) -> None:
     def export_selection() -> None:
         path = ask_save("Export selection and neighbours", "selection.csv", "CSV (*.csv)")
         if path:
-            exports.export_selection_csv(window.state, path)
+            chosen = [gen.trajectories[t] for t in window.state.selected_generated if t in gen.trajectories]
+            exports.export_selection_csv(window.state, path, chosen)
 
     def export_npz() -> None:
         traj = gen.current_trajectory()

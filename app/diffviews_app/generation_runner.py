@@ -10,12 +10,13 @@ precedes a click, so the model and the projection are prepared as soon as a samp
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from diffviews_core.captions import class_text
-from diffviews_core.lineage import Lineage
+from diffviews_core.lineage import GeneratedSeed, Lineage, SeedImage
 from diffviews_core.live_generation import (
     GenerationRequest,
     LiveStep,
@@ -28,7 +29,7 @@ from diffviews_core.maps import map_layers
 from diffviews_core.model_cache import ModelCache
 
 from .state import ExplorerState
-from .state.generation_state import GenerationState, StepFrame
+from .state.generation_state import GenerationState, StepFrame, Trajectory
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ class GenerationRunner(QObject):
         self._run_ids: list[list[int]] = []  # per pass, the trajectory ids of the running generation
         self._job = None
         self._prepared: set[tuple[str, str]] = set()
+        # (model, sampler) -> seconds per image step of the last run, from its first step on (loading the model and
+        # fitting the projection happen once: the cache keeps them)
+        self._pace: dict[tuple[str, str | None], float] = {}
+        self._began: list | None = None  # the running one's [pace key, image steps, images, first step's arrival]
         state.selection_changed.connect(lambda: self.prepare(next(iter(state.selection_rows()), -1)))
 
     def data_opening(self, busy: bool) -> None:
@@ -104,17 +109,35 @@ class GenerationRunner(QObject):
     # ---- generate ---------------------------------------------------------------------------------------------
     def request(self, compare: bool = False) -> GenerationRequest | None:
         """What a generation from the selection would run: the selected sample or every member of the selection
-        set, and their neighbours, averaged into the mask; the class most common among the selected samples."""
+        set, the selected generated images (their final activations) and the neighbours, averaged into the mask;
+        the class most common among the selected samples (or the first generated image's)."""
         s, gen = self.state, self.gen
         selected = s.selection_rows()
-        if s.model is None or not selected or s.embedding is None:
+        if s.model is None or s.embedding is None:
+            return None
+        seeds = self.seeds()
+        if not selected and not seeds:
             return None
         rows = s.generation_rows()
         samples = s.model.samples
-        label, _ = self._set_label(selected)
+        label = self._set_label(selected)[0] if selected else seeds[0].source.lineage.class_label
         return GenerationRequest(
             model=s.model, sample_ids=tuple(samples.sample_key(r) for r in rows), settings=gen.settings,
-            class_label=label, passes=(True, False) if compare else (True,), map=self.map_view())  # fmt: skip
+            class_label=label, passes=(True, False) if compare else (True,), map=self.map_view(),
+            seeds=tuple(seeds))  # fmt: skip
+
+    def seed_trajectories(self) -> list[Trajectory]:
+        """The selected generated images that can join a mask: finished on the map shown, their activation kept
+        (images restored from a session kept none)."""
+        s = self.state
+        found = [self.gen.trajectories.get(tid) for tid in s.selected_generated]
+        return [t for t in found if t is not None and t.finished and t.lineage is not None and t.activations
+                and t.map_key == s.map_key()]  # fmt: skip
+
+    def seeds(self) -> list[SeedImage]:
+        """The usable selected generated images as mask members: final activation and the record that made it."""
+        return [SeedImage(np.asarray(t.activations[-1]), GeneratedSeed(t.lineage, t.sample))
+                for t in self.seed_trajectories()]  # fmt: skip
 
     def generate(self, compare: bool = False) -> bool:
         """Generate from the selection and its neighbours (and, with ``compare``, the same seed unmasked)."""
@@ -123,11 +146,19 @@ class GenerationRunner(QObject):
             return False
         request = self.request(compare)
         if request is None:
-            self.message.emit("info", "Select samples on the map first (click, lasso or box); their neighbours join "
-                              "the mask. Generated images cannot seed a generation.")  # fmt: skip
+            self.message.emit("info", "Select samples on the map first (click, lasso or box) or generated images "
+                              "(Ctrl/Shift+click a star); their neighbours join the mask.")  # fmt: skip
             return False
-        label, label_row = self._set_label(s.selection_rows())
-        run, text, settings = gen.new_run(), self._class_text(label_row), request.settings
+        left_out = len(s.selected_generated) - len(request.seeds)
+        if left_out:
+            self.message.emit("info", f"{left_out} selected generated image(s) left out of the mask: restored from a "
+                              "session (no activation kept) or made on another map.")  # fmt: skip
+        if s.selection_rows():
+            label, label_row = self._set_label(s.selection_rows())
+            text = self._class_text(label_row)
+        else:
+            label, text = request.class_label, self.seed_trajectories()[0].class_text
+        run, settings = gen.new_run(), request.settings
         self._run_ids = [
             [gen.add_trajectory(run=run, sample=i, masked=masked, class_label=label, class_text=text,
                                 map_key=request.map.key, num_steps=settings.num_steps,
@@ -136,11 +167,17 @@ class GenerationRunner(QObject):
         ]  # fmt: skip
         gen.set_current(self._run_ids[0][0])
         gen.set_compare(None)
+        pace_key = (s.model.name, settings.sampler)
+        units = len(request.passes) * settings.num_steps * settings.num_samples
+        pace = self._pace.get(pace_key)
+        gen.expected_seconds = None if pace is None else pace * units
+        self._began = [pace_key, units, settings.num_samples, None]
         gen.set_running(True)
-        gen.progressed.emit(0.0, "Starting…")
-        n = len(request.sample_ids)
+        gen.progressed.emit(-1.0, "Starting…")  # not known yet: a busy bar (and the time left, from an earlier run)
+        n, g = len(request.sample_ids), len(request.seeds)
+        source = f"{n} sample{'s' if n != 1 else ''}" + (f" + {g} generated" if g else "")
         run_ids = list(self._run_ids)
-        job = self.pool.submit(f"Generating from {n} sample{'s' if n != 1 else ''}", run_generation, self.cache,
+        job = self.pool.submit(f"Generating from {source}", run_generation, self.cache,
                                request, key="generate", on_partial=self._published, partial_interval_ms=STEP_BATCH_MS,
                                on_result=lambda out: self._done(out, run_ids, compare),
                                on_error=self._failed)  # fmt: skip
@@ -170,8 +207,10 @@ class GenerationRunner(QObject):
         passes = len(self._run_ids)
         for item in items:
             if isinstance(item, StatusUpdate):
-                status = (0.0, item.message)
+                status = (-1.0, item.message)
             elif isinstance(item, LiveStep) and item.pass_index < passes:
+                if self._began is not None and self._began[3] is None:
+                    self._began[3] = time.monotonic()
                 self._add_step(item)
                 rec = item.record
                 kind = "masked" if item.pass_index == 0 else "unmasked"
@@ -195,6 +234,11 @@ class GenerationRunner(QObject):
             self.gen.set_compare((run_ids[0][0], run_ids[1][0]))
         self.gen.set_current(run_ids[0][0])
         images = sum(len(t) for t in run_ids)
+        if self._began is not None:
+            pace_key, units, images, first_step = self._began
+            if first_step is not None and units > images:  # the steps after the first one set the pace
+                self._pace[pace_key] = (time.monotonic() - first_step) / (units - images)
+            self._began = None
         self.gen.progressed.emit(1.0, f"Done: {images} image(s), seed {out[0][1].settings.seed}")
         self._run_ids = []
 
@@ -221,14 +265,19 @@ class GenerationRunner(QObject):
             return False
         model, view = s.model, self.map_view()
         try:
-            row = model.samples.row_of(lineage.source_sample_ids[0])
-        except (KeyError, IndexError, ValueError):
+            rows = [model.samples.row_of(i) for i in lineage.source_sample_ids]
+        except (KeyError, ValueError):
             self.message.emit("error", "The lineage's source samples are not in this model.")
             return False
-        same_class = model.samples.has_classes and lineage.class_label == int(model.samples.class_label[row])
+        if not rows and not lineage.source_generated:
+            self.message.emit("error", "The lineage names no source samples or generated images.")
+            return False
+        row = rows[0] if rows else -1
+        same_class = row >= 0 and model.samples.has_classes and lineage.class_label == int(
+            model.samples.class_label[row])
         text = self._class_text(row) if same_class else str(lineage.class_label)
         gen.set_running(True)
-        gen.progressed.emit(0.0, "Replaying lineage…")
+        gen.progressed.emit(-1.0, "Replaying lineage…")
 
         def done(out) -> None:
             result, steps = out

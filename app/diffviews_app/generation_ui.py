@@ -61,6 +61,9 @@ def install_generation(window, options: LaunchOptions) -> GenerationParts:
     gen_dock.set_adapter_override(window.cache.adapter_name)
     gen_dock.adapter_requested.connect(runner.set_adapter)
     traj_dock.clear_requested.connect(runner.clear)
+    steps_dock.select_requested.connect(lambda tid: state.toggle_generated(tid, add=True))
+    for signal in (state.selection_changed, gen.current_changed):  # the steps dock's button: add or remove
+        signal.connect(lambda *_: steps_dock.set_in_selection(gen.current in state.selected_generated))
     runner.message.connect(window.show_message)
     window.controller.generated_query = bridge.generated_query  # generated images as KNN queries
     window.controller.busy_changed.connect(runner.data_opening)

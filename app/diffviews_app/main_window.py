@@ -199,6 +199,9 @@ class MainWindow(QMainWindow):
     def _apply_theme(self, theme: Theme) -> None:
         """The parts that draw their own colours: the map, the trajectory plot, the banner."""
         self.canvas.set_background(theme.map_background)
+        self.bridge.set_dark(theme.dark)
+        self.classes_dock.set_dark(theme.dark)
+        self.color_bar.set_dark(theme.dark)
         self.banner.set_theme(theme)
         self.generation.trajectory_dock.set_theme(theme)
 

@@ -9,18 +9,33 @@ MIN_ELAPSED_S = 0.5  # before this, a rate is noise: no estimate yet
 
 
 class RemainingTime:
-    """Time left of a job from its reported fractions: the average rate since the first fraction above zero (a
-    slow start, such as loading a model, does not count against the rest)."""
+    """Time left of a job from its reported fractions: the average rate since the first fraction above zero, or
+    since ``restart`` (a slow start, such as loading a model, does not count against the rest). Until the fractions
+    give a rate, an expected duration handed to ``reset`` (the previous run's pace) counts down instead."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._start: tuple[float, float] | None = None
+        self._expected: tuple[float, float] | None = None  # (seconds in all, when the job began)
 
-    def reset(self) -> None:
+    def reset(self, expected_seconds: float | None = None) -> None:
+        """A new job begins now; ``expected_seconds``: how long it should take in all, if known."""
         self._start = None
+        self._expected = None if expected_seconds is None else (float(expected_seconds), self._clock())
+
+    def restart(self) -> None:
+        """The job's work proper begins now (its preparation ended): the rate counts from here, at 0."""
+        self._start = (0.0, self._clock())
 
     def update(self, fraction: float | None) -> float | None:
         """Seconds left after reaching ``fraction`` (None or negative: unknown), or None while there is no estimate."""
+        own = self._from_rate(fraction)
+        if own is not None or self._expected is None:
+            return own
+        total, began = self._expected
+        return max(0.0, total - (self._clock() - began))
+
+    def _from_rate(self, fraction: float | None) -> float | None:
         if fraction is None or fraction <= 0:
             return None
         now = self._clock()
@@ -44,9 +59,10 @@ def format_duration(seconds: float) -> str:
 
 
 def progress_text(fraction: float, seconds_left: float | None) -> str:
-    """``"42%"``, or ``"42% · 1 min 05 s left"`` once there is an estimate; ``""`` when the fraction is unknown."""
+    """``"42%"``, or ``"42% · 1 min 05 s left"`` once there is an estimate; while the fraction is unknown (a job's
+    preparation), ``"about 12 s left"`` with an estimate and ``""`` without."""
     if fraction < 0:
-        return ""
+        return f"about {format_duration(seconds_left)} left" if seconds_left is not None else ""
     text = f"{fraction:.0%}"
     if seconds_left is not None and fraction < 1:
         text += f" · {format_duration(seconds_left)} left"

@@ -52,11 +52,13 @@ def session_dict(parts: SessionParts) -> dict[str, Any]:
 
     trajectories = []
     current = -1
+    saved_at: dict[int, int] = {}  # trajectory id -> its index in the file
     for t in gen.trajectories.values():
         if not t.finished:
             continue
         if t.id == gen.current:
             current = len(trajectories)
+        saved_at[t.id] = len(trajectories)
         trajectories.append({
             "run": t.run, "sample": t.sample, "masked": t.masked, "class_label": t.class_label,
             "class_text": t.class_text, "map_key": list(t.map_key), "num_steps": t.num_steps,
@@ -79,6 +81,7 @@ def session_dict(parts: SessionParts) -> dict[str, Any]:
         "knn_space": s.knn_space,
         "selected": sid(s.selected) if s.selected >= 0 else None,
         "selection_set": [sid(r) for r in s.selection_set],
+        "selected_generated": [saved_at[t] for t in s.selected_generated if t in saved_at],  # indexes trajectories
         "neighbours": [{"sample_id": sid(r), "distance": d} for r, d in s.neighbours],
         "camera": parts.canvas.camera_state(),
         "generation": asdict(gen.settings),
@@ -187,7 +190,9 @@ class SessionRestore(QObject):
             s.set_knn([r for r, _ in knn], [dist for _, dist in knn])
         s.add_manual([r for r, dist in neighbours if dist is None])
         parts.gen.set_settings(d["generation"])
-        parts.gen.restore(d["trajectories"], d["current"])
+        ids = parts.gen.restore(d["trajectories"], d["current"])
+        for index in d["selected_generated"]:
+            s.toggle_generated(ids[index], add=True)
         if d["camera"]:
             parts.canvas.set_camera_state(d["camera"])
 

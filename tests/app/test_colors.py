@@ -4,6 +4,7 @@ ramp with its range for the colour bar; the noise level on a log scale."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from diffviews_app.colors import class_colors, color_options, colouring, column_kind, point_colors
 
 N = 12
@@ -63,3 +64,19 @@ def test_class_colours_are_the_legend_and_rgba_keeps_the_noise_alpha():
     assert rgba.shape == (N, 4) and rgba[0, 3] < rgba[3, 3]  # noisier rows fainter
     grey = point_colors(cols, "no_such_column", N)
     assert np.allclose(grey[:, :3], 0.4)
+
+
+def test_dark_theme_lifts_dark_colours_and_keeps_bright_ones():
+    from diffviews_app.colors import DARK_MIN_ALPHA, DARK_MIN_LUMA, MIN_ALPHA, for_background, ramp_stops
+
+    luma = np.array([0.2126, 0.7152, 0.0722])
+    stops = ramp_stops()
+    assert np.array_equal(for_background(stops, dark=False), stops)  # light: the original palette
+    lifted = for_background(stops, dark=True)
+    assert (lifted @ luma).min() >= DARK_MIN_LUMA - 1e-5  # viridis' purple end no longer sinks into the background
+    assert np.array_equal(lifted[-1], stops[-1])  # the bright yellow end is bright enough already
+    assert np.argmax(lifted[0]) == np.argmax(stops[0])  # the hue is kept: mixed with white, not recoloured
+    columns = {"class_label": np.arange(4), "conditioning_sigma": np.array([0.002, 0.1, 5.0, 80.0])}
+    light, dark = point_colors(columns, "class", 4), point_colors(columns, "class", 4, dark=True)
+    assert light[:, 3].min() == pytest.approx(MIN_ALPHA) and dark[:, 3].min() == pytest.approx(DARK_MIN_ALPHA)
+    assert np.all(dark[:, :3] >= light[:, :3] - 1e-6)

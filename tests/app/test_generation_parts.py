@@ -107,3 +107,14 @@ def test_a_session_keeps_a_selection_set_and_names_a_bad_member():
     assert parse_session({**base, "selection_set": [3, "a_7"]}, "s.json")["selection_set"] == [3, "a_7"]
     with pytest.raises(DataError, match=r"s.json.*selection_set\[1\]"):
         parse_session({**base, "selection_set": [3, [1]]}, "s.json")
+
+
+def test_a_session_keeps_the_selected_generated_images_as_indexes_into_its_trajectories():
+    from diffviews_core.session_format import parse_session
+
+    base = {"kind": "diffviews-desktop-session", "version": 1, "data_dir": "data", "model": "m"}
+    assert parse_session(base, "s.json")["selected_generated"] == []  # older sessions have none
+    with pytest.raises(DataError, match=r"s.json.*selected_generated\[0\]"):  # no trajectory 0 to point at
+        parse_session({**base, "selected_generated": [0]}, "s.json")
+    with pytest.raises(DataError, match=r"selected_generated\[0\]"):
+        parse_session({**base, "selected_generated": ["x"]}, "s.json")

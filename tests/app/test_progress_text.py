@@ -81,3 +81,18 @@ def test_a_long_job_message_is_elided_not_widening_the_status_bar(qtbot):
     stop.set()
     assert pool.shutdown(5000)
     qtbot.waitUntil(lambda: not pool.running(), timeout=2000)
+
+
+def test_time_left_is_known_from_the_start_with_an_earlier_runs_pace():
+    now = [10.0]
+    remaining = RemainingTime(clock=lambda: now[0])
+    remaining.reset(expected_seconds=20.0)  # the last run of this model took 20 s for as many steps
+    assert remaining.update(-1) == pytest.approx(20.0)  # "Starting…": an estimate already
+    now[0] = 14.0
+    assert remaining.update(None) == pytest.approx(16.0)  # loading the model: it counts down
+    remaining.restart()  # the steps begin: their own rate takes over once there is one
+    now[0] = 15.0
+    assert remaining.update(0.25) == pytest.approx(3.0)  # 0.25 in 1 s since the steps began
+    remaining.reset()
+    assert remaining.update(-1) is None  # no earlier run: no estimate until the steps give one
+    assert progress_text(-1, 16) == "about 16 s left" and progress_text(-1, None) == ""

@@ -99,3 +99,50 @@ def test_bad_lineage_file(tmp_path):
     bad.write_text(json.dumps({"version": 99}))
     with pytest.raises(DataError, match="version"):
         Lineage.load(bad)
+
+
+def test_a_generated_image_seeds_a_generation_and_its_lineage_replays_it_first(model_data, tmp_path):
+    """A generated image joins the mask with its final activation (in the map's stored layout, as the window keeps
+    it); the new lineage records its parent, and a replay regenerates the parent to recompute that activation."""
+    from diffviews_core.lineage import GeneratedSeed, SeedImage
+
+    adapter = _adapter(model_data)
+    first_steps = []
+    settings = GenerationSettings(num_steps=3, mask_steps=2, seed=4, num_samples=2)
+    _, parent = generate_from_samples(adapter, model_data, [1, 5], LAYERS, settings, on_step=first_steps.append)
+    last = first_steps[-1].activations
+    activation = model_data.stored_rows({k: np.asarray(v)[1:2] for k, v in last.items()})[0]  # the batch's 2nd image
+    seed = SeedImage(activation, GeneratedSeed(parent, 1))
+
+    mixed = mean_activations(model_data, [0, 4], LAYERS, extra=[activation])
+    rows = np.asarray(model_data.activations(LAYERS)[[0, 4]], dtype=np.float64)
+    expected = (rows.sum(0) + activation) / 3
+    np.testing.assert_allclose(np.concatenate([mixed[k] for k in sorted(LAYERS)]), expected, rtol=1e-5)
+
+    child_settings = GenerationSettings(num_steps=3, mask_steps=3, seed=9)
+    result, child = generate_from_samples(adapter, model_data, [], LAYERS, child_settings, seeds=[seed])
+    assert child.source_sample_ids == [] and child.class_label == parent.class_label  # the seed's class
+    assert child.source_generated == [GeneratedSeed(parent, 1)]
+    unseeded, _ = generate_from_samples(adapter, model_data, [1], LAYERS, child_settings)
+    assert unseeded.images.tobytes() != result.images.tobytes()  # the seed's activation made the mask
+
+    child.save(tmp_path / "child.json")
+    loaded = Lineage.load(tmp_path / "child.json")
+    assert loaded == child
+    again = replay(loaded, _adapter(model_data), model_data)  # regenerates the parent first; pixels verified
+    assert again.images.tobytes() == result.images.tobytes()
+
+
+def test_lineages_without_generated_seeds_still_load_and_nesting_is_bounded():
+    from diffviews_core.lineage import MAX_SEED_DEPTH
+
+    record = Lineage("tiny", "edm", LAYERS, [1], 0, GenerationSettings()).to_dict()
+    old = {k: v for k, v in record.items() if k != "source_generated"}  # written before seeds existed
+    assert Lineage.from_dict(old).source_generated == []
+    nested = record
+    for _ in range(MAX_SEED_DEPTH + 1):
+        nested = {**record, "source_generated": [{"lineage": nested, "image": 0}]}
+    with pytest.raises(DataError, match="nest deeper"):
+        Lineage.from_dict(nested)
+    with pytest.raises(DataError, match="image"):
+        Lineage.from_dict({**record, "source_generated": [{"lineage": record, "image": -1}]})

@@ -282,3 +282,48 @@ def test_generation_and_layer_extraction_share_the_windows_model_cache(qtbot, wi
     window.controller.switch_layer("+more-layers")  # loads the model to list its layers: the same adapter
     qtbot.waitUntil(lambda: "+more-layers" not in parts.state.layer_choices, timeout=30000)
     assert len(window.cache.adapters) == 1 and window.cache.adapter(parts.state.model) is adapter
+
+
+def test_a_generated_image_chosen_in_the_gallery_seeds_a_generation_is_exported_and_kept(qtbot, window_parts,
+                                                                                         tmp_path):  # fmt: skip
+    import csv
+
+    parts = window_parts
+    s, gen, steps = parts.state, parts.gen, parts.steps_dock
+    _select_with_knn(parts, row=4, k=2)
+    gen.update_settings(num_steps=3, seed=5)
+    _generate(qtbot, parts)
+    first = gen.current_trajectory()
+    assert steps.select_button.isEnabled() and steps.select_button.text() == "Add to selection"
+    qtbot.mouseClick(steps.select_button, Qt.MouseButton.LeftButton)  # the steps gallery's image joins the selection
+    assert s.selected_generated == (first.id,) and s.selection_rows() == [4] and len(s.neighbours) == 2
+    assert steps.select_button.text() == "Remove from selection"
+    assert "+ 1 generated image" in parts.generation_dock.status.text()
+
+    path = exports.export_selection_csv(s, tmp_path / "sel.csv", [first])
+    rows = list(csv.DictReader(path.open()))
+    assert [r["role"] for r in rows] == ["selected", "generated", "knn", "knn"]
+    assert rows[1]["sample_id"] == "generated:1.1:masked" and rows[1]["class_name"] == first.class_text
+    assert [float(rows[1]["x"]), float(rows[1]["y"])] == pytest.approx(first.points("2d")[-1].tolist(), abs=1e-5)
+
+    request = parts.runner.request()
+    assert [seed.source.lineage for seed in request.seeds] == [first.lineage]
+    np.testing.assert_array_equal(request.seeds[0].activation, first.activations[-1])
+    _generate(qtbot, parts)  # the sample, its neighbours and the generated image in one mask
+    second = gen.current_trajectory()
+    assert second.id != first.id and second.lineage.source_generated[0].lineage == first.lineage
+    assert second.lineage.source_sample_ids == [s.model.samples.sample_key(r) for r in s.generation_rows()]
+
+    s.click_target(Target.trajectory_step(second.id, 2, generated=True), replace=True)  # the star alone (Ctrl)
+    assert s.selected_generated == (second.id,) and s.selection_rows() == []
+    _generate(qtbot, parts)  # a generated image alone seeds a generation, conditioned on its class
+    third = gen.current_trajectory()
+    assert third.lineage.source_sample_ids == [] and third.lineage.source_generated[0].lineage == second.lineage
+    assert third.class_label == second.class_label and s.selected_generated == (second.id,)
+    path = parts.window.save_session(tmp_path / "s.json")
+    s.clear_selection()
+    restorer = parts.window.open_session(path)
+    qtbot.waitUntil(lambda: restorer.finished, timeout=10000)
+    (restored,) = (gen.trajectories[t] for t in s.selected_generated)
+    assert restored.image.tobytes() == second.image.tobytes() and restored.lineage == second.lineage
+    assert parts.runner.request() is None  # restored images kept no activation: they cannot seed a mask

@@ -49,3 +49,21 @@ def test_a_new_generation_right_after_a_cancel_runs_to_the_end(qtbot, window_par
     qtbot.waitUntil(lambda: not gen.running, timeout=60000)
     (traj,) = gen.trajectories.values()
     assert traj.finished and len(traj.sigmas) == 3
+
+
+def test_the_first_stage_is_busy_not_zero_and_the_next_run_knows_its_time_from_the_start(qtbot, window_parts):
+    parts = window_parts
+    gen, dock = parts.gen, parts.generation_dock
+    parts.state.select(2)
+    gen.update_settings(num_steps=4, mask_steps=2, seed=5)
+    assert parts.runner.generate(False)
+    assert dock.progress.fraction < 0 and "%" not in dock.progress.text  # "Starting…" is not 0 %
+    assert dock.status.text() == "Starting…"
+    qtbot.waitUntil(lambda: not gen.running, timeout=60000)
+    assert dock.progress.text == "100%"
+
+    assert parts.runner.generate(False)  # the same model and sampler: the first run's pace gives the time left
+    assert gen.expected_seconds is not None and gen.expected_seconds > 0
+    assert dock.progress.fraction < 0 and dock.progress.text.startswith("about ") and dock.progress.text.endswith(
+        " left"), dock.progress.text
+    qtbot.waitUntil(lambda: not gen.running, timeout=60000)

@@ -20,16 +20,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..colors import class_colors, color_label, colouring
+from ..colors import class_colors, color_label, colouring, for_background
 from ..search import SampleSearch, SearchResult
 from ..state import ExplorerState
 
 SEARCH_DELAY_MS = 150  # typing pauses this long before the map is searched and highlighted
 
 
-def _swatch(rgb: tuple[float, float, float]) -> QIcon:
+def _swatch(rgb: tuple[float, float, float], dark: bool) -> QIcon:
     pixmap = QPixmap(14, 14)
-    pixmap.fill(QColor.fromRgbF(*rgb))
+    pixmap.fill(QColor.fromRgbF(*map(float, for_background(rgb, dark))))  # as the map draws it
     return QIcon(pixmap)
 
 
@@ -43,6 +43,7 @@ class ClassesDock(QDockWidget):
         self.state = state
         self._updating = False
         self.legend_column = "class"
+        self.dark = False  # swatches in the dark theme's colours, like the map's points
         self._searcher: SampleSearch | None = None
         self.result = SearchResult("")
         body = QWidget()
@@ -111,6 +112,19 @@ class ClassesDock(QDockWidget):
         self._updating = False
         self._on_selection()
 
+    def set_dark(self, dark: bool) -> None:
+        """Swatches for the dark (or light) theme's map."""
+        self.dark = dark
+        for i in range(self.legend.topLevelItemCount()):
+            item = self.legend.topLevelItem(i)
+            rgb = item.data(1, Qt.ItemDataRole.UserRole)
+            if rgb is not None:
+                item.setIcon(0, _swatch(rgb, dark))
+
+    def swatch_color(self, key: int | str) -> QColor:
+        """The colour of a legend entry's swatch, as painted."""
+        return self.class_rows()[key].icon(0).pixmap(14, 14).toImage().pixelColor(7, 7)
+
     def _rebuild(self) -> None:
         """Another model: the search starts afresh and the legend follows the colouring."""
         self.search.clear()
@@ -144,7 +158,8 @@ class ClassesDock(QDockWidget):
     def _add_entry(self, key: int | str, text: str, rgb, count: int, name: str | None = None) -> None:
         item = QTreeWidgetItem([text, f"{count:,}"])
         if rgb is not None:
-            item.setIcon(0, _swatch(rgb))
+            item.setIcon(0, _swatch(rgb, self.dark))
+            item.setData(1, Qt.ItemDataRole.UserRole, tuple(rgb))
         item.setToolTip(0, text)
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setData(0, Qt.ItemDataRole.UserRole, key)

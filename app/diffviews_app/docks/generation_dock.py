@@ -52,7 +52,8 @@ class ProgressLine(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_fraction(self, fraction: float, seconds_left: float | None = None) -> None:
-        fraction = max(0.0, min(1.0, float(fraction)))
+        """``fraction`` below 0: not known yet (a busy bar, not 0 %), with the time left if it is estimated."""
+        fraction = -1.0 if fraction < 0 else min(1.0, float(fraction))
         text = progress_text(fraction, seconds_left)
         if (fraction, text) != (self.fraction, self.text):
             self.fraction, self.text = fraction, text
@@ -61,7 +62,8 @@ class ProgressLine(QWidget):
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt override)
         opt = QStyleOptionProgressBar()
         opt.initFrom(self)
-        opt.minimum, opt.maximum, opt.progress = 0, 1000, int(self.fraction * 1000)
+        busy = self.fraction < 0
+        opt.minimum, opt.maximum, opt.progress = 0, 0 if busy else 1000, 0 if busy else int(self.fraction * 1000)
         opt.textVisible, opt.text = True, self.text
         opt.textAlignment = Qt.AlignmentFlag.AlignCenter
         painter = QPainter(self)
@@ -200,6 +202,7 @@ class GenerationDock(QDockWidget):
         gen.settings_changed.connect(self._read)
         gen.running_changed.connect(self._refresh_enabled)
         gen.progressed.connect(self._progress)
+        gen.running_changed.connect(lambda running: self.remaining.reset(gen.expected_seconds) if running else None)
         state.selection_changed.connect(self._refresh_enabled)
         state.neighbours_changed.connect(self._refresh_enabled)
         state.model_changed.connect(self._refresh_enabled)
@@ -315,7 +318,7 @@ class GenerationDock(QDockWidget):
 
     # ---- run state --------------------------------------------------------------------------------------------------
     def _refresh_enabled(self, *_args) -> None:
-        ready = self.state.model is not None and bool(self.state.selection_rows())
+        ready = self.state.model is not None and bool(self.state.selection_rows() or self.state.selected_generated)
         running = self.gen.running
         self.generate_button.setEnabled(ready and not running)
         self.compare_button.setEnabled(ready and not running)
@@ -326,12 +329,15 @@ class GenerationDock(QDockWidget):
             self.status.setText("Select a sample (and neighbours) or a set (lasso, box) on the map to generate "
                                 "from them.")  # fmt: skip
         else:
-            n = len(self.state.generation_rows())
-            self.status.setText(f"Mask: mean activation of {n} sample{'s' if n != 1 else ''}.")
+            n, g = len(self.state.generation_rows()), len(self.state.selected_generated)
+            extra = f" + {g} generated image{'s' if g != 1 else ''}" if g else ""
+            self.status.setText(f"Mask: mean activation of {n} sample{'s' if n != 1 else ''}{extra}.")
 
     def _progress(self, fraction: float, message: str) -> None:
         if not self.gen.running:
             self.remaining.reset()
+        elif fraction < 0:  # a preparation stage: the steps' rate counts from its end
+            self.remaining.restart()
         self.progress.set_fraction(fraction, self.remaining.update(fraction) if self.gen.running else None)
         if message:
             self.status.setText(message)

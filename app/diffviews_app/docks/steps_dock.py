@@ -5,7 +5,7 @@ together."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -27,7 +27,10 @@ COMPARE_TITLES = ("masked", "unmasked (same seed)")
 
 
 class StepsDock(QDockWidget):
-    """Follows ``GenerationState``: the current trajectory's frames and the current step."""
+    """Follows ``GenerationState``: the current trajectory's frames and the current step. ``select_requested(id)``
+    asks to put the shown generated image in the selection (or take it out)."""
+
+    select_requested = Signal(int)
 
     def __init__(self, gen: GenerationState, parent: QWidget | None = None) -> None:
         super().__init__("Denoising steps", parent)
@@ -59,6 +62,12 @@ class StepsDock(QDockWidget):
         nav.addWidget(self.prev_button)
         nav.addWidget(self.next_button)
         layout.addLayout(nav)
+        self.select_button = QPushButton("Add to selection")
+        self.select_button.setToolTip("put this generated image in the selection: a KNN query, a member of the set "
+                                      "and of the next generation's mask (Shift+click its star on the map does the "
+                                      "same)")  # fmt: skip
+        self.select_button.clicked.connect(lambda: self._tid >= 0 and self.select_requested.emit(self._tid))
+        layout.addWidget(self.select_button)
 
         # one grid of the current trajectory, or (after Compare unmasked) two aligned rows, masked over unmasked
         self.pages = QStackedWidget()
@@ -123,6 +132,10 @@ class StepsDock(QDockWidget):
         else:
             super().keyPressEvent(event)
 
+    def set_in_selection(self, chosen: bool) -> None:
+        """Whether the shown generated image is in the selection (the button then takes it out)."""
+        self.select_button.setText("Remove from selection" if chosen else "Add to selection")
+
     def captions(self) -> list[str]:
         return self.gallery_model.captions()
 
@@ -179,6 +192,7 @@ class StepsDock(QDockWidget):
 
     def _show_step(self, step: int) -> None:
         traj = self.gen.current_trajectory()
+        self.select_button.setEnabled(traj is not None and traj.finished)
         has = traj is not None and 0 <= step < len(traj.frames)
         self.prev_button.setEnabled(has and step > 0)
         self.next_button.setEnabled(has and step < len(traj.frames) - 1)

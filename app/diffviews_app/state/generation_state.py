@@ -94,6 +94,7 @@ class GenerationState(QObject):
         self.step: int = -1
         self.compare: tuple[int, int] | None = None  # (masked id, unmasked id)
         self.running = False
+        self.expected_seconds: float | None = None  # how long the running generation should take (earlier runs' pace)
         self._next_id = 1
         self._next_run = 1
 
@@ -167,8 +168,9 @@ class GenerationState(QObject):
         self.compare_changed.emit()
         self.set_current(-1)
 
-    def restore(self, records: list[dict], current: int = -1) -> None:
-        """Replace every trajectory with ``records`` (Trajectory fields without ``id``); ``current`` indexes them."""
+    def restore(self, records: list[dict], current: int = -1) -> list[int]:
+        """Replace every trajectory with ``records`` (Trajectory fields without ``id``); ``current`` indexes them.
+        Returns the new trajectory ids, in the records' order."""
         self.trajectories.clear()
         self.compare = None
         ids = []
@@ -182,6 +184,7 @@ class GenerationState(QObject):
         self.trajectories_cleared.emit()
         self.compare_changed.emit()
         self.set_current(ids[current] if 0 <= current < len(ids) else -1)
+        return ids
 
     def set_current(self, tid: int) -> None:
         tid = tid if tid in self.trajectories else -1
