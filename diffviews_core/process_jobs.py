@@ -38,7 +38,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from .errors import CancelledError, WorkerCrashedError
-from .jobs import Progress, accepts_keyword
+from .jobs import Progress, accepts_keyword, check_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -211,10 +211,25 @@ class ProcessWorker:
             end.close()
         proc.close()
 
-    def close(self) -> None:
-        """Stop the worker process (waits for a job in progress only as long as ``run``'s caller does)."""
-        with self._lock:
-            self._stop(force=False)
+    def close(self, timeout: float | None = None, force: bool = False) -> bool:
+        """Stop the worker process (asked to exit, or terminated at once when ``force``: an app closing does not wait
+        for the child's interpreter to finalise); True once it is stopped. A job in progress is waited for (as long
+        as ``run``'s caller waits for it) for at most ``timeout`` seconds (None: as long as it takes); past that its
+        process is killed, the ``run`` in progress then raises WorkerCrashedError (or CancelledError if it was
+        cancelled) and reaps it, and False is returned."""
+        if not self._lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            proc = self._process
+            if proc is not None:
+                try:
+                    proc.kill()
+                except (OSError, ValueError):  # already reaped by the running job
+                    pass
+            return False
+        try:
+            self._stop(force=force)
+        finally:
+            self._lock.release()
+        return True
 
     def __enter__(self) -> ProcessWorker:
         return self
@@ -236,7 +251,8 @@ class ProcessWorker:
         ``fn`` gets ``progress``, ``cancel`` and ``emit`` if it takes them (as the app's worker pool does)."""
         wants = {k: accepts_keyword(fn, k) for k in ("progress", "cancel", "emit")}
         job = getattr(fn, "__qualname__", "job")
-        with self._lock:
+        self._wait_turn(job, progress, cancel)
+        try:
             if self._process is None or not self._process.is_alive():
                 self._stop(force=True)
                 self._start()
@@ -249,6 +265,18 @@ class ProcessWorker:
                 if self._busy:  # left before the job's outcome (a callback raised): the job must not run on
                     self._stop(force=True)
                 self._busy = False
+        finally:
+            self._lock.release()
+
+    def _wait_turn(self, job: str, progress: Progress | None, cancel: threading.Event | None) -> None:
+        """Take the worker (one job at a time); waiting for another caller's job ends with CancelledError as soon as
+        ``cancel`` is set (or ``progress`` raises it), so a superseded job never queues behind a long one."""
+        if self._lock.acquire(blocking=False):
+            return
+        if progress is not None:
+            progress(None, "waiting for the previous job in the worker process")
+        while not self._lock.acquire(timeout=POLL_S):
+            check_cancelled(cancel, f"{job} cancelled")
 
     def _relay(self, job: str, progress, cancel, on_emit) -> Any:
         conn, proc = self._conn, self._process

@@ -245,11 +245,14 @@ class MainWindow(QMainWindow):
 
     def build_full_demo(self) -> None:
         """Build the full demo in a job (progress and cancel in the status bar), then open it; instant once built."""
-        from diffviews_core.pipelines.demo_build import build_full_demo
+        from diffviews_core.pipelines import demo_build
 
         self.full_demo_action.setEnabled(False)  # one build at a time: two would share the work folder
-        job = self.pool.submit("Building the full demo", build_full_demo, on_result=self.open_folder,
-                               on_error=lambda text: self.show_message("error", f"Full demo not built: {text}"))  # fmt: skip
+        # in the worker process; where and how much is decided here (this process's settings and cache folder)
+        where, per_class = demo_build.full_demo_root(), demo_build.FULL_PER_CLASS
+        job = self.pool.submit_to_process("Building the full demo", demo_build.build_full_demo, where,
+                                          job_kwargs={"per_class": per_class}, on_result=self.open_folder,
+                                          on_error=lambda text: self.show_message("error", f"Full demo not built: {text}"))  # fmt: skip
         job.ended.connect(lambda: self.full_demo_action.setEnabled(True))
 
     def _hint_full_demo(self) -> None:

@@ -143,6 +143,18 @@ class WorkerPool(QObject):
         super().__init__(parent)
         self._jobs: list[Job] = []
         self._by_key: dict[str, Job] = {}
+        self._process = None
+
+    @property
+    def process(self):
+        """The app's one worker process (a ``diffviews_core.process_jobs.ProcessWorker``, started by its first job):
+        CPU-heavy jobs (UMAP fits, extraction, builds) call ``pool.process.run(fn, ...)`` from their worker thread,
+        so numba, numpy or torch holding the GIL there never stalls the UI thread. Closed by ``shutdown``."""
+        if self._process is None:
+            from diffviews_core.process_jobs import ProcessWorker
+
+            self._process = ProcessWorker(name="jobs")
+        return self._process
 
     def submit(
         self,
@@ -192,6 +204,14 @@ class WorkerPool(QObject):
         job.start()
         self.jobs_changed.emit()
         return job
+
+    def submit_to_process(self, name: str, fn: Callable, *args: Any, job_kwargs: dict | None = None,
+                          **options: Any) -> Job:  # fmt: skip
+        """``submit`` of a CPU-heavy job that runs in the worker process (``process``), relayed by a worker thread:
+        progress, cancel (answered within half a second) and errors arrive exactly as a thread job's. ``fn`` is a
+        module-level function taking ``progress``/``cancel`` if it wants them; ``args`` and ``job_kwargs`` travel
+        pickled (paths, not arrays); ``options`` are ``submit``'s."""
+        return self.submit(name, _in_process, self.process, fn, args, job_kwargs or {}, **options)
 
     def _failed(self, job: Job, exc: BaseException, on_error: Callable[[str], None] | None) -> None:
         """The one place a job's exception arrives (UI thread): a project error is a message for people; anything
@@ -255,9 +275,15 @@ class WorkerPool(QObject):
         return True
 
     def shutdown(self, timeout_ms: int | None = 30000) -> bool:
-        """Cancel and wait for everything (window close); True when no thread is left running."""
+        """Cancel and wait for everything (window close), then end the worker process (a job still in it is
+        killed); True when no thread is left running."""
+        started = time.monotonic()
         self.cancel_all()
-        return self.wait_all(timeout_ms)
+        done = self.wait_all(timeout_ms)
+        if self._process is not None:
+            left = None if timeout_ms is None else max(0.0, timeout_ms / 1000 - (time.monotonic() - started))
+            self._process.close(left, force=True)
+        return done
 
     def abandon(self) -> list[Job]:
         """Cut loose the jobs still running (after ``shutdown`` timed out): cancelled, their signals blocked (no
@@ -272,6 +298,12 @@ class WorkerPool(QObject):
         self._by_key.clear()
         self.jobs_changed.emit()
         return left
+
+
+def _in_process(worker, fn: Callable, args: tuple, kwargs: dict, progress=None, cancel=None) -> Any:
+    """The thread job of ``submit_to_process``: ``fn(*args, **kwargs)`` in ``worker``, relaying progress and
+    cancel."""
+    return worker.run(fn, *args, progress=progress, cancel=cancel, **kwargs)
 
 
 def abandoned_running() -> list[Job]:

@@ -1,0 +1,84 @@
+"""The CPU-heavy jobs of the explorer, as they run inside its worker process (``process_jobs.ProcessWorker``).
+
+UMAP fits, layer extraction and loading a model's checkpoint import umap/numba and torch and hold the GIL for long
+stretches; run in the worker process they never stall the window's UI thread, and the window's process never imports
+umap, numba or pynndescent. Each job receives what re-opens its data, not the data: ``model_ref`` of a ``ModelData``
+(its folder, how it was opened and the layers attached to it, as ``ModelData.__reduce__`` gives them). The child keeps the models it opened and the adapters it
+loaded between jobs (the last ``MAX_MODELS`` models, a ``ModelCache`` of ``MAX_ADAPTERS`` adapters), so switching
+back and forth between layers of one model reloads nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from .jobs import Progress
+from .model_cache import ModelCache
+
+log = logging.getLogger(__name__)
+
+MAX_MODELS = 2  # opened model folders kept in the worker
+MAX_ADAPTERS = 2  # loaded checkpoints kept in the worker
+
+_models: OrderedDict[tuple, object] = OrderedDict()
+_caches: dict[tuple, ModelCache] = {}
+
+
+def model_ref(model) -> tuple:
+    """What re-opens ``model`` in the worker (plain, small data: never its arrays)."""
+    _reopen, args = model.__reduce__()
+    return args
+
+
+def _held(ref: tuple):
+    """The model ``ref`` names, opened for an earlier job when the worker still holds it, else opened now."""
+    path, root, _class_names, attached = ref
+    key = (str(path), str(root), tuple(sorted((k, str(p), tuple(s or ())) for k, (p, s) in attached.items())))
+    if key in _models:
+        _models.move_to_end(key)
+        return _models[key]
+    from .formats.model import _reopen
+
+    _models[key] = _reopen(*ref)
+    while len(_models) > MAX_MODELS:
+        _models.popitem(last=False)
+    return _models[key]
+
+
+def _cache(options: tuple[str | None, str | None, str | None]) -> ModelCache:
+    """The worker's model cache for the launch options (device, adapter, checkpoint) that override model configs."""
+    if options not in _caches:
+        _caches.clear()  # other options replace the loaded models: keep one set
+        device, adapter, checkpoint = options
+        _caches[options] = ModelCache(device=device, adapter_name=adapter, checkpoint=checkpoint,
+                                      max_adapters=MAX_ADAPTERS)  # fmt: skip
+    return _caches[options]
+
+
+def cache_options(cache: ModelCache) -> tuple[str | None, str | None, str | None]:
+    """The launch options of the caller's ``cache``, for the worker's cache (paths travel as text)."""
+    return cache.device, cache.adapter_name, str(cache.checkpoint) if cache.checkpoint else None
+
+
+def embed_layer(ref: tuple, layer: str, progress: Progress | None = None, cancel: threading.Event | None = None):
+    """``maps.embed_layer`` of a stored (or attached) layer: the 2D and 3D maps, as an Embedding."""
+    from .maps import embed_layer as fit
+
+    return fit(_held(ref), layer, progress=progress, cancel=cancel)
+
+
+def extract_layer(ref: tuple, layer: str, options: tuple, progress: Progress | None = None,
+                  cancel: threading.Event | None = None) -> tuple[dict[str, Path], dict]:  # fmt: skip
+    """``maps.extract_layer`` with the worker's loaded adapter: (layer -> .npy path, layer -> shape)."""
+    from .maps import extract_layer as extract
+
+    return extract(_held(ref), layer, _cache(options), progress=progress, cancel=cancel)
+
+
+def hookable_layers(ref: tuple, options: tuple, cancel: threading.Event | None = None) -> list[str]:
+    """The layers the model's network can record (its checkpoint loaded in the worker, kept for extraction)."""
+    adapter = _cache(options).adapter(_held(ref), cancel)
+    return list(adapter.hookable_layers)
