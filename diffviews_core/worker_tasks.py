@@ -82,3 +82,32 @@ def hookable_layers(ref: tuple, options: tuple, cancel: threading.Event | None =
     """The layers the model's network can record (its checkpoint loaded in the worker, kept for extraction)."""
     adapter = _cache(options).adapter(_held(ref), cancel)
     return list(adapter.hookable_layers)
+
+
+def prepare_generation(ref: tuple, view, options: tuple, cancel: threading.Event | None = None) -> None:
+    """Load the model and fit the map's projection ahead of a generation (both kept in the worker)."""
+    model, cache = _held(ref), _cache(options)
+    cache.adapter(model, cancel)
+    cache.projectors(model, view.key, view.layers, view.coords2d, view.coords3d, cancel)
+
+
+def generate(ref: tuple, request, options: tuple, emit=None, cancel: threading.Event | None = None):
+    """``live_generation.run_generation`` of ``request`` (its model travels as ``ref``): every step is emitted to
+    the caller as it is computed; returns (result, lineage) per pass, all plain numpy data."""
+    from dataclasses import replace
+
+    from .live_generation import run_generation
+
+    return run_generation(_cache(options), replace(request, model=_held(ref)), emit, cancel)
+
+
+def replay(ref: tuple, lineage, view, options: tuple, cancel: threading.Event | None = None):
+    """``live_generation.run_replay`` of a lineage record on ``view``."""
+    from .live_generation import run_replay
+
+    return run_replay(_cache(options), lineage, _held(ref), view, cancel)
+
+
+def loaded_adapters(options: tuple) -> list[tuple]:
+    """Keys (adapter, checkpoint, device) of the models the worker holds, least recently used first."""
+    return _cache(options).adapters.keys()

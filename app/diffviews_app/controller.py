@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from diffviews_core.errors import DataError
 from diffviews_core import worker_tasks
+from diffviews_core.errors import DataError
 from diffviews_core.maps import (
     MORE_LAYERS,
     LayerChoice,

@@ -1,7 +1,9 @@
 """Runs "Generate from neighbours", its unmasked comparison and lineage replays as jobs; writes only GenerationState.
 
-The job body (``diffviews_core.live_generation``) loads the model and the map's projection through the shared
-``ModelCache`` and publishes every denoising step as a typed ``LiveStep``; the worker pool hands them over in batches
+The job body (``diffviews_core.live_generation``) runs in the app's worker process (``worker_tasks``: torch never
+loads in the window's process), loads the model and the map's projection through the worker's ``ModelCache`` (the
+launch options of the session's cache apply) and emits every denoising step as a typed ``LiveStep``; the worker
+pool hands them over in batches
 (at most ~10 a second: each batch redraws the map, the gallery and the plot) and the runner turns them into
 trajectory steps. What is drawn is the trajectory bridge's business, what is shown the docks'. A selection usually
 precedes a click, so the model and the projection are prepared as soon as a sample is selected.
@@ -10,22 +12,18 @@ precedes a click, so the model and the projection are prepared as soon as a samp
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from diffviews_core import worker_tasks
 from diffviews_core.captions import class_text
 from diffviews_core.lineage import Lineage
-from diffviews_core.live_generation import (
-    GenerationRequest,
-    LiveStep,
-    MapView,
-    StatusUpdate,
-    run_generation,
-    run_replay,
-)
+from diffviews_core.live_generation import GenerationRequest, LiveStep, MapView, StatusUpdate
 from diffviews_core.maps import map_layers
 from diffviews_core.model_cache import ModelCache
+from diffviews_core.worker_tasks import cache_options, model_ref
 
 from .state import ExplorerState
 from .state.generation_state import GenerationState, StepFrame
@@ -85,14 +83,10 @@ class GenerationRunner(QObject):
         if row < 0 or s.model is None or s.embedding is None or s.map_key() in self._prepared:
             return
         self._prepared.add(s.map_key())
-        model, view, cache = s.model, self.map_view(), self.cache
-
-        def prepare(cancel=None) -> None:
-            cache.adapter(model, cancel)
-            cache.projectors(model, view.key, view.layers, view.coords2d, view.coords3d, cancel)
-
-        self.pool.submit("Preparing generation", prepare, key="prepare-generation",
-                         on_error=lambda text: self.message.emit("warning", f"Generation is unavailable: {text}"))
+        self.pool.submit_to_process("Preparing generation", worker_tasks.prepare_generation, model_ref(s.model),
+                                    self.map_view(), cache_options(self.cache), key="prepare-generation",
+                                    on_error=lambda text: self.message.emit("warning",
+                                                                            f"Generation is unavailable: {text}"))  # fmt: skip
 
     def set_adapter(self, name: str | None) -> None:
         """Run checkpoints with adapter ``name`` from now on (None or "": each model's config.json names its own);
@@ -140,10 +134,12 @@ class GenerationRunner(QObject):
         gen.progressed.emit(0.0, "Starting…")
         n = len(request.sample_ids)
         run_ids = list(self._run_ids)
-        job = self.pool.submit(f"Generating from {n} sample{'s' if n != 1 else ''}", run_generation, self.cache,
-                               request, key="generate", on_partial=self._published, partial_interval_ms=STEP_BATCH_MS,
-                               on_result=lambda out: self._done(out, run_ids, compare),
-                               on_error=self._failed)  # fmt: skip
+        job = self.pool.submit_to_process(f"Generating from {n} sample{'s' if n != 1 else ''}", worker_tasks.generate,
+                                          model_ref(request.model), replace(request, model=None),
+                                          cache_options(self.cache), key="generate", on_partial=self._published,
+                                          partial_interval_ms=STEP_BATCH_MS,
+                                          on_result=lambda out: self._done(out, run_ids, compare),
+                                          on_error=self._failed)  # fmt: skip
         job.cancelled.connect(lambda j=job: self._cancelled() if self._job is j else None)
         job.ended.connect(lambda j=job: gen.set_running(False) if self._job is j else None)
         self._job = job
@@ -254,8 +250,9 @@ class GenerationRunner(QObject):
             gen.progressed.emit(0.0, "Replay failed")
             self.message.emit("error", f"Replay failed: {text_}")
 
-        job = self.pool.submit("Replaying lineage", run_replay, self.cache, lineage, model, view, key="generate",
-                               on_result=done, on_error=failed)  # fmt: skip
+        job = self.pool.submit_to_process("Replaying lineage", worker_tasks.replay, model_ref(model), lineage, view,
+                                          cache_options(self.cache), key="generate", on_result=done,
+                                          on_error=failed)  # fmt: skip
         job.ended.connect(lambda j=job: gen.set_running(False) if self._job is j else None)
         self._job = job
         return True

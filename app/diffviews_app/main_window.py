@@ -365,10 +365,8 @@ class MainWindow(QMainWindow):
             "Ctrl+F finds a class or sample id, Ctrl+O opens a folder, Ctrl+E exports the view."))  # fmt: skip
 
     def device_in_use(self) -> str | None:
-        """The device the loaded models run on, else the one ``--device`` named or was found; None until known."""
-        devices = sorted({key[2] for key in self.cache.adapters.keys()})
-        if devices:
-            return ", ".join(devices)
+        """The device the models run on (in the worker process): the one ``--device`` named, else the one found;
+        None until known."""
         asked = self.controller.options.device
         return asked if asked and asked != "auto" else self._found_device
 
@@ -405,8 +403,8 @@ class MainWindow(QMainWindow):
                 self._found_device = device
                 box.setText(self.about_text())
 
-            self.pool.submit("Finding the device", pick_device, self.controller.options.device, on_result=found,
-                             quiet=True)  # fmt: skip
+            self.pool.submit_to_process("Finding the device", pick_device, self.controller.options.device,
+                                        on_result=found, quiet=True)  # fmt: skip
         return box
 
     # ---- settings, recent folders, drag-and-drop, close ------------------------------------------------------------

@@ -208,8 +208,9 @@ class WorkerPool(QObject):
     def submit_to_process(self, name: str, fn: Callable, *args: Any, job_kwargs: dict | None = None,
                           **options: Any) -> Job:  # fmt: skip
         """``submit`` of a CPU-heavy job that runs in the worker process (``process``), relayed by a worker thread:
-        progress, cancel (answered within half a second) and errors arrive exactly as a thread job's. ``fn`` is a
-        module-level function taking ``progress``/``cancel`` if it wants them; ``args`` and ``job_kwargs`` travel
+        progress, cancel (answered within half a second), errors and partial results (what ``fn`` passes to its
+        ``emit``, for ``on_partial``) arrive exactly as a thread job's. ``fn`` is a module-level function taking
+        ``progress``/``cancel``/``emit`` if it wants them; ``args`` and ``job_kwargs`` travel
         pickled (paths, not arrays); ``options`` are ``submit``'s."""
         return self.submit(name, _in_process, self.process, fn, args, job_kwargs or {}, **options)
 
@@ -300,10 +301,10 @@ class WorkerPool(QObject):
         return left
 
 
-def _in_process(worker, fn: Callable, args: tuple, kwargs: dict, progress=None, cancel=None) -> Any:
-    """The thread job of ``submit_to_process``: ``fn(*args, **kwargs)`` in ``worker``, relaying progress and
-    cancel."""
-    return worker.run(fn, *args, progress=progress, cancel=cancel, **kwargs)
+def _in_process(worker, fn: Callable, args: tuple, kwargs: dict, progress=None, cancel=None, publish=None) -> Any:
+    """The thread job of ``submit_to_process``: ``fn(*args, **kwargs)`` in ``worker``, relaying progress, cancel
+    and what ``fn`` emits (published as a thread job's items)."""
+    return worker.run(fn, *args, progress=progress, cancel=cancel, on_emit=publish, **kwargs)
 
 
 def abandoned_running() -> list[Job]:

@@ -271,14 +271,22 @@ def test_the_map_has_one_input_path_for_samples_steps_and_generated_images(qtbot
     assert preview.row == 2 and preview.title.text().endswith("(selected)")
 
 
-def test_generation_and_layer_extraction_share_the_windows_model_cache(qtbot, window_parts):
+def test_generation_and_layer_extraction_share_the_worker_process_and_its_loaded_model(qtbot, window_parts):
+    """Generation, model discovery and extraction run in the window's one worker process, which loads the model
+    once; the window's process never imports torch for them."""
+    from diffviews_core import worker_tasks
+
     parts = window_parts
     window = parts.window
     assert window.controller.cache is window.cache is parts.runner.cache
     _select_with_knn(parts)
     parts.gen.update_settings(num_steps=2)
     _generate(qtbot, parts)
-    adapter = window.cache.adapter(parts.state.model)
-    window.controller.switch_layer("+more-layers")  # loads the model to list its layers: the same adapter
+    pid = window.pool.process.pid
+    window.controller.switch_layer("+more-layers")  # loads the model to list its layers: the same loaded model
     qtbot.waitUntil(lambda: "+more-layers" not in parts.state.layer_choices, timeout=30000)
-    assert len(window.cache.adapters) == 1 and window.cache.adapter(parts.state.model) is adapter
+    qtbot.waitUntil(lambda: not window.pool.running(), timeout=30000)
+    options = worker_tasks.cache_options(window.cache)
+    assert len(window.pool.process.run(worker_tasks.loaded_adapters, options)) == 1
+    assert window.pool.process.pid == pid and pid is not None
+    assert len(window.cache.adapters) == 0  # nothing loaded in the window's process

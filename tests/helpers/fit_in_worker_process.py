@@ -18,10 +18,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def main(layer: str) -> int:
+    from diffviews_app.workers import WorkerPool
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtTest import QTest
 
-    from diffviews_app.workers import WorkerPool
     from diffviews_core import worker_tasks
     from diffviews_core.demo import demo_paths
     from diffviews_core.formats import open_data
