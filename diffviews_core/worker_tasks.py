@@ -93,12 +93,15 @@ def prepare_generation(ref: tuple, view, options: tuple, cancel: threading.Event
 
 def generate(ref: tuple, request, options: tuple, emit=None, cancel: threading.Event | None = None):
     """``live_generation.run_generation`` of ``request`` (its model travels as ``ref``): every step is emitted to
-    the caller as it is computed; returns (result, lineage) per pass, all plain numpy data."""
+    the caller as it is computed; returns ((result, lineage) per pass, all plain numpy data; the devices the worker's
+    loaded models run on)."""
     from dataclasses import replace
 
     from .live_generation import run_generation
 
-    return run_generation(_cache(options), replace(request, model=_held(ref)), emit, cancel)
+    cache = _cache(options)
+    out = run_generation(cache, replace(request, model=_held(ref)), emit, cancel)
+    return out, sorted({key[2] for key in cache.adapters.keys()})
 
 
 def replay(ref: tuple, lineage, view, options: tuple, cancel: threading.Event | None = None):

@@ -46,6 +46,7 @@ class GenerationRunner(QObject):
         self._run_ids: list[list[int]] = []  # per pass, the trajectory ids of the running generation
         self._job = None
         self._prepared: set[tuple[str, str]] = set()
+        self.devices: set[str] = set()  # the devices generations ran on (in the worker process)
         state.selection_changed.connect(lambda: self.prepare(next(iter(state.selection_rows()), -1)))
 
     def data_opening(self, busy: bool) -> None:
@@ -183,7 +184,9 @@ class GenerationRunner(QObject):
             xyz = None if placed.coords3d is None else placed.coords3d[i]
             self.gen.add_step(tid, frame, placed.coords2d[i], xyz, float(placed.distances[i]), placed.activations[i])
 
-    def _done(self, out, run_ids: list[list[int]], compare: bool) -> None:
+    def _done(self, answer, run_ids: list[list[int]], compare: bool) -> None:
+        out, devices = answer
+        self.devices.update(devices)
         for (result, lineage), tids in zip(out, run_ids):
             for i, tid in enumerate(tids):
                 self.gen.finish(tid, result.images[i], lineage)

@@ -365,8 +365,11 @@ class MainWindow(QMainWindow):
             "Ctrl+F finds a class or sample id, Ctrl+O opens a folder, Ctrl+E exports the view."))  # fmt: skip
 
     def device_in_use(self) -> str | None:
-        """The device the models run on (in the worker process): the one ``--device`` named, else the one found;
-        None until known."""
+        """The device the models run on (in the worker process): the one generations ran on, else the one
+        ``--device`` named or was found; None until known."""
+        devices = sorted(self.generation.runner.devices)
+        if devices:
+            return ", ".join(devices)
         asked = self.controller.options.device
         return asked if asked and asked != "auto" else self._found_device
 
