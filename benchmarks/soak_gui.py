@@ -105,8 +105,8 @@ def rss_of(pid: int | None) -> int:
 
 
 class MemorySampler:
-    """Peak RSS of the app's process and of its worker process, sampled on a thread every ``every_s`` (the UI thread
-    may be busy exactly when memory peaks). Reading /proc holds the GIL for microseconds."""
+    """Peak RSS of the app's process and of its worker processes (their sum), sampled on a thread every ``every_s``
+    (the UI thread may be busy exactly when memory peaks). Reading /proc holds the GIL for microseconds."""
 
     def __init__(self, pool, every_s: float = 0.2) -> None:
         self.pool, self.every_s = pool, every_s
@@ -123,12 +123,10 @@ class MemorySampler:
         self._thread.join()
 
     def sample(self) -> None:
-        process = getattr(self.pool, "_process", None)
-        pid = process.pid if process is not None else None
+        pids = self.pool.process_pids() if hasattr(self.pool, "process_pids") else []
         self.app_peak = max(self.app_peak, rss_bytes())
-        if pid is not None:
-            self.worker_pids.add(pid)
-            self.worker_peak = max(self.worker_peak, rss_of(pid))
+        self.worker_pids.update(pids)
+        self.worker_peak = max(self.worker_peak, sum(rss_of(pid) for pid in pids))  # every worker, together
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
@@ -486,7 +484,7 @@ def main() -> int:
     print(f"{'actions per second':40s} {mb['actions_per_s']:12.1f} {'-':>10s} {'-':>7s}")
     for label, key in (("RSS peak (MB)", "rss_peak_mb"), ("RSS at the end (MB)", "rss_end_mb")):
         print(f"{label:40s} {mb[key]:12.1f} {mb['rss_start_mb']:10.1f} {mb[key] / mb['rss_start_mb']:7.2f}")
-    print(f"{'worker process RSS peak (MB)':40s} {mb['worker_rss_peak_mb']:12.1f} {'-':>10s} {'-':>7s}")
+    print(f"{'worker processes RSS peak, summed (MB)':40s} {mb['worker_rss_peak_mb']:12.1f} {'-':>10s} {'-':>7s}")
     st = mb["ui_stalls"]
     print(f"{'UI thread: longest stall (ms)':40s} {st['longest_stall_ms']:12.1f} {'-':>10s} {'-':>7s}")
     print(f"{'UI thread: longest stall in a job (ms)':40s} {st['longest_stall_during_jobs_ms']:12.1f} {'-':>10s} {'-':>7s}")

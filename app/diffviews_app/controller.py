@@ -1,9 +1,9 @@
 """The explorer's actions that touch data: open a folder, switch model or layer, suggest KNN.
 
 Slow steps (opening, reading an embedding, fitting one, extracting a layer, building an activation index) run in the
-worker pool; the CPU-heavy ones (fitting, extracting, loading a checkpoint) in its worker process
-(``diffviews_core.worker_tasks``), so the window's process never imports umap or numba; their results are written into the ``ExplorerState`` on the UI thread. Layers a model did not store are
-offered once its checkpoint is loaded in the worker process (the "More layers" entry), which keeps it for extraction;
+worker pool; the CPU-heavy ones (fitting, extracting, loading a checkpoint) in its worker processes
+(``diffviews_core.worker_tasks``), so the window's process never imports umap, numba or torch for them; their
+results are written into the ``ExplorerState`` on the UI thread. Layers a model did not store are offered once its checkpoint is loaded in the worker process (the "More layers" entry), which keeps it for extraction;
 generation loads its own copy into the session's ``ModelCache``. Problems become ``message`` signals naming the
 file and the problem, and the app stays usable with whatever did open. What the layer menu offers and how each map
 is obtained is Qt-free (``diffviews_core.maps``).
@@ -33,7 +33,7 @@ from diffviews_core.worker_tasks import cache_options, model_ref
 
 from .options import LaunchOptions
 from .state import ExplorerState
-from .workers import WorkerPool
+from .workers import MODELS, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ class ExplorerController(QObject):
             self.message.emit("error", f"Could not load the model of {model.name}: {text}")
 
         job = self.pool.submit_to_process(f"Loading the model of {model.name}", worker_tasks.hookable_layers,
-                                          model_ref(model), cache_options(self.cache), key="view", on_result=loaded,
+                                          model_ref(model), cache_options(self.cache), lane=MODELS, key="view", on_result=loaded,
                                           on_error=failed)  # fmt: skip
         job.cancelled.connect(self._revert_layer_menu)
 
@@ -276,7 +276,7 @@ class ExplorerController(QObject):
             self.message.emit("error", f"Extracting {key} failed: {text}")
 
         job = self.pool.submit_to_process(f"Extracting {key}", worker_tasks.extract_layer, model_ref(model), key,
-                                          cache_options(self.cache), key="view", on_result=extracted,
+                                          cache_options(self.cache), lane=MODELS, key="view", on_result=extracted,
                                           on_error=failed)  # fmt: skip
         job.cancelled.connect(self._revert_layer_menu)
 

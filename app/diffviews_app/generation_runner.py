@@ -27,7 +27,7 @@ from diffviews_core.worker_tasks import cache_options, model_ref
 
 from .state import ExplorerState
 from .state.generation_state import GenerationState, StepFrame
-from .workers import WorkerPool
+from .workers import MODELS, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class GenerationRunner(QObject):
             return
         self._prepared.add(s.map_key())
         self.pool.submit_to_process("Preparing generation", worker_tasks.prepare_generation, model_ref(s.model),
-                                    self.map_view(), cache_options(self.cache), key="prepare-generation",
+                                    self.map_view(), cache_options(self.cache), lane=MODELS, key="prepare-generation",
                                     on_error=lambda text: self.message.emit("warning",
                                                                             f"Generation is unavailable: {text}"))  # fmt: skip
 
@@ -137,7 +137,8 @@ class GenerationRunner(QObject):
         run_ids = list(self._run_ids)
         job = self.pool.submit_to_process(f"Generating from {n} sample{'s' if n != 1 else ''}", worker_tasks.generate,
                                           model_ref(request.model), replace(request, model=None),
-                                          cache_options(self.cache), key="generate", on_partial=self._published,
+                                          cache_options(self.cache), lane=MODELS, key="generate",
+                                          on_partial=self._published,
                                           partial_interval_ms=STEP_BATCH_MS,
                                           on_result=lambda out: self._done(out, run_ids, compare),
                                           on_error=self._failed)  # fmt: skip
@@ -254,7 +255,7 @@ class GenerationRunner(QObject):
             self.message.emit("error", f"Replay failed: {text_}")
 
         job = self.pool.submit_to_process("Replaying lineage", worker_tasks.replay, model_ref(model), lineage, view,
-                                          cache_options(self.cache), key="generate", on_result=done,
+                                          cache_options(self.cache), lane=MODELS, key="generate", on_result=done,
                                           on_error=failed)  # fmt: skip
         job.ended.connect(lambda j=job: gen.set_running(False) if self._job is j else None)
         self._job = job

@@ -39,7 +39,7 @@ from .theme import CHOICES as THEME_CHOICES
 from .theme import Theme, ThemeController
 from .widgets import JobsIndicator, MessageBanner
 from .window_layout import DockSet, apply_default_layout, fit_geometry, make_scrollable, size_docks, window_size
-from .workers import CLOSE_GRACE_MS, WorkerPool
+from .workers import CLOSE_GRACE_MS, MODELS, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
                 box.setText(self.about_text())
 
             self.pool.submit_to_process("Finding the device", pick_device, self.controller.options.device,
-                                        on_result=found, quiet=True)  # fmt: skip
+                                        lane=MODELS, on_result=found, quiet=True)  # fmt: skip
         return box
 
     # ---- settings, recent folders, drag-and-drop, close ------------------------------------------------------------

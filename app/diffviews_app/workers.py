@@ -36,6 +36,7 @@ from .progress_text import RemainingTime
 
 log = logging.getLogger(__name__)
 
+MAPS, MODELS = "maps", "models"  # the worker processes' lanes (see ``WorkerPool.process``)
 CLOSE_GRACE_MS = 1000  # how long closing the window waits for cancelled jobs before abandoning them
 
 _LIVE: set[Job] = set()  # every started Job until its thread ended (never destroyed while running)
@@ -143,18 +144,23 @@ class WorkerPool(QObject):
         super().__init__(parent)
         self._jobs: list[Job] = []
         self._by_key: dict[str, Job] = {}
-        self._process = None
+        self._processes: dict[str, Any] = {}
 
-    @property
-    def process(self):
-        """The app's one worker process (a ``diffviews_core.process_jobs.ProcessWorker``, started by its first job):
-        CPU-heavy jobs (UMAP fits, extraction, builds) call ``pool.process.run(fn, ...)`` from their worker thread,
-        so numba, numpy or torch holding the GIL there never stalls the UI thread. Closed by ``shutdown``."""
-        if self._process is None:
+    def process(self, lane: str = MAPS) -> Any:
+        """The app's worker process for ``lane`` (a ``diffviews_core.process_jobs.ProcessWorker``, started by its
+        first job), where CPU-heavy jobs run so that numba, numpy or torch holding the GIL never stalls the UI
+        thread. Two lanes, so a generation never queues behind a minutes-long map fit: ``MAPS`` (UMAP fits, builds)
+        and ``MODELS`` (loading checkpoints, extraction, generation: they share the loaded model). Each runs one job
+        at a time; ``shutdown`` ends them."""
+        if lane not in self._processes:
             from diffviews_core.process_jobs import ProcessWorker
 
-            self._process = ProcessWorker(name="jobs")
-        return self._process
+            self._processes[lane] = ProcessWorker(name=lane)
+        return self._processes[lane]
+
+    def process_pids(self) -> list[int]:
+        """Ids of the worker processes running now."""
+        return [pid for pid in (w.pid for w in self._processes.values()) if pid is not None]
 
     def submit(
         self,
@@ -205,14 +211,14 @@ class WorkerPool(QObject):
         self.jobs_changed.emit()
         return job
 
-    def submit_to_process(self, name: str, fn: Callable, *args: Any, job_kwargs: dict | None = None,
+    def submit_to_process(self, name: str, fn: Callable, *args: Any, lane: str = MAPS, job_kwargs: dict | None = None,
                           **options: Any) -> Job:  # fmt: skip
         """``submit`` of a CPU-heavy job that runs in the worker process (``process``), relayed by a worker thread:
         progress, cancel (answered within half a second), errors and partial results (what ``fn`` passes to its
         ``emit``, for ``on_partial``) arrive exactly as a thread job's. ``fn`` is a module-level function taking
         ``progress``/``cancel``/``emit`` if it wants them; ``args`` and ``job_kwargs`` travel
         pickled (paths, not arrays); ``options`` are ``submit``'s."""
-        return self.submit(name, _in_process, self.process, fn, args, job_kwargs or {}, **options)
+        return self.submit(name, _in_process, self.process(lane), fn, args, job_kwargs or {}, **options)
 
     def _failed(self, job: Job, exc: BaseException, on_error: Callable[[str], None] | None) -> None:
         """The one place a job's exception arrives (UI thread): a project error is a message for people; anything
@@ -281,9 +287,9 @@ class WorkerPool(QObject):
         started = time.monotonic()
         self.cancel_all()
         done = self.wait_all(timeout_ms)
-        if self._process is not None:
+        for worker in self._processes.values():
             left = None if timeout_ms is None else max(0.0, timeout_ms / 1000 - (time.monotonic() - started))
-            self._process.close(left, force=True)
+            worker.close(left, force=True)
         return done
 
     def abandon(self) -> list[Job]:

@@ -34,7 +34,7 @@ def pool(qtbot):
     yield p
     assert p.shutdown(5000)
     qtbot.waitUntil(lambda: not p.running(), timeout=2000)
-    assert p.process.pid is None  # the worker process ended with the pool
+    assert p.process_pids() == []  # the worker processes ended with the pool
 
 
 def test_a_crashed_worker_process_is_a_message_and_the_next_job_gets_a_new_one(qtbot, pool):

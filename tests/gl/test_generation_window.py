@@ -272,8 +272,10 @@ def test_the_map_has_one_input_path_for_samples_steps_and_generated_images(qtbot
 
 
 def test_generation_and_layer_extraction_share_the_worker_process_and_its_loaded_model(qtbot, window_parts):
-    """Generation, model discovery and extraction run in the window's one worker process, which loads the model
-    once; the window's process never imports torch for them."""
+    """Generation, model discovery and extraction run in the window's worker process for models, which loads the
+    model once; the window's process loads nothing."""
+    from diffviews_app.workers import MODELS
+
     from diffviews_core import worker_tasks
 
     parts = window_parts
@@ -282,11 +284,11 @@ def test_generation_and_layer_extraction_share_the_worker_process_and_its_loaded
     _select_with_knn(parts)
     parts.gen.update_settings(num_steps=2)
     _generate(qtbot, parts)
-    pid = window.pool.process.pid
+    pid = window.pool.process(MODELS).pid
     window.controller.switch_layer("+more-layers")  # loads the model to list its layers: the same loaded model
     qtbot.waitUntil(lambda: "+more-layers" not in parts.state.layer_choices, timeout=30000)
     qtbot.waitUntil(lambda: not window.pool.running(), timeout=30000)
     options = worker_tasks.cache_options(window.cache)
-    assert len(window.pool.process.run(worker_tasks.loaded_adapters, options)) == 1
-    assert window.pool.process.pid == pid and pid is not None
+    assert len(window.pool.process(MODELS).run(worker_tasks.loaded_adapters, options)) == 1
+    assert window.pool.process(MODELS).pid == pid and pid is not None
     assert len(window.cache.adapters) == 0  # nothing loaded in the window's process

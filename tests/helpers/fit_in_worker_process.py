@@ -49,7 +49,7 @@ def main(layer: str) -> int:
         emb = fitted[0]
         out["shapes"] = [list(emb.coords2d.shape), list(emb.coords3d.shape)]
         out["rows"] = model.num_samples
-    out["worker_pid"] = pool.process.pid
+    out["worker_pid"] = pool.process().pid
     out["own_pid"] = os.getpid()
     wait(lambda: not pool.running(), 10)
 
