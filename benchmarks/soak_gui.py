@@ -7,7 +7,8 @@ finish. Between actions the event loop runs for ``--pace-ms``; jobs run on concu
 
 Figures: actions per second, RSS at start / peak / end of the window's process (sampled on a thread every 0.2 s)
 and the peak RSS of its worker process (where UMAP fits, extraction and builds run), the UI thread's stalls (a 10 ms
-heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs ran), whether umap, numba or
+heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs ran; and the same for the
+window at rest for 10 s before the first action, the floor the machine's load sets), whether umap, numba or
 pynndescent were imported in the window's process (a failure), the caches' bytes at the end, threads left after
 closing, uncaught exceptions (``sys.excepthook``, which also receives exceptions
 raised in Qt slots), bugs logged by the worker pool, error messages the window showed. The baseline is the RSS with
@@ -42,6 +43,7 @@ END_WAIT_S = 60.0  # after the last action: jobs still running are cancelled by 
 HEARTBEAT_MS = 10  # the stall meter's timer on the UI thread's event loop
 STALL_MS = 50  # a beat later than due by more than this is a stall (the longest and the count are reported)
 HEAVY_MODULES = ("umap", "numba", "pynndescent")  # must never be imported in the window's process
+IDLE_FLOOR_S = 10.0  # the stall meter on the window at rest, before the first action
 IDLE_LABELS = ("between actions", "wait", "waiting for the last jobs")  # the stall meter's labels of an idle loop
 
 
@@ -394,6 +396,12 @@ def run(args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed + 1)
     memory, stalls = MemorySampler(window.pool), StallMeter(window.pool, soak)
     memory.start()
+    floor = StallMeter(window.pool, soak)  # the window at rest, no job: what the machine's load alone costs
+    soak.current = "at rest"
+    floor.start()
+    soak.wait_until(lambda: False, IDLE_FLOOR_S)
+    floor.stop()
+    soak.current = "between actions"
     stalls.start()
     started = time.perf_counter()
     try:
@@ -442,7 +450,7 @@ def run(args: argparse.Namespace) -> dict:
         "rss_parts_end_mb": {k: round(v / 2**20, 1) for k, v in rss_end_parts.items()}, "load_average": [round(x, 2) for x in os.getloadavg()],
         "max_rss_mb": args.max_rss_mb, "maps_only": args.maps_only,
         "worker_rss_peak_mb": round(memory.worker_peak / 2**20, 1), "worker_processes": len(memory.worker_pids),
-        "heavy_modules_in_app": heavy, "ui_stalls": stalls.summary(),
+        "heavy_modules_in_app": heavy, "ui_stalls": stalls.summary(), "ui_stalls_at_rest": floor.summary(),
     }
 
 
@@ -494,6 +502,10 @@ def main() -> int:
           f"50 ms, {st['stalls_between_actions_during_jobs_over_200ms']} over 200 ms, longest "
           f"{st['longest_stall_between_actions_during_jobs_ms']} ms")  # fmt: skip
     print(f"worst stalls [ms, action, jobs running]: {st['worst_stalls']}")
+    rest = mb["ui_stalls_at_rest"]
+    print(f"at rest for {IDLE_FLOOR_S:.0f} s before the first action (the machine's load alone): "
+          f"{rest['stalls_over_50ms']} stalls over 50 ms, {rest['stalls_over_200ms']} over 200 ms, longest "
+          f"{rest['longest_stall_ms']} ms")  # fmt: skip
     print(f"umap/numba/pynndescent in the window's process: {mb['heavy_modules_in_app'] or 'none'}")
     print(f"caches at the end (MB): {mb['caches_mb']}")
     print(f"actions: {mb['actions_done']}")

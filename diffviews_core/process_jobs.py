@@ -107,9 +107,14 @@ def _portable(exc: BaseException) -> BaseException:
         return RemoteJobError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
 
 
-def _child_main(conn, alive, cancel, log_level: int) -> None:
+def _child_main(conn, alive, cancel, log_level: int, niceness: int = 0) -> None:
     """The worker's loop: receive a job, run it, send progress/emitted values/log records and its outcome."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is the parent's to handle
+    if niceness and hasattr(os, "nice"):
+        try:
+            os.nice(niceness)
+        except OSError:  # not allowed here: the job runs at the parent's priority
+            pass
     threading.Thread(target=_exit_with_parent, args=(alive,), daemon=True, name="parent-watch").start()
     lock = threading.RLock()
 
@@ -161,8 +166,10 @@ def _run_job(job: tuple, send: Callable[[tuple], None], cancel) -> None:
 class ProcessWorker:
     """One worker process, started on first use, running one job at a time (see the module docstring)."""
 
-    def __init__(self, start_method: str | None = None, grace: float = CANCEL_GRACE_S, name: str = "worker") -> None:
+    def __init__(self, start_method: str | None = None, grace: float = CANCEL_GRACE_S, name: str = "worker",
+                 niceness: int = 0) -> None:  # fmt: skip
         self.name = name
+        self.niceness = niceness  # added to the child's nice value (POSIX): its CPU yields to the caller's process
         self.grace = grace
         self._ctx = multiprocessing.get_context(start_method or "spawn")
         self._lock = threading.Lock()
@@ -182,7 +189,7 @@ class ProcessWorker:
         alive_r, alive_w = self._ctx.Pipe(duplex=False)
         self._cancel = self._ctx.Event()
         level = logging.getLogger().getEffectiveLevel()
-        proc = self._ctx.Process(target=_child_main, args=(child, alive_r, self._cancel, level),
+        proc = self._ctx.Process(target=_child_main, args=(child, alive_r, self._cancel, level, self.niceness),
                                  name=f"diffviews-{self.name}", daemon=True)  # fmt: skip
         proc.start()
         child.close()

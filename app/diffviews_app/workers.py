@@ -37,6 +37,7 @@ from .progress_text import RemainingTime
 log = logging.getLogger(__name__)
 
 MAPS, MODELS = "maps", "models"  # the worker processes' lanes (see ``WorkerPool.process``)
+WORKER_NICENESS = 10  # the worker processes yield the CPU to the window's (a busy 2-core machine is the usual case)
 CLOSE_GRACE_MS = 1000  # how long closing the window waits for cancelled jobs before abandoning them
 
 _LIVE: set[Job] = set()  # every started Job until its thread ended (never destroyed while running)
@@ -155,7 +156,7 @@ class WorkerPool(QObject):
         if lane not in self._processes:
             from diffviews_core.process_jobs import ProcessWorker
 
-            self._processes[lane] = ProcessWorker(name=lane)
+            self._processes[lane] = ProcessWorker(name=lane, niceness=WORKER_NICENESS)
         return self._processes[lane]
 
     def process_pids(self) -> list[int]:

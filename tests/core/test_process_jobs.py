@@ -148,6 +148,12 @@ def test_closing_with_a_job_inside_a_native_call_kills_its_worker_within_the_tim
     assert worker.close(timeout=0.1) is True
 
 
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="POSIX niceness")
+def test_a_worker_can_run_at_a_lower_priority_than_its_caller():
+    with ProcessWorker(name="nice", niceness=5) as worker:
+        assert worker.run(os.nice, 0) == min(19, os.nice(0) + 5)
+
+
 def test_one_shot_run_ends_its_process():
     pid = run_in_process(jobs.whoami)
     assert gone(pid)
