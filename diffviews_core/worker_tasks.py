@@ -1,11 +1,13 @@
-"""The CPU-heavy jobs of the explorer, as they run inside its worker process (``process_jobs.ProcessWorker``).
+"""The CPU-heavy jobs of the explorer, as they run inside its worker processes (``process_jobs.ProcessWorker``).
 
-UMAP fits, layer extraction and loading a model's checkpoint import umap/numba and torch and hold the GIL for long
-stretches; run in the worker process they never stall the window's UI thread, and the window's process never imports
-umap, numba or pynndescent. Each job receives what re-opens its data, not the data: ``model_ref`` of a ``ModelData``
-(its folder, how it was opened and the layers attached to it, as ``ModelData.__reduce__`` gives them). The child keeps the models it opened and the adapters it
-loaded between jobs (the last ``MAX_MODELS`` models, a ``ModelCache`` of ``MAX_ADAPTERS`` adapters), so switching
-back and forth between layers of one model reloads nothing.
+UMAP fits, layer extraction, loading a model's checkpoint and generation import umap/numba and torch and hold the
+GIL for long stretches; run in a worker process they never stall the window's UI thread, and the window's process
+never imports umap, numba, pynndescent or (for these jobs) torch. Each job receives what re-opens its data, not the
+data: ``model_ref`` of a ``ModelData`` (its folder, how it was opened and the layers attached to it, as
+``ModelData.__reduce__`` gives them), and ``cache_options`` of the caller's ``ModelCache``. A worker keeps the models
+it opened and the adapters it loaded between jobs (the last ``MAX_MODELS`` models, a ``ModelCache`` of
+``MAX_ADAPTERS`` adapters), so switching between layers of one model, or generating again, reloads nothing.
+Results are plain numpy data (``generation_records``): reading them needs no torch.
 """
 
 from __future__ import annotations
