@@ -37,7 +37,7 @@ from .progress_text import RemainingTime
 log = logging.getLogger(__name__)
 
 MAPS, MODELS = "maps", "models"  # the worker processes' lanes (see ``WorkerPool.process``)
-WORKER_NICENESS = 10  # the worker processes yield the CPU to the window's (a busy 2-core machine is the usual case)
+WORKER_NICENESS = 2  # the worker processes yield some CPU to the window's (more starves them on a shared, busy box)
 CLOSE_GRACE_MS = 1000  # how long closing the window waits for cancelled jobs before abandoning them
 
 _LIVE: set[Job] = set()  # every started Job until its thread ended (never destroyed while running)
