@@ -10,6 +10,11 @@ exception travels as the exception object to ``WorkerPool._failed``, which turns
 traceback of anything that is not a ``DiffViewsError``). The pool tracks running jobs so the status bar can show them
 and the window can cancel and wait for all of them on close.
 
+CPU-heavy jobs (UMAP fits, extraction, checkpoints, generation) go to ``submit_to_process``: a thread job that relays
+a call in one of the pool's worker processes (``diffviews_core.process_jobs``), so numba compiling or torch holding
+the GIL there cannot stall the UI thread, and a cancel inside an uninterruptible call ends the child instead of
+leaving a thread running. ``shutdown`` ends the worker processes.
+
 A QThread object destroyed while its thread runs aborts the process, so a ``Job`` is owned by no Qt parent: the
 module keeps every started job referenced until its thread has ended (``_LIVE``). On close the window cancels the
 pool and waits a bounded time (``CLOSE_GRACE_MS``); a job still inside a call that cannot see its cancel flag (a UMAP
