@@ -251,13 +251,15 @@ class ProcessWorker:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         on_emit: Callable[[Any], None] | None = None,
+        label: str | None = None,
         **kwargs: Any,
     ) -> Any:
         """``fn(*args, **kwargs)`` in the worker process; its result, or its exception raised here.
 
-        ``fn`` gets ``progress``, ``cancel`` and ``emit`` if it takes them (as the app's worker pool does)."""
+        ``fn`` gets ``progress``, ``cancel`` and ``emit`` if it takes them (as the app's worker pool does); ``label``
+        names the job in messages (default: ``fn``'s name)."""
         wants = {k: accepts_keyword(fn, k) for k in ("progress", "cancel", "emit")}
-        job = getattr(fn, "__qualname__", "job")
+        job = label or getattr(fn, "__qualname__", "job")
         self._wait_turn(job, progress, cancel)
         try:
             if self._process is None or not self._process.is_alive():

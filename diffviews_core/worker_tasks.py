@@ -13,6 +13,7 @@ Results are plain numpy data (``generation_records``): reading them needs no tor
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -22,11 +23,26 @@ from .model_cache import ModelCache
 
 log = logging.getLogger(__name__)
 
+SETTINGS_PREFIX = "DIFFVIEWS_"  # environment variables that set the user's folders: they travel with each job
 MAX_MODELS = 2  # opened model folders kept in the worker
 MAX_ADAPTERS = 2  # loaded checkpoints kept in the worker
 
 _models: OrderedDict[tuple, object] = OrderedDict()
 _caches: dict[tuple, ModelCache] = {}
+
+
+def with_settings(settings: dict[str, str], fn, args: tuple, kwargs: dict, progress: Progress | None = None,
+                  cancel: threading.Event | None = None, emit=None):  # fmt: skip
+    """``fn(*args, **kwargs)`` under the caller's ``DIFFVIEWS_*`` environment (user folders) of when it asked, with
+    ``progress``/``cancel``/``emit`` passed on where ``fn`` takes them: a long-lived worker serves callers whose
+    settings changed since it started (tests, mostly)."""
+    from .jobs import accepts_keyword
+
+    for key in [k for k in os.environ if k.startswith(SETTINGS_PREFIX) and k not in settings]:
+        del os.environ[key]
+    os.environ.update(settings)
+    extra = {k: v for k, v in (("progress", progress), ("cancel", cancel), ("emit", emit)) if accepts_keyword(fn, k)}
+    return fn(*args, **kwargs, **extra)
 
 
 def model_ref(model) -> tuple:

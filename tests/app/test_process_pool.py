@@ -34,7 +34,28 @@ def pool(qtbot):
     yield p
     assert p.shutdown(5000)
     qtbot.waitUntil(lambda: not p.running(), timeout=2000)
-    assert p.process_pids() == []  # the worker processes ended with the pool
+
+
+def test_the_worker_processes_end_when_the_app_closes_them(qtbot, pool):
+    from diffviews_app.workers import close_worker_processes
+
+    results = []
+    pool.submit_to_process("Adding", fixtures.add, 2, 3, on_result=results.append)
+    qtbot.waitUntil(lambda: results == [5], timeout=60000)
+    pids = pool.process_pids()
+    assert pids and os.getpid() not in pids
+    assert close_worker_processes() and pool.process_pids() == []
+
+
+def test_a_job_runs_under_the_callers_settings_of_when_it_was_asked(qtbot, pool, monkeypatch, tmp_path):
+    """A long-lived worker started earlier still uses the user folders the app has now."""
+    results = []
+    pool.submit_to_process("Adding", fixtures.add, 1, 1, on_result=results.append)
+    qtbot.waitUntil(lambda: results == [2], timeout=60000)
+    monkeypatch.setenv("DIFFVIEWS_CACHE_DIR", str(tmp_path / "cache"))
+    pool.submit_to_process("Where", fixtures.cache_dir_now, on_result=results.append)
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=60000)
+    assert results[1] == str(tmp_path / "cache")
 
 
 def test_a_crashed_worker_process_is_a_message_and_the_next_job_gets_a_new_one(qtbot, pool):

@@ -18,7 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def main(layer: str) -> int:
-    from diffviews_app.workers import WorkerPool
+    from diffviews_app.workers import WorkerPool, close_worker_processes
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtTest import QTest
 
@@ -68,6 +68,7 @@ def main(layer: str) -> int:
     wait(lambda: not pool.running(), 10)
     out["heavy_modules"] = [name for name in ("umap", "numba", "pynndescent") if name in sys.modules]
     pool.shutdown(2000)
+    close_worker_processes()
     del app
     print("RESULT " + json.dumps(out), flush=True)
     return 0

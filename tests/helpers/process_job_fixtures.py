@@ -79,3 +79,9 @@ def log_something():
 
 def describe_model(model):
     return model.layers, model.layer_shapes, model.activations(["extra_layer", "midblock"])
+
+
+def cache_dir_now():
+    from diffviews_core.paths import cache_dir
+
+    return str(cache_dir())
