@@ -284,11 +284,13 @@ def test_generation_and_layer_extraction_share_the_worker_process_and_its_loaded
     _select_with_knn(parts)
     parts.gen.update_settings(num_steps=2)
     _generate(qtbot, parts)
-    pid = window.pool.process(MODELS).pid
+    worker, options = window.pool.process(MODELS), worker_tasks.cache_options(window.cache)
+    pid, loaded = worker.pid, worker.run(worker_tasks.loaded_adapters, options)
+    assert [key for key in loaded if key[1].endswith(".safetensors")]  # the model generation loaded
     window.controller.switch_layer("+more-layers")  # loads the model to list its layers: the same loaded model
     qtbot.waitUntil(lambda: "+more-layers" not in parts.state.layer_choices, timeout=30000)
     qtbot.waitUntil(lambda: not window.pool.running(), timeout=30000)
-    options = worker_tasks.cache_options(window.cache)
-    assert len(window.pool.process(MODELS).run(worker_tasks.loaded_adapters, options)) == 1
-    assert window.pool.process(MODELS).pid == pid and pid is not None
+    assert worker.run(worker_tasks.loaded_adapters, options)[-1] == loaded[-1]  # nothing new was loaded
+    assert sorted(worker.run(worker_tasks.loaded_adapters, options)) == sorted(loaded)
+    assert worker.pid == pid and pid is not None
     assert len(window.cache.adapters) == 0  # nothing loaded in the window's process
