@@ -1,8 +1,8 @@
 """The seeded GUI soak (``benchmarks/soak_gui.py``) on the demo, 500 actions as CI runs it: no crash, no uncaught
 exception or logged bug, resident memory under 1 GB with every cache within its byte bound, no thread left after the
-window closed, and a clean interpreter shutdown (the soak runs in its own process: exit status 0). A short run of the
-full soak (UMAP fits, extraction and generation in the worker processes) keeps the window's process under 1 GB and
-free of umap/numba/pynndescent."""
+window closed, and a clean interpreter shutdown (the soak runs in its own process: exit status 0). The soak fails when the
+window's process imports umap, numba or pynndescent. The full soak (UMAP fits and extraction, in the worker
+processes) is too long for CI (a short run took 132 s on a loaded 2-core box): its figures are in the benchmark."""
 
 from __future__ import annotations
 
@@ -44,20 +44,3 @@ def test_a_500_action_soak_of_the_window_stays_healthy_and_exits_cleanly(tmp_pat
              "session", "wait"}  # fmt: skip
     assert set(result["actions_done"]) == every
 
-
-FULL_ACTIONS = 80
-
-
-@pytest.mark.slow  # ~1-2 minutes: the worker processes import umap and torch and fit the demo's layers
-def test_a_short_full_soak_keeps_the_windows_process_small_and_free_of_umap(tmp_path):
-    proc = subprocess.run([sys.executable, str(SOAK), "--actions", str(FULL_ACTIONS), "--seed", "1"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
-    output = proc.stdout + proc.stderr
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("SOAK ")]
-    assert lines, f"the soak printed no result (exit {proc.returncode}):\n{output[-4000:]}"
-    result = json.loads(lines[-1].removeprefix("SOAK "))
-    assert proc.returncode == 0, f"exit {proc.returncode}:\n{output[-4000:]}"
-    assert result["actions"] == FULL_ACTIONS and not result["maps_only"]
-    assert result["heavy_modules_in_app"] == []
-    assert result["rss_peak_mb"] < 1024
-    assert result["worker_processes"] >= 1  # the fits and generations did run in worker processes
