@@ -91,13 +91,15 @@ class ExplorerController(QObject):
         self._hookable: dict[str, list[str]] = {}  # model path -> layers its loaded model can record
         # a generated image (trajectory id) -> (activation or None, map position): set by the generation half
         self.generated_query: Callable[[int], tuple[np.ndarray | None, np.ndarray] | None] = lambda _tid: None
+        state.model_changed.connect(self._warm_knn)
+        state.embedding_changed.connect(self._warm_knn)
 
     # ---- opening ----------------------------------------------------------------------------------------------
     def open_folder(self, path: Path | str, model: str | None = None) -> None:
         """Open a data root or model folder in the background; the current data stays on screen until it succeeds,
         but the jobs working for it (embedding, extraction, KNN) are cancelled: the user has moved on."""
         path = Path(path)
-        self.pool.cancel_keys("view", "knn")  # work for the data on screen: its late results are dropped
+        self.pool.cancel_keys("view", "knn", "knn-warm")  # work for the data on screen: its late results are dropped
         self.busy_changed.emit(True)
         first = model or self.options.model
         csv = self.options.embeddings if self.state.root is None else None
@@ -329,38 +331,68 @@ class ExplorerController(QObject):
         model = s.model
 
         def apply(result) -> None:
-            index, found, dists = result
-            self._indexes.put(cache_key, index)
+            found, dists = result
             if s.model is model and s.selection_rows() == rows:
                 s.set_knn(found.tolist(), dists.tolist())
 
         def failed(text: str) -> None:
             self.message.emit("error", f"KNN failed: {text}")
 
-        index = self._indexes.recall(cache_key)
         if acts.shape[0] * acts.shape[1] <= SYNC_KNN_VALUES:
             try:
-                apply(_knn_activation(index, model, layers, rows, k, extra))
+                apply(_knn_activation(self._indexes, cache_key, model, layers, rows, k, extra))
             except ValueError as exc:  # a generated image's activation of another size than the dataset's
                 failed(str(exc))
             return
-        self.pool.submit("Nearest neighbours", _knn_activation, index, model, layers, rows, k, extra, key="knn",
-                         on_result=apply, on_error=failed)  # fmt: skip
+        self.pool.submit("Nearest neighbours", _knn_activation, self._indexes, cache_key, model, layers, rows, k,
+                         extra, key="knn", on_result=apply, on_error=failed)  # fmt: skip
+
+    def _warm_knn(self) -> None:
+        """Make the activation neighbour index of the map on screen ready in the background, so that the first
+        *Suggest KNN* is one query (the index lands in the same bounded cache the queries use)."""
+        model = self.state.model
+        layers = self.knn_layers() if model is not None else []
+        if not layers:
+            return
+        cache_key = (str(model.path), tuple(layers))
+        if self._indexes.peek(cache_key) is not None:
+            return
+        self.pool.submit("Preparing neighbours", _warm_knn_index, self._indexes, cache_key, model, layers,
+                         key="knn-warm", quiet=True, on_error=lambda text: log.info("KNN warm-up: %s", text))  # fmt: skip
 
 
-def _knn_activation(index, model, layers: list[str], rows: list[int], k: int, extra: list, progress=None,
-                    cancel=None):  # fmt: skip
-    """The dataset's neighbour index (exact when small; approximate, built once and stored, when large), queried with
-    one stored row, or with the mean of several rows and ``extra`` vectors (generated images), leaving the rows out."""
+def _warm_knn_index(indexes: LRUCache, cache_key, model, layers: list[str], progress=None, cancel=None) -> None:
+    """``neighbour_warmup.warm_index`` into ``indexes`` (a query asking meanwhile waits for it instead of building
+    a second copy); nothing is kept where no index exists yet (a large dataset whose index the first query builds)."""
+    from diffviews_core.neighbour_warmup import warm_index
+
+    def build():
+        index = warm_index(model, layers, progress=progress, cancel=cancel)
+        if index is None:
+            raise _NothingToWarm
+        return index
+
+    try:
+        indexes.get(cache_key, build, cancel=cancel)
+    except _NothingToWarm:
+        pass
+
+
+class _NothingToWarm(Exception):
+    """No index to keep: the activations were only read ahead."""
+
+
+def _knn_activation(indexes: LRUCache, cache_key, model, layers: list[str], rows: list[int], k: int, extra: list,
+                    progress=None, cancel=None):  # fmt: skip
+    """The dataset's neighbour index (exact when small; approximate, built once and stored, when large; held in
+    ``indexes``, where the warm-up may have put it already), queried with the selected rows or their mean."""
     from diffviews_core.knn_index import dataset_index
 
-    index = index or dataset_index(model, layers, progress=progress, cancel=cancel)
+    index = indexes.get(cache_key, lambda: dataset_index(model, layers, progress=progress, cancel=cancel), cancel)
     if len(rows) == 1 and not extra:
-        found, dists = index.query_rows(rows[0], k)
-        return index, found, dists
+        return index.query_rows(rows[0], k)
     vectors = [np.asarray(index.data[r], dtype=np.float64).ravel() for r in sorted(rows)]
     vectors += [np.asarray(v, dtype=np.float64).ravel() for v in extra]
     if any(v.shape != (index.dim,) for v in vectors):
         raise ValueError(f"a generated image's activation does not match the dataset's {index.dim} features")
-    found, dists = index.query(np.mean(vectors, axis=0), k, exclude=rows)
-    return index, found, dists
+    return index.query(np.mean(vectors, axis=0), k, exclude=rows)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import threading
 import time
 import warnings
@@ -23,6 +22,7 @@ import warnings
 import numpy as np
 
 from ..jobs import Progress, check_cancelled, report
+from .numba_cache import import_umap
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +32,11 @@ APPROX_SEARCH_ROWS = 20_000  # from this many sampled points on, placement searc
 BACKENDS = ("auto", "cuml", "umap", "sampled")
 
 
-def _import_umap():
-    """Import umap with numba's JIT cache in the user cache, so only the first fit ever compiles."""
-    from .. import paths
-
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(paths.ensure_dir(paths.cache_dir() / "numba")))
-    import umap
-
-    return umap
-
-
 def run_umap(
     pca_coords: np.ndarray, n_components: int, n_neighbors: int, min_dist: float, seed: int | None
 ) -> np.ndarray:
     """UMAP of PCA coordinates; a ``seed`` makes it reproducible (and single-threaded), None lets it use all cores."""
-    umap = _import_umap()
+    umap = import_umap()
     n = len(pca_coords)
     reducer = umap.UMAP(
         n_components=n_components,

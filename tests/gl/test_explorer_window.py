@@ -112,6 +112,27 @@ def test_suggest_knn_in_activation_and_map_space(qtbot, make_window, fixture_roo
     assert dock.summary.text() == "3 neighbours (3 KNN, 0 manual)"
 
 
+def test_neighbour_search_is_warm_before_the_first_click(qtbot, make_window, fixture_root, monkeypatch):
+    w = make_window(fixture_root)
+    key = (str(w.state.model.path), tuple(w.controller.knn_layers()))
+    qtbot.waitUntil(lambda: w.controller._indexes.peek(key) is not None, timeout=10000)  # built after opening
+    warmed = w.controller._indexes.peek(key)
+
+    def built_on_the_click(*_args, **_kwargs):
+        raise AssertionError("the index was built again on the click")
+
+    monkeypatch.setattr("diffviews_core.knn_index.dataset_index", built_on_the_click)
+    row = isolated_rows(w, 1)[0]
+    click(qtbot, w, row)
+    w.neighbours_dock.k_spin.setValue(3)
+    qtbot.mouseClick(w.neighbours_dock.knn_button, LEFT)
+    acts = expected_activations(fixture_root, "dmd2")
+    dist = np.linalg.norm(acts - acts[row], axis=1)
+    dist[row] = np.inf
+    assert [r for r, _ in w.state.neighbours] == np.argsort(dist)[:3].tolist()
+    assert w.controller._indexes.peek(key) is warmed
+
+
 def test_class_highlight_and_search(qtbot, make_window, fixture_root):
     w = make_window(fixture_root)
     dock = w.classes_dock
