@@ -5,8 +5,12 @@ activation space), 2D/3D, layer switch (stored maps, stored layers to embed, "Mo
 generate, compare, cancel, clear, clear the selection, save and restore the session, and waiting for the jobs to
 finish. Between actions the event loop runs for ``--pace-ms``; jobs run on concurrently, as they do for a user.
 
-Figures: actions per second, RSS at start / peak / end (sampled every ``SAMPLE_EVERY`` actions), the caches' bytes
-at the end, threads left after closing, uncaught exceptions (``sys.excepthook``, which also receives exceptions
+Figures: actions per second, RSS at start / peak / end of the window's process (sampled on a thread every 0.2 s)
+and the peak RSS of its worker process (where UMAP fits, extraction and builds run), the UI thread's stalls (a 10 ms
+heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs ran; and the same for the
+window at rest for 10 s before the first action, the floor the machine's load sets), whether umap, numba or
+pynndescent were imported in the window's process (a failure), the caches' bytes at the end, threads left after
+closing, uncaught exceptions (``sys.excepthook``, which also receives exceptions
 raised in Qt slots), bugs logged by the worker pool, error messages the window showed. The baseline is the RSS with
 the demo open before the first action. Exit status 1 when a check fails (an uncaught exception or logged bug, RSS
 over ``--max-rss-mb``, a thread left running), 0 otherwise; the interpreter then shuts down normally, so a crash
@@ -36,6 +40,11 @@ WEIGHTS = {
 }  # fmt: skip
 WAIT_JOBS_S = 20.0  # the "wait" action: at most this long for running jobs to end
 END_WAIT_S = 60.0  # after the last action: jobs still running are cancelled by the close
+HEARTBEAT_MS = 10  # the stall meter's timer on the UI thread's event loop
+STALL_MS = 50  # a beat later than due by more than this is a stall (the longest and the count are reported)
+HEAVY_MODULES = ("umap", "numba", "pynndescent")  # must never be imported in the window's process
+IDLE_FLOOR_S = 10.0  # the stall meter on the window at rest, before the first action
+IDLE_LABELS = ("between actions", "wait", "waiting for the last jobs")  # the stall meter's labels of an idle loop
 
 
 def demo_with_stored_maps(demo: Path, scratch: Path) -> Path:
@@ -86,6 +95,101 @@ def rss_bytes() -> int:
         return 0
 
 
+def rss_of(pid: int | None) -> int:
+    """Resident set size of process ``pid`` now (0 when there is none or it is gone)."""
+    if pid is None:
+        return 0
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class MemorySampler:
+    """Peak RSS of the app's process and of its worker processes (their sum), sampled on a thread every ``every_s``
+    (the UI thread may be busy exactly when memory peaks). Reading /proc holds the GIL for microseconds."""
+
+    def __init__(self, pool, every_s: float = 0.2) -> None:
+        self.pool, self.every_s = pool, every_s
+        self.app_peak = self.worker_peak = 0
+        self.worker_pids: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="soak-memory", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def sample(self) -> None:
+        pids = self.pool.process_pids() if hasattr(self.pool, "process_pids") else []
+        self.app_peak = max(self.app_peak, rss_bytes())
+        self.worker_pids.update(pids)
+        self.worker_peak = max(self.worker_peak, sum(rss_of(pid) for pid in pids))  # every worker, together
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.sample()
+
+
+class StallMeter:
+    """The UI thread's stalls: a ``HEARTBEAT_MS`` timer on the event loop; each beat later than due by more than
+    ``STALL_MS`` is a stall, recorded with the action running and the jobs running (in the pool) meanwhile."""
+
+    def __init__(self, pool, soak) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        self.pool, self.soak = pool, soak
+        self.stalls: list[tuple[float, str, tuple[str, ...]]] = []  # (ms, action, jobs running)
+        self.beats = 0
+        self._last = time.perf_counter()
+        self._jobs_at_last: tuple[str, ...] = ()
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(HEARTBEAT_MS)
+        self._timer.timeout.connect(self._beat)
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        late_ms = (now - self._last) * 1000 - HEARTBEAT_MS
+        jobs = tuple(sorted({j.name for j in self.pool.running()} | set(self._jobs_at_last)))
+        if late_ms > STALL_MS:
+            self.stalls.append((late_ms, self.soak.current, jobs))
+        self.beats += 1
+        self._last = now
+        self._jobs_at_last = tuple(j.name for j in self.pool.running())
+
+    def summary(self) -> dict:
+        during = [ms for ms, _a, jobs in self.stalls if jobs]
+        # the event loop idle between the soak's actions: what a stall there costs is the jobs' (or their results'
+        # redraws), not the handling of an input event
+        idle = [ms for ms, action, jobs in self.stalls if jobs and action in IDLE_LABELS]
+        worst = sorted(self.stalls, reverse=True)[:8]
+        return {
+            "longest_stall_between_actions_during_jobs_ms": round(max(idle, default=0.0), 1),
+            "stalls_between_actions_during_jobs_over_50ms": sum(ms > 50 for ms in idle),
+            "stalls_between_actions_during_jobs_over_200ms": sum(ms > 200 for ms in idle),
+            "beats": self.beats,
+            "longest_stall_ms": round(max((ms for ms, _a, _j in self.stalls), default=0.0), 1),
+            "longest_stall_during_jobs_ms": round(max(during, default=0.0), 1),
+            "stalls_over_50ms_during_jobs": sum(ms > 50 for ms in during),
+            "stalls_over_200ms_during_jobs": sum(ms > 200 for ms in during),
+            "stalls_over_50ms": sum(ms > 50 for ms, _a, _j in self.stalls),
+            "stalls_over_200ms": sum(ms > 200 for ms, _a, _j in self.stalls),
+            "worst_stalls": [[round(ms), action, list(jobs)] for ms, action, jobs in worst],
+        }
+
+
 class Watch:
     """Counts what must never happen: uncaught exceptions and bugs the worker pool logged, and the error messages
     the window showed (expected ones too: they are listed, not failed on)."""
@@ -122,6 +226,7 @@ class Soak:
         self.verbose = False
         self.maps_only = False  # layer switches only between stored maps (no UMAP fit, no extraction)
         self.watch: Watch | None = None
+        self.current = "idle"  # the action running now (for the stall meter)
 
     # ---- event loop -----------------------------------------------------------------------------------------
     def pump(self, ms: int) -> None:
@@ -160,10 +265,13 @@ class Soak:
     def act(self, name: str) -> None:
         """One action; an exception it raises (the app's, through a direct call) is counted, and the soak goes on."""
         before, t0 = rss_bytes(), time.perf_counter()
+        self.current = name
         try:
             getattr(self, "do_" + name)()
         except Exception:
             self.watch._hook(*sys.exc_info())
+        finally:
+            self.current = "between actions"
         self.counts[name] += 1
         self.seconds[name] += time.perf_counter() - t0
         if self.verbose and rss_bytes() - before > 20 << 20:
@@ -286,6 +394,15 @@ def run(args: argparse.Namespace) -> dict:
     samples = [rss_start]
     names, weights = zip(*WEIGHTS.items())
     rng = random.Random(args.seed + 1)
+    memory, stalls = MemorySampler(window.pool), StallMeter(window.pool, soak)
+    memory.start()
+    floor = StallMeter(window.pool, soak)  # the window at rest, no job: what the machine's load alone costs
+    soak.current = "at rest"
+    floor.start()
+    soak.wait_until(lambda: False, IDLE_FLOOR_S)
+    floor.stop()
+    soak.current = "between actions"
+    stalls.start()
     started = time.perf_counter()
     try:
         done = 0
@@ -302,9 +419,14 @@ def run(args: argparse.Namespace) -> dict:
                     print(f"{i:6d} actions  rss {samples[-1] / 2**20:7.1f} MB  caches {cache_bytes(window)}",
                           flush=True)  # fmt: skip
         elapsed = time.perf_counter() - started
+        soak.current = "waiting for the last jobs"
         soak.wait_until(lambda: not window.pool.running(), END_WAIT_S)
+        stalls.stop()
+        memory.sample()
+        memory.stop()
         rss_end, rss_end_parts = rss_bytes(), rss_parts()
-        peak = max(peak, rss_end)
+        peak = max(peak, rss_end, memory.app_peak)
+        heavy = [name for name in HEAVY_MODULES if name in sys.modules]
         caches = cache_bytes(window)
         trajectories = len(window.gen.trajectories)
     finally:  # a failing action still closes the window as a user would (its jobs cancelled) before the exit
@@ -327,6 +449,8 @@ def run(args: argparse.Namespace) -> dict:
         "actions_done": dict(soak.counts), "seconds_per_action_kind": {k: round(v, 1) for k, v in soak.seconds.items()},
         "rss_parts_end_mb": {k: round(v / 2**20, 1) for k, v in rss_end_parts.items()}, "load_average": [round(x, 2) for x in os.getloadavg()],
         "max_rss_mb": args.max_rss_mb, "maps_only": args.maps_only,
+        "worker_rss_peak_mb": round(memory.worker_peak / 2**20, 1), "worker_processes": len(memory.worker_pids),
+        "heavy_modules_in_app": heavy, "ui_stalls": stalls.summary(), "ui_stalls_at_rest": floor.summary(),
     }
 
 
@@ -336,6 +460,8 @@ def failures(result: dict) -> list[str]:
         out.append(f"{result['uncaught_exceptions']} uncaught exception(s), {result['bugs_logged']} bug(s) logged")
     if result["rss_peak_mb"] > result["max_rss_mb"]:
         out.append(f"peak RSS {result['rss_peak_mb']} MB over {result['max_rss_mb']} MB")
+    if result["heavy_modules_in_app"]:
+        out.append(f"the window's process imported {', '.join(result['heavy_modules_in_app'])}")
     if result["threads_left"] or result["abandoned_jobs_running"]:
         out.append(f"threads left: {result['threads_left'] + result['abandoned_jobs_running']}")
     return out
@@ -366,6 +492,21 @@ def main() -> int:
     print(f"{'actions per second':40s} {mb['actions_per_s']:12.1f} {'-':>10s} {'-':>7s}")
     for label, key in (("RSS peak (MB)", "rss_peak_mb"), ("RSS at the end (MB)", "rss_end_mb")):
         print(f"{label:40s} {mb[key]:12.1f} {mb['rss_start_mb']:10.1f} {mb[key] / mb['rss_start_mb']:7.2f}")
+    print(f"{'worker processes RSS peak, summed (MB)':40s} {mb['worker_rss_peak_mb']:12.1f} {'-':>10s} {'-':>7s}")
+    st = mb["ui_stalls"]
+    print(f"{'UI thread: longest stall (ms)':40s} {st['longest_stall_ms']:12.1f} {'-':>10s} {'-':>7s}")
+    print(f"{'UI thread: longest stall in a job (ms)':40s} {st['longest_stall_during_jobs_ms']:12.1f} {'-':>10s} {'-':>7s}")
+    print(f"UI stalls while jobs ran: {st['stalls_over_50ms_during_jobs']} over 50 ms, "
+          f"{st['stalls_over_200ms_during_jobs']} over 200 ms (all: {st['stalls_over_50ms']}, {st['stalls_over_200ms']})")
+    print(f"  of which between actions (no input handled): {st['stalls_between_actions_during_jobs_over_50ms']} over "
+          f"50 ms, {st['stalls_between_actions_during_jobs_over_200ms']} over 200 ms, longest "
+          f"{st['longest_stall_between_actions_during_jobs_ms']} ms")  # fmt: skip
+    print(f"worst stalls [ms, action, jobs running]: {st['worst_stalls']}")
+    rest = mb["ui_stalls_at_rest"]
+    print(f"at rest for {IDLE_FLOOR_S:.0f} s before the first action (the machine's load alone): "
+          f"{rest['stalls_over_50ms']} stalls over 50 ms, {rest['stalls_over_200ms']} over 200 ms, longest "
+          f"{rest['longest_stall_ms']} ms")  # fmt: skip
+    print(f"umap/numba/pynndescent in the window's process: {mb['heavy_modules_in_app'] or 'none'}")
     print(f"caches at the end (MB): {mb['caches_mb']}")
     print(f"actions: {mb['actions_done']}")
     print(f"seconds per kind of action: {mb['seconds_per_action_kind']}")

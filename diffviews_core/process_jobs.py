@@ -38,7 +38,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from .errors import CancelledError, WorkerCrashedError
-from .jobs import Progress, accepts_keyword
+from .jobs import Progress, accepts_keyword, check_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,14 @@ def _portable(exc: BaseException) -> BaseException:
         return RemoteJobError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
 
 
-def _child_main(conn, alive, cancel, log_level: int) -> None:
+def _child_main(conn, alive, cancel, log_level: int, niceness: int = 0) -> None:
     """The worker's loop: receive a job, run it, send progress/emitted values/log records and its outcome."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is the parent's to handle
+    if niceness and hasattr(os, "nice"):
+        try:
+            os.nice(niceness)
+        except OSError:  # not allowed here: the job runs at the parent's priority
+            pass
     threading.Thread(target=_exit_with_parent, args=(alive,), daemon=True, name="parent-watch").start()
     lock = threading.RLock()
 
@@ -161,8 +166,10 @@ def _run_job(job: tuple, send: Callable[[tuple], None], cancel) -> None:
 class ProcessWorker:
     """One worker process, started on first use, running one job at a time (see the module docstring)."""
 
-    def __init__(self, start_method: str | None = None, grace: float = CANCEL_GRACE_S, name: str = "worker") -> None:
+    def __init__(self, start_method: str | None = None, grace: float = CANCEL_GRACE_S, name: str = "worker",
+                 niceness: int = 0) -> None:  # fmt: skip
         self.name = name
+        self.niceness = niceness  # added to the child's nice value (POSIX): its CPU yields to the caller's process
         self.grace = grace
         self._ctx = multiprocessing.get_context(start_method or "spawn")
         self._lock = threading.Lock()
@@ -182,7 +189,7 @@ class ProcessWorker:
         alive_r, alive_w = self._ctx.Pipe(duplex=False)
         self._cancel = self._ctx.Event()
         level = logging.getLogger().getEffectiveLevel()
-        proc = self._ctx.Process(target=_child_main, args=(child, alive_r, self._cancel, level),
+        proc = self._ctx.Process(target=_child_main, args=(child, alive_r, self._cancel, level, self.niceness),
                                  name=f"diffviews-{self.name}", daemon=True)  # fmt: skip
         proc.start()
         child.close()
@@ -211,10 +218,25 @@ class ProcessWorker:
             end.close()
         proc.close()
 
-    def close(self) -> None:
-        """Stop the worker process (waits for a job in progress only as long as ``run``'s caller does)."""
-        with self._lock:
-            self._stop(force=False)
+    def close(self, timeout: float | None = None, force: bool = False) -> bool:
+        """Stop the worker process (asked to exit, or terminated at once when ``force``: an app closing does not wait
+        for the child's interpreter to finalise); True once it is stopped. A job in progress is waited for (as long
+        as ``run``'s caller waits for it) for at most ``timeout`` seconds (None: as long as it takes); past that its
+        process is killed, the ``run`` in progress then raises WorkerCrashedError (or CancelledError if it was
+        cancelled) and reaps it, and False is returned."""
+        if not self._lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            proc = self._process
+            if proc is not None:
+                try:
+                    proc.kill()
+                except (OSError, ValueError):  # already reaped by the running job
+                    pass
+            return False
+        try:
+            self._stop(force=force)
+        finally:
+            self._lock.release()
+        return True
 
     def __enter__(self) -> ProcessWorker:
         return self
@@ -229,14 +251,17 @@ class ProcessWorker:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
         on_emit: Callable[[Any], None] | None = None,
+        label: str | None = None,
         **kwargs: Any,
     ) -> Any:
         """``fn(*args, **kwargs)`` in the worker process; its result, or its exception raised here.
 
-        ``fn`` gets ``progress``, ``cancel`` and ``emit`` if it takes them (as the app's worker pool does)."""
+        ``fn`` gets ``progress``, ``cancel`` and ``emit`` if it takes them (as the app's worker pool does); ``label``
+        names the job in messages (default: ``fn``'s name)."""
         wants = {k: accepts_keyword(fn, k) for k in ("progress", "cancel", "emit")}
-        job = getattr(fn, "__qualname__", "job")
-        with self._lock:
+        job = label or getattr(fn, "__qualname__", "job")
+        self._wait_turn(job, progress, cancel)
+        try:
             if self._process is None or not self._process.is_alive():
                 self._stop(force=True)
                 self._start()
@@ -249,6 +274,18 @@ class ProcessWorker:
                 if self._busy:  # left before the job's outcome (a callback raised): the job must not run on
                     self._stop(force=True)
                 self._busy = False
+        finally:
+            self._lock.release()
+
+    def _wait_turn(self, job: str, progress: Progress | None, cancel: threading.Event | None) -> None:
+        """Take the worker (one job at a time); waiting for another caller's job ends with CancelledError as soon as
+        ``cancel`` is set (or ``progress`` raises it), so a superseded job never queues behind a long one."""
+        if self._lock.acquire(blocking=False):
+            return
+        if progress is not None:
+            progress(None, "waiting for the previous job in the worker process")
+        while not self._lock.acquire(timeout=POLL_S):
+            check_cancelled(cancel, f"{job} cancelled")
 
     def _relay(self, job: str, progress, cancel, on_emit) -> Any:
         conn, proc = self._conn, self._process

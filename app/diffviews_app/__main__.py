@@ -29,6 +29,9 @@ def launch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # first: in a frozen app, a spawned worker process runs its job here and exits
     from diffviews_core.device import limit_blas_threads
 
     limit_blas_threads()

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from diffviews_core.errors import DiffViewsError
 
 from .options import LaunchOptions, default_data_dir
-from .workers import abandoned_running
+from .workers import abandoned_running, close_worker_processes
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +177,7 @@ def run_app(options: LaunchOptions) -> int:
         code = app.exec()
         if window.isVisible():
             window.close()
+    close_worker_processes(0.5)  # a job still in one (its thread abandoned) is killed
     stuck = abandoned_running()
     if stuck:
         _exit_under_running_threads(code, [job.name for job in stuck])

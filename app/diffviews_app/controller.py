@@ -1,9 +1,10 @@
 """The explorer's actions that touch data: open a folder, switch model or layer, suggest KNN.
 
 Slow steps (opening, reading an embedding, fitting one, extracting a layer, building an activation index) run in the
-worker pool; their results are written into the ``ExplorerState`` on the UI thread. Layers a model did not store are
-offered once its checkpoint is loaded (the "More layers" entry), so torch stays off the start-up path; the loaded
-model lives in the session's ``ModelCache``, shared with generation. Problems become ``message`` signals naming the
+worker pool; the CPU-heavy ones (fitting, extracting, loading a checkpoint) in its worker processes
+(``diffviews_core.worker_tasks``), so the window's process never imports umap, numba or torch for them; their
+results are written into the ``ExplorerState`` on the UI thread. Layers a model did not store are offered once its checkpoint is loaded in the worker process (the "More layers" entry), which keeps it for extraction;
+generation loads its own copy into the session's ``ModelCache``. Problems become ``message`` signals naming the
 file and the problem, and the app stays usable with whatever did open. What the layer menu offers and how each map
 is obtained is Qt-free (``diffviews_core.maps``).
 """
@@ -11,30 +12,28 @@ is obtained is Qt-free (``diffviews_core.maps``).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from diffviews_core import worker_tasks
 from diffviews_core.errors import DataError
-from diffviews_core.jobs import check_cancelled, report
 from diffviews_core.maps import (
     MORE_LAYERS,
     LayerChoice,
-    embed_layer,
-    extract_layer,
     extraction_choices,
     layer_choices,
     load_embedding,
     map_layers,
 )
 from diffviews_core.model_cache import LRUCache, ModelCache
+from diffviews_core.worker_tasks import cache_options, model_ref
 
 from .options import LaunchOptions
 from .state import ExplorerState
-from .workers import WorkerPool
+from .workers import MODELS, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -235,16 +234,16 @@ class ExplorerController(QObject):
             self._revert_layer_menu()
             self.message.emit("error", f"Embedding {key} failed: {text}")
 
-        job = self.pool.submit(f"Embedding {key}", _embed_alone, model, key, key="view", on_result=fitted,
-                               on_error=failed)
+        job = self.pool.submit_to_process(f"Embedding {key}", worker_tasks.embed_layer, model_ref(model), key,
+                                          key="view", on_result=fitted, on_error=failed)  # fmt: skip
         job.cancelled.connect(self._revert_layer_menu)
         job.ended.connect(ended)
 
     def _discover_layers(self, model) -> None:
         """Load the model's checkpoint in a job, then offer its hookable layers that are not stored."""
 
-        def loaded(adapter, model=model) -> None:
-            self._hookable[str(model.path)] = list(adapter.hookable_layers)
+        def loaded(hookable: list[str], model=model) -> None:
+            self._hookable[str(model.path)] = hookable
             if self.state.model is not model:
                 return
             self._choices.pop(MORE_LAYERS, None)
@@ -257,8 +256,9 @@ class ExplorerController(QObject):
             self._revert_layer_menu()
             self.message.emit("error", f"Could not load the model of {model.name}: {text}")
 
-        job = self.pool.submit(f"Loading the model of {model.name}", self.cache.adapter, model, key="view",
-                               on_result=loaded, on_error=failed)  # fmt: skip
+        job = self.pool.submit_to_process(f"Loading the model of {model.name}", worker_tasks.hookable_layers,
+                                          model_ref(model), cache_options(self.cache), lane=MODELS, key="view", on_result=loaded,
+                                          on_error=failed)  # fmt: skip
         job.cancelled.connect(self._revert_layer_menu)
 
     def _extract(self, model, choice: LayerChoice) -> None:
@@ -277,8 +277,9 @@ class ExplorerController(QObject):
             self._revert_layer_menu()
             self.message.emit("error", f"Extracting {key} failed: {text}")
 
-        job = self.pool.submit(f"Extracting {key}", extract_layer, model, key, self.cache, key="view",
-                               on_result=extracted, on_error=failed)  # fmt: skip
+        job = self.pool.submit_to_process(f"Extracting {key}", worker_tasks.extract_layer, model_ref(model), key,
+                                          cache_options(self.cache), lane=MODELS, key="view", on_result=extracted,
+                                          on_error=failed)  # fmt: skip
         job.cancelled.connect(self._revert_layer_menu)
 
     def _revert_layer_menu(self) -> None:
@@ -379,22 +380,6 @@ def _warm_knn_index(indexes: LRUCache, cache_key, model, layers: list[str], prog
 
 class _NothingToWarm(Exception):
     """No index to keep: the activations were only read ahead."""
-
-
-_ONE_FIT = threading.Lock()  # one map fit at a time: a superseded fit inside UMAP runs on until it can stop
-
-
-def _embed_alone(model, key: str, progress=None, cancel=None):
-    """``embed_layer``, once no other fit runs: switching layers quickly never stacks fits (each holds a scaled copy
-    of its layer's activations) in memory and on the cores; waiting ends as soon as this job is cancelled."""
-    if not _ONE_FIT.acquire(blocking=False):
-        report(progress, None, "waiting for the previous map fit to stop")
-        while not _ONE_FIT.acquire(timeout=0.05):
-            check_cancelled(cancel, f"embedding {key} cancelled")
-    try:
-        return embed_layer(model, key, progress=progress, cancel=cancel)
-    finally:
-        _ONE_FIT.release()
 
 
 def _knn_activation(indexes: LRUCache, cache_key, model, layers: list[str], rows: list[int], k: int, extra: list,

@@ -1,7 +1,9 @@
 """Runs "Generate from neighbours", its unmasked comparison and lineage replays as jobs; writes only GenerationState.
 
-The job body (``diffviews_core.live_generation``) loads the model and the map's projection through the shared
-``ModelCache`` and publishes every denoising step as a typed ``LiveStep``; the worker pool hands them over in batches
+The job body (``diffviews_core.live_generation``) runs in the app's worker process (``worker_tasks``: torch never
+loads in the window's process), loads the model and the map's projection through the worker's ``ModelCache`` (the
+launch options of the session's cache apply) and emits every denoising step as a typed ``LiveStep``; the worker
+pool hands them over in batches
 (at most ~10 a second: each batch redraws the map, the gallery and the plot) and the runner turns them into
 trajectory steps. What is drawn is the trajectory bridge's business, what is shown the docks'. A selection usually
 precedes a click, so the model and the projection are prepared as soon as a sample is selected.
@@ -11,26 +13,22 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from diffviews_core import worker_tasks
 from diffviews_core.captions import class_text
 from diffviews_core.lineage import GeneratedSeed, Lineage, SeedImage
-from diffviews_core.live_generation import (
-    GenerationRequest,
-    LiveStep,
-    MapView,
-    StatusUpdate,
-    run_generation,
-    run_replay,
-)
+from diffviews_core.live_generation import GenerationRequest, LiveStep, MapView, StatusUpdate
 from diffviews_core.maps import map_layers
 from diffviews_core.model_cache import ModelCache
+from diffviews_core.worker_tasks import cache_options, model_ref
 
 from .state import ExplorerState
 from .state.generation_state import GenerationState, StepFrame, Trajectory
-from .workers import WorkerPool
+from .workers import MODELS, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +48,10 @@ class GenerationRunner(QObject):
         self._job = None
         self._prepared: set[tuple[str, str]] = set()
         # (model, sampler) -> seconds per image step of the last run, from its first step on (loading the model and
-        # fitting the projection happen once: the cache keeps them)
+        # fitting the projection happen once: the worker keeps them)
         self._pace: dict[tuple[str, str | None], float] = {}
         self._began: list | None = None  # the running one's [pace key, image steps, images, first step's arrival]
+        self.devices: set[str] = set()  # the devices generations ran on (in the worker process)
         state.selection_changed.connect(lambda: self.prepare(next(iter(state.selection_rows()), -1)))
 
     def data_opening(self, busy: bool) -> None:
@@ -90,14 +89,10 @@ class GenerationRunner(QObject):
         if row < 0 or s.model is None or s.embedding is None or s.map_key() in self._prepared:
             return
         self._prepared.add(s.map_key())
-        model, view, cache = s.model, self.map_view(), self.cache
-
-        def prepare(cancel=None) -> None:
-            cache.adapter(model, cancel)
-            cache.projectors(model, view.key, view.layers, view.coords2d, view.coords3d, cancel)
-
-        self.pool.submit("Preparing generation", prepare, key="prepare-generation",
-                         on_error=lambda text: self.message.emit("warning", f"Generation is unavailable: {text}"))
+        self.pool.submit_to_process("Preparing generation", worker_tasks.prepare_generation, model_ref(s.model),
+                                    self.map_view(), cache_options(self.cache), lane=MODELS, key="prepare-generation",
+                                    on_error=lambda text: self.message.emit("warning",
+                                                                            f"Generation is unavailable: {text}"))  # fmt: skip
 
     def set_adapter(self, name: str | None) -> None:
         """Run checkpoints with adapter ``name`` from now on (None or "": each model's config.json names its own);
@@ -177,10 +172,13 @@ class GenerationRunner(QObject):
         n, g = len(request.sample_ids), len(request.seeds)
         source = f"{n} sample{'s' if n != 1 else ''}" + (f" + {g} generated" if g else "")
         run_ids = list(self._run_ids)
-        job = self.pool.submit(f"Generating from {source}", run_generation, self.cache,
-                               request, key="generate", on_partial=self._published, partial_interval_ms=STEP_BATCH_MS,
-                               on_result=lambda out: self._done(out, run_ids, compare),
-                               on_error=self._failed)  # fmt: skip
+        job = self.pool.submit_to_process(f"Generating from {source}", worker_tasks.generate,
+                                          model_ref(request.model), replace(request, model=None),
+                                          cache_options(self.cache), lane=MODELS, key="generate",
+                                          on_partial=self._published,
+                                          partial_interval_ms=STEP_BATCH_MS,
+                                          on_result=lambda out: self._done(out, run_ids, compare),
+                                          on_error=self._failed)  # fmt: skip
         job.cancelled.connect(lambda j=job: self._cancelled() if self._job is j else None)
         job.ended.connect(lambda j=job: gen.set_running(False) if self._job is j else None)
         self._job = job
@@ -226,7 +224,9 @@ class GenerationRunner(QObject):
             xyz = None if placed.coords3d is None else placed.coords3d[i]
             self.gen.add_step(tid, frame, placed.coords2d[i], xyz, float(placed.distances[i]), placed.activations[i])
 
-    def _done(self, out, run_ids: list[list[int]], compare: bool) -> None:
+    def _done(self, answer, run_ids: list[list[int]], compare: bool) -> None:
+        out, devices = answer
+        self.devices.update(devices)
         for (result, lineage), tids in zip(out, run_ids):
             for i, tid in enumerate(tids):
                 self.gen.finish(tid, result.images[i], lineage)
@@ -235,9 +235,9 @@ class GenerationRunner(QObject):
         self.gen.set_current(run_ids[0][0])
         images = sum(len(t) for t in run_ids)
         if self._began is not None:
-            pace_key, units, images, first_step = self._began
-            if first_step is not None and units > images:  # the steps after the first one set the pace
-                self._pace[pace_key] = (time.monotonic() - first_step) / (units - images)
+            pace_key, units, per_pass, first_step = self._began
+            if first_step is not None and units > per_pass:  # the steps after the first one set the pace
+                self._pace[pace_key] = (time.monotonic() - first_step) / (units - per_pass)
             self._began = None
         self.gen.progressed.emit(1.0, f"Done: {images} image(s), seed {out[0][1].settings.seed}")
         self._run_ids = []
@@ -303,8 +303,9 @@ class GenerationRunner(QObject):
             gen.progressed.emit(0.0, "Replay failed")
             self.message.emit("error", f"Replay failed: {text_}")
 
-        job = self.pool.submit("Replaying lineage", run_replay, self.cache, lineage, model, view, key="generate",
-                               on_result=done, on_error=failed)  # fmt: skip
+        job = self.pool.submit_to_process("Replaying lineage", worker_tasks.replay, model_ref(model), lineage, view,
+                                          cache_options(self.cache), lane=MODELS, key="generate", on_result=done,
+                                          on_error=failed)  # fmt: skip
         job.ended.connect(lambda j=job: gen.set_running(False) if self._job is j else None)
         self._job = job
         return True

@@ -39,7 +39,7 @@ from .theme import CHOICES as THEME_CHOICES
 from .theme import Theme, ThemeController
 from .widgets import JobsIndicator, MessageBanner
 from .window_layout import DockSet, apply_default_layout, fit_geometry, make_scrollable, size_docks, window_size
-from .workers import CLOSE_GRACE_MS, WorkerPool
+from .workers import CLOSE_GRACE_MS, MODELS, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +248,14 @@ class MainWindow(QMainWindow):
 
     def build_full_demo(self) -> None:
         """Build the full demo in a job (progress and cancel in the status bar), then open it; instant once built."""
-        from diffviews_core.pipelines.demo_build import build_full_demo
+        from diffviews_core.pipelines import demo_build
 
         self.full_demo_action.setEnabled(False)  # one build at a time: two would share the work folder
-        job = self.pool.submit("Building the full demo", build_full_demo, on_result=self.open_folder,
-                               on_error=lambda text: self.show_message("error", f"Full demo not built: {text}"))  # fmt: skip
+        # in the worker process; where and how much is decided here (this process's settings and cache folder)
+        where, per_class = demo_build.full_demo_root(), demo_build.FULL_PER_CLASS
+        job = self.pool.submit_to_process("Building the full demo", demo_build.build_full_demo, where,
+                                          job_kwargs={"per_class": per_class}, on_result=self.open_folder,
+                                          on_error=lambda text: self.show_message("error", f"Full demo not built: {text}"))  # fmt: skip
         job.ended.connect(lambda: self.full_demo_action.setEnabled(True))
 
     def _hint_full_demo(self) -> None:
@@ -365,8 +368,9 @@ class MainWindow(QMainWindow):
             "Ctrl+F finds a class or sample id, Ctrl+O opens a folder, Ctrl+E exports the view."))  # fmt: skip
 
     def device_in_use(self) -> str | None:
-        """The device the loaded models run on, else the one ``--device`` named or was found; None until known."""
-        devices = sorted({key[2] for key in self.cache.adapters.keys()})
+        """The device the models run on (in the worker process): the one generations ran on, else the one
+        ``--device`` named or was found; None until known."""
+        devices = sorted(self.generation.runner.devices)
         if devices:
             return ", ".join(devices)
         asked = self.controller.options.device
@@ -405,8 +409,8 @@ class MainWindow(QMainWindow):
                 self._found_device = device
                 box.setText(self.about_text())
 
-            self.pool.submit("Finding the device", pick_device, self.controller.options.device, on_result=found,
-                             quiet=True)  # fmt: skip
+            self.pool.submit_to_process("Finding the device", pick_device, self.controller.options.device,
+                                        lane=MODELS, on_result=found, quiet=True)  # fmt: skip
         return box
 
     # ---- settings, recent folders, drag-and-drop, close ------------------------------------------------------------

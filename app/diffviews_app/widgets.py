@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from .progress_text import progress_text
@@ -53,6 +53,7 @@ class MessageBanner(QFrame):
 
 
 LABEL_WIDTH = 360  # px of the running job's name and message
+REFRESH_MS = 250  # the jobs indicator shows progress at most this often
 
 
 class JobsIndicator(QWidget):
@@ -77,8 +78,12 @@ class JobsIndicator(QWidget):
         layout.addWidget(self.detail)
         layout.addWidget(self.cancel_button)
         self.cancel_button.clicked.connect(pool.cancel_all)
+        # progress arrives up to ~20 times a second per job, and every repaint of the status bar recomposites the
+        # window (a GL frame on software GL): progress is shown at most ``REFRESH_MS`` apart
+        self._pending = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._pending.timeout.connect(self.refresh)
         pool.jobs_changed.connect(self.refresh)
-        pool.job_progressed.connect(lambda *_: self.refresh())
+        pool.job_progressed.connect(lambda *_: self._pending.isActive() or self._pending.start())
         self.refresh()
 
     def refresh(self) -> None:
@@ -93,8 +98,9 @@ class JobsIndicator(QWidget):
         self.label.setToolTip(text)  # long names and messages are elided: the status bar must not widen the window
         self.label.setText(self.label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, LABEL_WIDTH))
         self.detail.setText(progress_text(job.fraction, job.seconds_left))
-        if job.fraction < 0:
-            self.bar.setRange(0, 0)  # busy indicator
+        if job.fraction < 0:  # unknown: an empty bar (Qt's busy animation would repaint the window continuously)
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(0)
         else:
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(job.fraction * 1000))

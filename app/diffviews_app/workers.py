@@ -10,6 +10,11 @@ exception travels as the exception object to ``WorkerPool._failed``, which turns
 traceback of anything that is not a ``DiffViewsError``). The pool tracks running jobs so the status bar can show them
 and the window can cancel and wait for all of them on close.
 
+CPU-heavy jobs (UMAP fits, extraction, checkpoints, generation) go to ``submit_to_process``: a thread job that relays
+a call in one of the pool's worker processes (``diffviews_core.process_jobs``), so numba compiling or torch holding
+the GIL there cannot stall the UI thread, and a cancel inside an uninterruptible call ends the child instead of
+leaving a thread running. The worker processes live as long as the app (``close_worker_processes``).
+
 A QThread object destroyed while its thread runs aborts the process, so a ``Job`` is owned by no Qt parent: the
 module keeps every started job referenced until its thread has ended (``_LIVE``). On close the window cancels the
 pool and waits a bounded time (``CLOSE_GRACE_MS``); a job still inside a call that cannot see its cancel flag (a UMAP
@@ -21,6 +26,7 @@ then it exits without finalising the interpreter (``app.run_app``).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,8 +42,11 @@ from .progress_text import RemainingTime
 
 log = logging.getLogger(__name__)
 
+MAPS, MODELS = "maps", "models"  # the worker processes' lanes (see ``WorkerPool.process``)
+WORKER_NICENESS = 2  # the worker processes yield some CPU to the window's (more starves them on a shared, busy box)
 CLOSE_GRACE_MS = 1000  # how long closing the window waits for cancelled jobs before abandoning them
 
+_PROCESSES: dict[str, Any] = {}  # lane -> the process's one ProcessWorker (see ``worker_process``)
 _LIVE: set[Job] = set()  # every started Job until its thread ended (never destroyed while running)
 _ABANDONED: list[Job] = []  # jobs cut loose on close that were still running then
 
@@ -144,6 +153,14 @@ class WorkerPool(QObject):
         self._jobs: list[Job] = []
         self._by_key: dict[str, Job] = {}
 
+    def process(self, lane: str = MAPS) -> Any:
+        """The app's worker process for ``lane`` (see ``worker_process``)."""
+        return worker_process(lane)
+
+    def process_pids(self) -> list[int]:
+        """Ids of the worker processes running now."""
+        return [pid for pid in (w.pid for w in _PROCESSES.values()) if pid is not None]
+
     def submit(
         self,
         name: str,
@@ -192,6 +209,15 @@ class WorkerPool(QObject):
         job.start()
         self.jobs_changed.emit()
         return job
+
+    def submit_to_process(self, name: str, fn: Callable, *args: Any, lane: str = MAPS, job_kwargs: dict | None = None,
+                          **options: Any) -> Job:  # fmt: skip
+        """``submit`` of a CPU-heavy job that runs in the worker process (``process``), relayed by a worker thread:
+        progress, cancel (answered within half a second), errors and partial results (what ``fn`` passes to its
+        ``emit``, for ``on_partial``) arrive exactly as a thread job's. ``fn`` is a module-level function taking
+        ``progress``/``cancel``/``emit`` if it wants them; ``args`` and ``job_kwargs`` travel
+        pickled (paths, not arrays); ``options`` are ``submit``'s."""
+        return self.submit(name, _in_process, self.process(lane), fn, args, job_kwargs or {}, **options)
 
     def _failed(self, job: Job, exc: BaseException, on_error: Callable[[str], None] | None) -> None:
         """The one place a job's exception arrives (UI thread): a project error is a message for people; anything
@@ -255,7 +281,9 @@ class WorkerPool(QObject):
         return True
 
     def shutdown(self, timeout_ms: int | None = 30000) -> bool:
-        """Cancel and wait for everything (window close); True when no thread is left running."""
+        """Cancel and wait for everything (window close; a job in a worker process that cannot stop ends with its
+        process); True when no thread is left running. The worker processes themselves end with the app
+        (``close_worker_processes``)."""
         self.cancel_all()
         return self.wait_all(timeout_ms)
 
@@ -272,6 +300,39 @@ class WorkerPool(QObject):
         self._by_key.clear()
         self.jobs_changed.emit()
         return left
+
+
+def worker_process(lane: str = MAPS) -> Any:
+    """The app's worker process for ``lane`` (a ``diffviews_core.process_jobs.ProcessWorker``, started by its first
+    job), where CPU-heavy jobs run so that numba, numpy or torch holding the GIL never stalls the UI thread. Two
+    lanes, so a generation never queues behind a minutes-long map fit: ``MAPS`` (UMAP fits, builds) and ``MODELS``
+    (loading checkpoints, extraction, generation: they share the loaded model). Each runs one job at a time. One per
+    process, long-lived: what a worker compiled (numba) or loaded (a checkpoint) serves every later job and window;
+    the app ends them on exit (``close_worker_processes``)."""
+    if lane not in _PROCESSES:
+        from diffviews_core.process_jobs import ProcessWorker
+
+        _PROCESSES[lane] = ProcessWorker(name=lane, niceness=WORKER_NICENESS)
+    return _PROCESSES[lane]
+
+
+def close_worker_processes(timeout_s: float = 1.0) -> bool:
+    """End the worker processes (a job still in one is killed after ``timeout_s``); True when all ended cleanly."""
+    started, ok = time.monotonic(), True
+    for worker in _PROCESSES.values():
+        ok = worker.close(max(0.0, timeout_s - (time.monotonic() - started)), force=True) and ok
+    return ok
+
+
+def _in_process(worker, fn: Callable, args: tuple, kwargs: dict, progress=None, cancel=None, publish=None) -> Any:
+    """The thread job of ``submit_to_process``: ``fn(*args, **kwargs)`` in ``worker``, relaying progress, cancel
+    and what ``fn`` emits (published as a thread job's items). The app's ``DIFFVIEWS_*`` settings of now travel with
+    the job (a worker started earlier has older ones)."""
+    from diffviews_core.worker_tasks import SETTINGS_PREFIX, with_settings
+
+    settings = {k: v for k, v in os.environ.items() if k.startswith(SETTINGS_PREFIX)}
+    return worker.run(with_settings, settings, fn, args, kwargs, progress=progress, cancel=cancel, on_emit=publish,
+                      label=getattr(fn, "__qualname__", "job"))  # fmt: skip
 
 
 def abandoned_running() -> list[Job]:

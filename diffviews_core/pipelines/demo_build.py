@@ -274,8 +274,11 @@ def build_full_demo_report(
 
 
 def build_full_demo(
-    out_dir: Path | None = None, progress: Progress | None = None, cancel: threading.Event | None = None
+    out_dir: Path | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    per_class: int | None = None,
 ) -> Path:
     """The full demo's data root, built first if needed (minutes on a CPU, resumable; instant once built)."""
-    build_full_demo_report(out_dir, progress, cancel)
+    build_full_demo_report(out_dir, progress, cancel, per_class)
     return full_demo_root(out_dir)

@@ -225,30 +225,3 @@ def test_a_job_that_ignores_cancel_is_abandoned_not_waited_for(qtbot, pool):
     QCoreApplication.processEvents()  # queued signals, had any been sent, would land here
     assert results == [] and errors == [] and workers.abandoned_running() == []
 
-
-def test_map_fits_run_one_at_a_time_and_a_waiting_fit_stops_on_cancel(qtbot, pool, monkeypatch):
-    """Switching layers quickly never stacks UMAP fits: each waits for the one before, and a cancelled one that
-    waits ends at once (a fit inside UMAP cannot)."""
-    from diffviews_app import controller
-
-    running, most, gate = [], [0], threading.Event()
-
-    def fit(model, key, progress=None, cancel=None):
-        running.append(key)
-        most[0] = max(most[0], len(running))
-        gate.wait(10)
-        running.remove(key)
-        return key
-
-    monkeypatch.setattr(controller, "embed_layer", fit)
-    results = []
-    pool.submit("a", controller._embed_alone, None, "a", on_result=results.append)
-    qtbot.waitUntil(lambda: running == ["a"], timeout=5000)
-    pool.submit("b", controller._embed_alone, None, "b", on_result=results.append)
-    waiting = pool.submit("c", controller._embed_alone, None, "c", on_result=results.append)
-    with qtbot.waitSignal(waiting.cancelled, timeout=5000):  # while "a" still runs
-        waiting.cancel()
-    assert running == ["a"]
-    gate.set()
-    qtbot.waitUntil(lambda: not pool.running(), timeout=5000)
-    assert results == ["a", "b"] and most[0] == 1

@@ -127,6 +127,33 @@ def test_a_crash_is_a_clear_error_and_leaves_no_zombie(worker):
     assert worker.run(jobs.add, 2, 2) == 4
 
 
+def test_closing_with_a_job_inside_a_native_call_kills_its_worker_within_the_timeout():
+    worker = ProcessWorker(name="closing")
+    started, outcome = threading.Event(), []
+
+    def run():
+        try:
+            worker.run(jobs.ignoring_cancel, progress=lambda f, m: started.set())
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            outcome.append(exc)
+
+    caller = threading.Thread(target=run)
+    caller.start()
+    assert started.wait(60)
+    pid = worker.pid
+    assert worker.close(timeout=0.1, force=True) is False  # the job held the worker: its process was killed
+    caller.join(10)
+    assert not caller.is_alive() and isinstance(outcome[0], WorkerCrashedError)
+    assert wait_until(lambda: gone(pid), 5) and worker.pid is None
+    assert worker.close(timeout=0.1) is True
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="POSIX niceness")
+def test_a_worker_can_run_at_a_lower_priority_than_its_caller():
+    with ProcessWorker(name="nice", niceness=5) as worker:
+        assert worker.run(os.nice, 0) == min(19, os.nice(0) + 5)
+
+
 def test_one_shot_run_ends_its_process():
     pid = run_in_process(jobs.whoami)
     assert gone(pid)

@@ -49,7 +49,7 @@ def open_window(qtbot, tmp_path, gl_display):
         windows.append(window)
         window.open_folder(folder)
         # no map is stored: the window embeds the stored layer on opening, as the original does
-        qtbot.waitUntil(lambda: window.state.embedding is not None, timeout=180000)
+        qtbot.waitUntil(lambda: window.state.embedding is not None, timeout=600000)
         qtbot.waitUntil(lambda: window.canvas.point_count == window.state.num_points, timeout=10000)
         return window
 
@@ -111,7 +111,7 @@ def test_string_ids_through_the_window(qtbot, open_window, roots, tmp_path):
     fresh.pool.jobs_changed.connect(lambda: jobs.extend(j for j in fresh.pool.running() if j not in jobs))
     try:
         restorer = fresh.open_session(session)
-        qtbot.waitUntil(lambda: restorer.finished, timeout=180000)
+        qtbot.waitUntil(lambda: restorer.finished, timeout=600000)
         assert fresh.state.layer == "midblock" and fresh.state.selected == row
         assert fresh.state.neighbours == neighbours and [j.name for j in jobs].count("Embedding midblock") == 1
     finally:

@@ -271,17 +271,29 @@ def test_the_map_has_one_input_path_for_samples_steps_and_generated_images(qtbot
     assert preview.row == 2 and preview.title.text().endswith("(selected)")
 
 
-def test_generation_and_layer_extraction_share_the_windows_model_cache(qtbot, window_parts):
+def test_generation_and_layer_extraction_share_the_worker_process_and_its_loaded_model(qtbot, window_parts):
+    """Generation, model discovery and extraction run in the window's worker process for models, which loads the
+    model once; the window's process loads nothing."""
+    from diffviews_app.workers import MODELS
+
+    from diffviews_core import worker_tasks
+
     parts = window_parts
     window = parts.window
     assert window.controller.cache is window.cache is parts.runner.cache
     _select_with_knn(parts)
     parts.gen.update_settings(num_steps=2)
     _generate(qtbot, parts)
-    adapter = window.cache.adapter(parts.state.model)
-    window.controller.switch_layer("+more-layers")  # loads the model to list its layers: the same adapter
+    worker, options = window.pool.process(MODELS), worker_tasks.cache_options(window.cache)
+    pid, loaded = worker.pid, worker.run(worker_tasks.loaded_adapters, options)
+    assert [key for key in loaded if key[1].endswith(".safetensors")]  # the model generation loaded
+    window.controller.switch_layer("+more-layers")  # loads the model to list its layers: the same loaded model
     qtbot.waitUntil(lambda: "+more-layers" not in parts.state.layer_choices, timeout=30000)
-    assert len(window.cache.adapters) == 1 and window.cache.adapter(parts.state.model) is adapter
+    qtbot.waitUntil(lambda: not window.pool.running(), timeout=30000)
+    assert worker.run(worker_tasks.loaded_adapters, options)[-1] == loaded[-1]  # nothing new was loaded
+    assert sorted(worker.run(worker_tasks.loaded_adapters, options)) == sorted(loaded)
+    assert worker.pid == pid and pid is not None
+    assert len(window.cache.adapters) == 0  # nothing loaded in the window's process
 
 
 def test_a_generated_image_chosen_in_the_gallery_seeds_a_generation_is_exported_and_kept(qtbot, window_parts,

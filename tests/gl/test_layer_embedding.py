@@ -23,7 +23,8 @@ def test_new_layer_is_embedded_in_a_job_then_swapped_in(qtbot, make_window, fixt
     choose_layer(w, "midblock")
     assert [j.name for j in w.pool.running() if j.name != "Preparing generation"] == ["Embedding midblock"]
     assert w.jobs.isVisible()
-    qtbot.waitUntil(lambda: w.state.layer == "midblock", timeout=120000)
+    # a bound for a failure only: a fresh worker process compiles UMAP (numba) first, minutes on a loaded box
+    qtbot.waitUntil(lambda: w.state.layer == "midblock", timeout=600000)
     emb = w.state.embedding
     assert emb.coords2d.shape == (60, 2) and emb.coords3d.shape == (60, 3) and emb.layers == ["midblock"]
     assert np.array_equal(w.canvas.point_count, 60)

@@ -4,7 +4,6 @@ progress and cancel (resuming after a cancel), then the map swaps; the data fold
 from __future__ import annotations
 
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -47,10 +46,10 @@ def choose_layer(window, key: str) -> None:
 
 
 @pytest.mark.slow  # loads torch, imports umap (numba) and fits two small maps
-def test_unstored_layer_is_extracted_then_embedded_then_swapped_in(qtbot, make_window, tiny_root, monkeypatch):
+def test_unstored_layer_is_extracted_then_embedded_then_swapped_in(qtbot, make_window, tiny_root):
+    import process_job_fixtures as fixtures
     from diffviews_app.controller import MORE_LAYERS
-
-    from diffviews_core.pipelines import layer_extraction
+    from diffviews_app.workers import MODELS
 
     before = tree_checksums(tiny_root)
     w = make_window(tiny_root)
@@ -62,31 +61,32 @@ def test_unstored_layer_is_extracted_then_embedded_then_swapped_in(qtbot, make_w
     assert w.view_dock.layer_combo.currentData() == "default" and w.state.layer == "default"
 
     # One batch runs, the next waits for the test: the cancel lands mid-extraction; the map stays, the work is kept.
-    slow_batch = layer_extraction._Extraction.run_batch
-    gate = threading.Semaphore(1)
-
-    def gated_batch(self, step):
-        assert gate.acquire(timeout=60), "the test never released the batch"
-        slow_batch(self, step)
-
-    monkeypatch.setattr(layer_extraction._Extraction, "run_batch", gated_batch)
-    w.state.select(5)
-    choose_layer(w, LAYER)
-    extracting = lambda: [j for j in w.pool.running() if j.name != "Preparing generation"]  # noqa: E731
-    assert [j.name for j in extracting()] == [f"Extracting {LAYER}"]
-    qtbot.waitUntil(lambda: extracting() and extracting()[0].fraction > 0, timeout=30000)
-    qtbot.mouseClick(w.jobs.cancel_button, Qt.MouseButton.LeftButton)
-    gate.release(100)  # the waiting batch finishes, then the job sees the cancel
-    qtbot.waitUntil(lambda: not w.pool.running(), timeout=30000)
+    # The extraction runs in the window's worker process for models: the gate is set there.
+    models = w.pool.process(MODELS)
+    gates = tiny_root.parent / "gates"
+    gates.mkdir()
+    models.run(fixtures.gate_extraction_batches, str(gates))
+    (gates / "batch_0").touch()
+    try:
+        w.state.select(5)
+        choose_layer(w, LAYER)
+        extracting = lambda: [j for j in w.pool.running() if j.name != "Preparing generation"]  # noqa: E731
+        assert [j.name for j in extracting()] == [f"Extracting {LAYER}"]
+        qtbot.waitUntil(lambda: extracting() and extracting()[0].fraction > 0, timeout=60000)
+        qtbot.mouseClick(w.jobs.cancel_button, Qt.MouseButton.LeftButton)
+        for n in range(1, 100):  # the waiting batch finishes, then the job sees the cancel
+            (gates / f"batch_{n}").touch()
+        qtbot.waitUntil(lambda: not w.pool.running(), timeout=30000)
+    finally:
+        models.run(fixtures.ungate_extraction_batches)  # full speed again
     assert w.state.layer == "default" and w.view_dock.layer_combo.currentData() == "default"
     assert LAYER not in w.state.model.layers
     assert list((tiny_root.parent / "cache" / "layers").glob("*/.work-*/progress.json"))
-    monkeypatch.setattr(layer_extraction._Extraction, "run_batch", slow_batch)  # full speed again
 
     progress = []
     w.pool.job_progressed.connect(lambda job, f, m: progress.append((job.name, f)))
     choose_layer(w, LAYER)
-    qtbot.waitUntil(lambda: w.state.layer == LAYER, timeout=120000)
+    qtbot.waitUntil(lambda: w.state.layer == LAYER, timeout=600000)  # a failure bound: UMAP compiles in the worker
     assert (f"Extracting {LAYER}", 1.0) in progress and (f"Embedding {LAYER}", 1.0) in progress
     emb = w.state.embedding
     assert emb.coords2d.shape == (28, 2) and emb.coords3d.shape == (28, 3) and emb.layers == [LAYER]

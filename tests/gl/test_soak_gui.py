@@ -1,6 +1,8 @@
 """The seeded GUI soak (``benchmarks/soak_gui.py``) on the demo, 500 actions as CI runs it: no crash, no uncaught
 exception or logged bug, resident memory under 1 GB with every cache within its byte bound, no thread left after the
-window closed, and a clean interpreter shutdown (the soak runs in its own process: exit status 0)."""
+window closed, and a clean interpreter shutdown (the soak runs in its own process: exit status 0). The soak also
+fails when the window's process imports umap, numba or pynndescent. The full soak (UMAP fits and extraction, in the
+worker processes) is too long for CI (a short run took 132 s on a loaded 2-core box): its figures are in the note."""
 
 from __future__ import annotations
 
@@ -41,3 +43,4 @@ def test_a_500_action_soak_of_the_window_stays_healthy_and_exits_cleanly(tmp_pat
     every = {"hover", "click", "lasso", "knn", "mode", "layer", "generate", "compare", "cancel", "clear", "deselect",
              "session", "wait"}  # fmt: skip
     assert set(result["actions_done"]) == every
+

@@ -79,3 +79,41 @@ def log_something():
 
 def describe_model(model):
     return model.layers, model.layer_shapes, model.activations(["extra_layer", "midblock"])
+
+
+def cache_dir_now():
+    from diffviews_core.paths import cache_dir
+
+    return str(cache_dir())
+
+
+_UNGATED_BATCH = None
+
+
+def gate_extraction_batches(gate_dir: str) -> None:
+    """In the worker process: each extraction batch first waits until the test creates ``<gate_dir>/batch_<n>``
+    (n counts batches from 0), so a test can land a cancel mid-extraction. ``ungate_extraction_batches`` undoes it."""
+    global _UNGATED_BATCH
+    from diffviews_core.pipelines import layer_extraction
+
+    _UNGATED_BATCH = _UNGATED_BATCH or layer_extraction._Extraction.run_batch
+    original, count = _UNGATED_BATCH, [0]
+
+    def gated_batch(self, step):
+        flag = Path(gate_dir) / f"batch_{count[0]}"
+        count[0] += 1
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test never released the batch")
+            time.sleep(0.01)
+        original(self, step)
+
+    layer_extraction._Extraction.run_batch = gated_batch
+
+
+def ungate_extraction_batches() -> None:
+    from diffviews_core.pipelines import layer_extraction
+
+    if _UNGATED_BATCH is not None:
+        layer_extraction._Extraction.run_batch = _UNGATED_BATCH

@@ -51,3 +51,13 @@ def test_spec_collects_packages_not_modules():
         assert f'"{package}"' in spec
     assert "collect_submodules(package)" in spec
     assert 'copy_metadata("diffviews-desktop")' in spec, "entry points (diffviews.apps) travel in the metadata"
+
+
+@pytest.mark.parametrize("script", ["entry_by_name.py", "entry_desktop.py", "entry_cli.py"])
+def test_entry_scripts_call_freeze_support_before_importing_the_app(script):
+    """A frozen app's worker process (multiprocessing spawn) is the bundle's executable again: freeze_support must
+    take over before the app is imported or started."""
+    tree = ast.parse((PACKAGING / script).read_text())
+    statements = [node for node in tree.body if not isinstance(node, ast.Import)][1:]  # after the docstring
+    first = statements[0]
+    assert isinstance(first, ast.Expr) and ast.unparse(first) == "multiprocessing.freeze_support()"
