@@ -192,6 +192,7 @@ class ProcessWorker:
         proc = self._ctx.Process(target=_child_main, args=(child, alive_r, self._cancel, level, self.niceness),
                                  name=f"diffviews-{self.name}", daemon=True)  # fmt: skip
         proc.start()
+        log.debug("worker process %s started (pid %s)", proc.name, proc.pid)
         child.close()
         alive_r.close()
         self._process, self._conn, self._alive = proc, parent, alive_w

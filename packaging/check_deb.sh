@@ -68,6 +68,16 @@ PYEOF
 step "diffviews import of the bundled demo data into a temporary data root"
 demo=$(dirname "$(find /opt/diffviews-desktop -path '*demo/data/fashion-mnist-demo/manifest.json' | head -1)")
 diffviews import "$demo" --data-dir "$work/data"
+step "a session restored by the installed app: its selection prepares generation in a worker process"
+printf '{"kind": "diffviews-desktop-session", "version": 1, "data_dir": "%s", "model": "fashion-mnist-demo", "selected": 0}\n' \
+  "$work/data" >"$work/session.json"
+xvfb-run -a -s "-screen 0 1600x1000x24" diffviews-desktop -v --session "$work/session.json" \
+  --screenshot "$work/session.png" >"$work/session.log" 2>&1 || { tail -20 "$work/session.log"; fail "session run failed"; }
+grep -q "worker process diffviews-models started" "$work/session.log" \
+  || { tail -20 "$work/session.log"; fail "the frozen app started no worker process"; }
+if grep -E "^(WARNING|ERROR) job |Traceback" "$work/session.log"; then fail "a job in the worker process failed"; fi
+echo "   $(grep -c 'worker process' "$work/session.log") worker process(es) started; the restored selection's job ran"
+
 embed() {  # embed NAME SEED: fit a UMAP map of one layer with the installed app; numba reports its cache use
   local t0=$SECONDS
   NUMBA_DEBUG_CACHE=1 diffviews embed "$work/data" -m fashion-mnist-demo --layers midblock --name "$1" --seed "$2" \
