@@ -28,7 +28,6 @@ import argparse
 import functools
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ import numpy as np
 os.environ["QT_QPA_PLATFORM"] = "xcb"  # the offscreen platform has no GL for vispy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import print_table  # noqa: E402
+from harness import first_frame, print_table  # noqa: E402
 from synthetic import make_original_model  # noqa: E402
 
 WINDOW = (1600, 1000)
@@ -428,18 +427,7 @@ def bench_surface_floor(app, repeat: int) -> list[tuple[str, float, float | None
 
 # ---- launch -------------------------------------------------------------------------------------------------------
 def launch(script: str, args: list[str]) -> float:
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)  # fmt: skip
-    for line in proc.stdout:
-        if line.startswith("FRAME"):
-            elapsed = time.perf_counter() - t0
-            proc.wait(60)
-            return elapsed
-    err = proc.stderr.read()
-    proc.wait(60)
-    raise RuntimeError(f"no frame (exit {proc.returncode}):\n{err[-2000:]}")
+    return first_frame(script, args)[0]
 
 
 def median_launch(script: str, args: list[str], repeat: int) -> float:

@@ -16,14 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import print_table  # noqa: E402
+from harness import first_frame, print_table  # noqa: E402
 
 HEAVY = ("torch", "umap", "numba", "sklearn", "ray", "faiss")
 
@@ -77,22 +75,6 @@ w.show()
 QTimer.singleShot(0, lambda: (w.grab(), print("FRAME", len(xy), "-", flush=True), app.quit()))
 app.exec()
 """
-
-
-def first_frame(script: str, args: list[str]) -> tuple[float, str]:
-    """Seconds from launching a fresh interpreter to its FRAME line, and that line."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)  # fmt: skip
-    for line in proc.stdout:
-        if line.startswith("FRAME"):
-            elapsed = time.perf_counter() - t0
-            proc.wait(30)
-            return elapsed, line.strip()
-    err = proc.stderr.read()
-    proc.wait(30)
-    raise RuntimeError(f"no frame (exit {proc.returncode}):\n{err[-2000:]}")
 
 
 def median_frame(script: str, args: list[str], repeat: int) -> tuple[float, str]:

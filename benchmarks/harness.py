@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -28,3 +31,20 @@ def print_table(title: str, rows: list[tuple[str, float, float | None]], unit: s
         b = f"{base * scale:10.2f}" if base is not None else f"{'-':>10s}"
         r = f"{value / base:7.2f}" if base else f"{'-':>7s}"
         print(f"{label:52s} {value * scale:10.2f} {b} {r}")
+
+
+def first_frame(script: str, args: list[str], wait_s: float = 60) -> tuple[float, str]:
+    """Seconds from launching a fresh interpreter on ``script`` (on the X display) to the first line it prints
+    starting with FRAME, and that line."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)  # fmt: skip
+    for line in proc.stdout:
+        if line.startswith("FRAME"):
+            elapsed = time.perf_counter() - t0
+            proc.wait(wait_s)
+            return elapsed, line.strip()
+    err = proc.stderr.read()
+    proc.wait(wait_s)
+    raise RuntimeError(f"no frame (exit {proc.returncode}):\n{err[-2000:]}")

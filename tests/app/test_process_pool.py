@@ -28,16 +28,6 @@ def stretched(bound_s: float) -> float:
     return bound_s * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 
 
-@pytest.fixture
-def pool(qtbot):
-    from diffviews_app.workers import WorkerPool
-
-    p = WorkerPool()
-    yield p
-    assert p.shutdown(5000)
-    qtbot.waitUntil(lambda: not p.running(), timeout=2000)
-
-
 def test_the_worker_processes_end_when_the_app_closes_them(qtbot, pool):
     from diffviews_app.workers import close_worker_processes
 

@@ -12,16 +12,6 @@ from diffviews_core.errors import DataError
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def pool(qtbot):
-    from diffviews_app.workers import WorkerPool
-
-    p = WorkerPool()
-    yield p
-    assert p.shutdown(5000)
-    qtbot.waitUntil(lambda: not p.running(), timeout=2000)
-
-
 def slow_sum(a, b, progress=None, cancel=None):
     for i in range(5):
         if progress:
