@@ -94,7 +94,7 @@ def recompute_rows(
         groups.setdefault((int(level[pos]), str(mode[pos])), []).append(pos)
     for (li, m), positions in sorted(groups.items()):
         for a in range(0, len(positions), BATCH_ROWS):
-            if cancel is not None and (cancel.is_set() if isinstance(cancel, threading.Event) else cancel()):
+            if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
                 raise CancelledError("recomputing the selection's activations cancelled")
             part = positions[a : a + BATCH_ROWS]
             clean = np.stack([_image_for_model(model_data, int(rows[p]), adapter) for p in part])
