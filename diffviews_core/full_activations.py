@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import CancelledError, DataError, DiffViewsError
+from .errors import DataError, DiffViewsError
+from .jobs import check_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def recompute_rows(
     rows: Sequence[int],
     layers: Sequence[str],
     adapter,
-    cancel: threading.Event | Callable[[], bool] | None = None,
+    cancel: threading.Event | None = None,
 ) -> dict[str, np.ndarray]:
     """Per layer, the (len(rows), C*H*W) float32 full-size activations of ``rows``, in the order given."""
     from .pipelines.builder import forward_rows, noised_inputs
@@ -94,8 +95,7 @@ def recompute_rows(
         groups.setdefault((int(level[pos]), str(mode[pos])), []).append(pos)
     for (li, m), positions in sorted(groups.items()):
         for a in range(0, len(positions), BATCH_ROWS):
-            if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
-                raise CancelledError("recomputing the selection's activations cancelled")
+            check_cancelled(cancel, "recomputing the selection's activations cancelled")
             part = positions[a : a + BATCH_ROWS]
             clean = np.stack([_image_for_model(model_data, int(rows[p]), adapter) for p in part])
             x = np.concatenate([noised_inputs(clean[j : j + 1], sigmas[li], li, int(image[p]), seed)
@@ -121,7 +121,7 @@ def full_mean(
     layers: Sequence[str],
     adapter,
     limit: int = MAX_RECOMPUTED_ROWS,
-    cancel: threading.Event | Callable[[], bool] | None = None,
+    cancel: threading.Event | None = None,
 ) -> dict[str, np.ndarray]:
     """Per layer, the full-size mean activation (C*H*W,) over ``rows`` (at most ``limit`` of them, evenly spaced)."""
     picked = pick_rows(rows, limit)

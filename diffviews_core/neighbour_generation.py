@@ -26,7 +26,7 @@ def mean_activations(
     sample_ids: Sequence[int | str],
     layers: Sequence[str],
     adapter=None,
-    cancel: threading.Event | Callable[[], bool] | None = None,
+    cancel: threading.Event | None = None,
     extra: Sequence[np.ndarray] = (),
 ) -> dict[str, np.ndarray]:
     """Per layer, the mean full-size flattened activation over ``sample_ids`` and the ``extra`` rows (generated
