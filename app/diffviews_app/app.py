@@ -98,14 +98,14 @@ def open_start_data(window, options: LaunchOptions) -> bool:
     return True
 
 
-def _save_widget_png(widget, path: Path) -> bool:
-    """Grab ``widget`` as a PNG written atomically; False if it could not be encoded or written."""
+def _save_window_png(window, path: Path) -> bool:
+    """Grab ``window`` (with its map) as a PNG written atomically; False if it could not be encoded or written."""
     from diffviews_core.atomic import atomic_write_bytes
 
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not widget.grab().save(buffer, "PNG"):
+    if not window.grab_with_map().save(buffer, "PNG"):
         return False
     try:
         atomic_write_bytes(path, bytes(data))
@@ -125,7 +125,7 @@ def _screenshot_when_ready(window, path: Path, app: QApplication, started: float
             return
         done["saved"] = True
         app.processEvents()
-        ok = _save_widget_png(window, path)
+        ok = _save_window_png(window, path)
         log.info("screenshot %s after %.2f s: %s", path, time.perf_counter() - started, "saved" if ok else "failed")
         if not ok:
             print(f"diffviews-desktop: could not write {path}", file=sys.stderr)

@@ -13,8 +13,8 @@ import platform
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from diffviews_core.errors import DiffViewsError
@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         self.banner = MessageBanner()
         layout.addWidget(self.banner)
-        layout.addWidget(canvas.native, 1)
+        layout.addWidget(canvas.widget, 1)
         self.color_bar = ColorBar(state)  # under the map, while a numeric column colours it
         layout.addWidget(self.color_bar)
         self.setCentralWidget(central)
@@ -121,6 +121,17 @@ class MainWindow(QMainWindow):
         self._refresh_mode_actions()
 
     # ---- menus ----------------------------------------------------------------------------------------------------
+    def grab_with_map(self) -> QPixmap:
+        """The window as a pixmap with the map in it: the map is a native GL surface, which a widget grab leaves
+        blank, so its frame is read from GL and painted over its place."""
+        pixmap = self.grab()
+        area = self.canvas.widget
+        if area.isVisible():
+            painter = QPainter(pixmap)
+            painter.drawImage(QRect(area.mapTo(self, QPoint(0, 0)), area.size()), self.canvas.native.grabFramebuffer())
+            painter.end()
+        return pixmap
+
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:

@@ -31,9 +31,9 @@ def canvas(qtbot):
     from diffviews_app.canvas import PointCloudCanvas
 
     c = PointCloudCanvas()
-    c.native.resize(*CANVAS_SIZE)
-    c.native.show()
-    qtbot.waitExposed(c.native)
+    c.widget.resize(*CANVAS_SIZE)
+    with qtbot.waitExposed(c.native):
+        c.widget.show()
     yield c
     c.close()
 

@@ -227,9 +227,9 @@ def test_level_of_detail_while_moving(qtbot):
     from diffviews_app.canvas import PointCloudCanvas
 
     c = PointCloudCanvas(lod_points=500)
-    c.native.resize(400, 300)
-    c.native.show()
-    qtbot.waitExposed(c.native)
+    c.widget.resize(400, 300)
+    with qtbot.waitExposed(c.native):
+        c.widget.show()
     try:
         rng = np.random.default_rng(0)
         c.set_points(rng.uniform(0, 1, size=(5000, 2)).astype(np.float32))

@@ -59,9 +59,13 @@ def test_hover_click_rings_overlays_and_lasso_reuse_the_cached_points(cloud, mon
 
 @pytest.mark.parametrize("change", ["pan", "resize", "background", "colours", "points", "size", "mode"])
 def test_the_cached_points_are_drawn_again_after_what_changes_them(cloud, qtbot, change):
+    def resize() -> None:  # the native surface takes its new size from the window system, after the widget's
+        cloud.widget.resize(600, 420)
+        qtbot.waitUntil(lambda: tuple(cloud.scene_canvas.size) == (600, 420))
+
     actions = {
         "pan": lambda: cloud._cameras["2d"].pan((0.5, 0.0)),
-        "resize": lambda: cloud.native.resize(600, 420),
+        "resize": resize,
         "background": lambda: cloud.set_background("#202020"),
         "colours": lambda: cloud.set_colors(np.tile(BLUE, (100, 1))),
         "points": lambda: cloud.set_points(grid_points() * 1.01),
@@ -95,9 +99,9 @@ def test_full_detail_only_once_the_camera_rests(qtbot):
     from diffviews_app.canvas import PointCloudCanvas
 
     c = PointCloudCanvas(lod_points=500)
-    c.native.resize(400, 300)
-    c.native.show()
-    qtbot.waitExposed(c.native)
+    c.widget.resize(400, 300)
+    with qtbot.waitExposed(c.native):
+        c.widget.show()
     try:
         c.set_points(np.random.default_rng(0).uniform(0, 1, size=(5000, 2)).astype(np.float32))
         c._cameras["2d"].zoom(0.99)

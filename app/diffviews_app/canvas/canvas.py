@@ -19,23 +19,21 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
-import vispy
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QWidget
 from vispy import scene
 from vispy.scene.cameras import PanZoomCamera, TurntableCamera
 from vispy.scene.visuals import Line
 
 from ..targets import Target
-from . import camera_state
+from . import camera_state, native_surface
 from .cached_canvas import CachedSceneCanvas
 from .input import CanvasInput
 from .overlays import OverlayPoints, Rings
 from .picking import nearest_brute, project_to_screen
 from .point_layer import PointLayer
 from .point_picker import PointPicker
-
-vispy.use(app="pyside6")
 
 REST_DELAY_MS = 150  # camera idle this long = at rest: full detail, 3D index rebuilt, camera_changed
 POINTS_PICK_ORDER = 0
@@ -87,7 +85,8 @@ class PointCloudCanvas(QObject):
             self._own_pool = pool
         else:
             self._own_pool = None
-        self._canvas = CachedSceneCanvas(keys=None, show=False, parent=parent, bgcolor=bgcolor, size=(800, 600))
+        self._canvas = CachedSceneCanvas(keys=None, show=False, bgcolor=bgcolor, size=(800, 600), create_native=False)
+        native_surface.attach(self._canvas, parent)
         self._view = self._canvas.central_widget.add_view(border_width=0)
         self._canvas.mouse_target = self._view  # its camera takes the drags and wheel; no picking render per press
         self._cameras = {"2d": PanZoomCamera(aspect=1.0), "3d": TurntableCamera(fov=45.0)}
@@ -119,8 +118,14 @@ class PointCloudCanvas(QObject):
 
     # ---- widget -------------------------------------------------------------------------------------------------
     @property
-    def native(self) -> QWidget:
+    def native(self) -> QOpenGLWindow:
+        """The GL surface: it receives the mouse and keys, and ``grabFramebuffer`` reads the frame on screen."""
         return self._canvas.native
+
+    @property
+    def widget(self) -> QWidget:
+        """The widget that holds the GL surface in a layout (size it, show it, place it)."""
+        return self._canvas.native.container
 
     @property
     def scene_canvas(self) -> scene.SceneCanvas:

@@ -1,0 +1,143 @@
+"""The vispy canvas on a native GL surface: a ``QOpenGLWindow`` in a window container, not vispy's ``QOpenGLWidget``.
+
+A ``QOpenGLWidget`` draws into a texture that Qt composes with the whole top-level window through GL on every
+update, and every dock repaint goes through the same composition. On software GL (llvmpipe) that costs 60-190 ms a
+frame however little changed. A ``QOpenGLWindow`` swaps only its own region and leaves the rest of the window to the
+raster backing store: an empty frame costs 7-16 ms (``benchmarks/bench_interaction.py``, the floor row), and a dock
+repaint no longer touches GL at all.
+
+``attach(canvas, parent)`` gives a vispy ``SceneCanvas`` made with ``create_native=False`` this backend. The canvas's
+``native`` is then the ``QOpenGLWindow`` (mouse and key events, ``grabFramebuffer``) and ``native.container`` the
+widget that goes into layouts.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import vispy.app
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import QImage, QResizeEvent
+from PySide6.QtOpenGL import QOpenGLWindow
+from PySide6.QtWidgets import QWidget
+from vispy.gloo import gl
+
+vispy.app.use_app("pyside6")
+_qt = sys.modules["vispy.app.backends._qt"]  # vispy's Qt backend module, loaded by use_app (it has no public name)
+
+
+class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
+    """vispy's Qt canvas backend (mouse, wheel, key and gesture events come from ``QtBaseCanvasBackend``) on a
+    ``QOpenGLWindow``, which swaps its own buffers after ``paintGL``."""
+
+    def _init_specific(self, p, kwargs) -> None:
+        fmt = _qt._set_config(p.context.config)
+        fmt.setSwapInterval(1 if p.vsync else 0)
+        p.context.shared.add_ref("qt", self)
+        QOpenGLWindow.__init__(self, QOpenGLWindow.UpdateBehavior.NoPartialUpdate)
+        self.setFormat(fmt)
+        self.container = QWidget.createWindowContainer(self, p.parent)
+        self.container.setFocusPolicy(Qt.FocusPolicy.WheelFocus)
+        self.container.setMinimumSize(1, 1)
+        self._initialized = True
+
+    # QWidget calls QtBaseCanvasBackend makes, answered the QWindow way (a window always reports mouse moves)
+    def setMouseTracking(self, _on: bool) -> None:  # noqa: N802 (Qt name)
+        pass
+
+    def setWindowTitle(self, title: str) -> None:  # noqa: N802 (Qt name)
+        self.setTitle(title)
+
+    def devicePixelRatioF(self) -> float:  # noqa: N802 (Qt name)
+        return float(self.devicePixelRatio())
+
+    def _vispy_set_size(self, w: int, h: int) -> None:
+        self.container.resize(w, h)
+        self.resize(w, h)  # the container passes its size on only once shown; vispy needs one before that
+
+    def _vispy_set_visible(self, visible: bool) -> None:
+        self.container.setVisible(visible)
+
+    def _vispy_get_size(self) -> tuple[int, int]:
+        return self.width(), self.height()
+
+    def _vispy_close(self) -> None:
+        # The window stays alive until its container is deleted with its parent: deleting a container's GL window
+        # while Qt still holds it crashes. Hiding it and dropping the context is enough.
+        self.container.hide()
+        if self.isValid():
+            self.doneCurrent()
+        self.container.deleteLater()
+        QCoreApplication.sendPostedEvents(self.container, QEvent.Type.DeferredDelete)
+
+    def _vispy_set_current(self) -> None:
+        if self._vispy_canvas is None:
+            return
+        if not self.isValid():
+            self._initialize_now()
+        if self.isValid():
+            self.makeCurrent()
+
+    def _initialize_now(self) -> None:
+        """Create the GL context before Qt would (at the first resize after the window is shown), so the canvas can
+        render (an export, a test) before the event loop has shown it. Needs the container's native window."""
+        if not self.container.isVisible():
+            return  # not before it is placed and shown: a native window created now would be reparented later
+        self.container.winId()
+        self.create()
+        size = self.container.size()
+        self.resize(size)
+        QCoreApplication.sendEvent(self, QResizeEvent(size, size))  # QOpenGLWindow creates its context on a resize
+
+    def _vispy_swap_buffers(self) -> None:
+        """QOpenGLWindow swaps after ``paintGL`` returns; a second swap would show an undefined back buffer."""
+
+    def _vispy_get_fb_bind_location(self) -> int:
+        return self.defaultFramebufferObject()
+
+    def initializeGL(self) -> None:  # noqa: N802 (Qt override)
+        if self._vispy_canvas is not None:
+            self._vispy_canvas.events.initialize()
+
+    def resizeGL(self, w: int, h: int) -> None:  # noqa: N802 (Qt override)
+        if self._vispy_canvas is None:
+            return
+        ratio = self.devicePixelRatio()
+        physical = (int(w * ratio), int(h * ratio))
+        self._vispy_set_physical_size(*physical)
+        self._vispy_canvas.events.resize(size=(self.width(), self.height()), physical_size=physical)
+
+    def paintGL(self) -> None:  # noqa: N802 (Qt override)
+        if self._vispy_canvas is None:
+            return
+        self._vispy_canvas.set_current()
+        self._vispy_canvas.events.draw(region=None)
+
+    def grabFramebuffer(self) -> QImage:  # noqa: N802 (Qt name)
+        """The frame as it is drawn on screen (the cached points and everything over them), drawn again and read
+        before the swap: after a swap the back buffer's content is undefined."""
+        if self._vispy_canvas is None:
+            return QImage()
+        self._vispy_set_current()
+        if not self.isValid():
+            return QImage()
+        self._vispy_canvas.events.draw(region=None)
+        w, h = self._physical_size
+        gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
+        pixels = np.frombuffer(gl.glReadPixels(0, 0, w, h, gl.GL_RGBA, gl.GL_UNSIGNED_BYTE), np.uint8)
+        rows = np.ascontiguousarray(pixels.reshape(h, w, 4)[::-1])
+        rows[..., 3] = 255  # the window is opaque; points leave alpha below 1 in the framebuffer
+        image = QImage(rows.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+        image.setDevicePixelRatio(self.devicePixelRatio())
+        return image
+
+
+def attach(canvas, parent: QWidget | None) -> CanvasBackendWindow:
+    """Create ``canvas``'s backend on a native GL surface (the canvas was made with ``create_native=False``); what
+    vispy's ``create_native`` does, with this backend class."""
+    canvas._backend_kwargs["parent"] = parent
+    CanvasBackendWindow(canvas, **canvas._backend_kwargs)
+    canvas._backend_kwargs = None
+    canvas.events.draw.connect(canvas.context.flush_commands, position="last")
+    return canvas.native
