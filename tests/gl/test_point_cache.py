@@ -61,7 +61,7 @@ def test_hover_click_rings_overlays_and_lasso_reuse_the_cached_points(cloud, mon
 def test_the_cached_points_are_drawn_again_after_what_changes_them(cloud, qtbot, change):
     def resize() -> None:  # the native surface takes its new size from the window system, after the widget's
         cloud.widget.resize(600, 420)
-        qtbot.waitUntil(lambda: tuple(cloud.scene_canvas.size) == (600, 420))
+        qtbot.waitUntil(lambda: tuple(cloud.scene_canvas.physical_size) == (600, 420))
 
     actions = {
         "pan": lambda: cloud._cameras["2d"].pan((0.5, 0.0)),
