@@ -69,8 +69,8 @@ def bench_size(app, n: int, png_dir: Path | None) -> list[tuple[str, float, floa
     coords2 = coords3[:, :2].copy()
 
     canvas = PointCloudCanvas()
-    canvas.native.resize(*SIZE)
-    canvas.native.show()
+    canvas.widget.resize(*SIZE)
+    canvas.widget.show()
     app.processEvents()
     t0 = time.perf_counter()
     canvas.set_points(coords2)
