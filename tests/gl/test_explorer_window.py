@@ -211,7 +211,7 @@ def test_box_tool_by_key_makes_sets_and_generation_exports_and_knn_use_them(qtbo
                                                                             tmp_path):  # fmt: skip
     w = make_window(fixture_root)
     s, canvas = w.state, w.canvas.native
-    canvas.setFocus()
+    w.canvas.widget.setFocus()
     QTest.keyClick(w, Qt.Key.Key_B)
     assert s.tool == "box" and w.selection_tools.actions_by_tool["box"].isChecked()
     cx, cy = canvas.width() // 2, canvas.height() // 2  # whole pixels: the drag's corners are where the box is
@@ -400,3 +400,21 @@ def test_colour_by_any_column_shows_a_colour_bar_or_a_legend(qtbot, make_window)
     assert np.array_equal(np.sort(w.canvas.ring_rows("highlight")), np.flatnonzero(modes == value))
     assert dock.status.text().startswith(f"1 value of label_mode highlighted: {want[value]} samples")
     assert "label_mode" in [a.text() for a in w.color_menu.actions()]
+
+
+def test_a_window_grab_shows_the_map_drawn_on_its_native_surface(qtbot, make_window, fixture_root):
+    from PySide6.QtCore import QPoint
+
+    w = make_window(fixture_root)
+    wait_drawn(qtbot, w)
+    area = w.canvas.widget
+    frame = w.canvas.native.grabFramebuffer()
+    shot = w.grab_with_map().toImage()
+    ratio = shot.devicePixelRatio()
+    origin = area.mapTo(w, QPoint(0, 0))
+    for row in isolated_rows(w, 3):  # every point's pixel in the grab is the GL frame's, not the blank widget's
+        x, y = w.canvas.data_to_screen(w.state.coords()[row])[0]
+        on_map = frame.pixelColor(round(x * ratio), round(y * ratio))
+        in_grab = shot.pixelColor(round((origin.x() + x) * ratio), round((origin.y() + y) * ratio))
+        assert on_map.getRgb()[:3] != (255, 255, 255)  # a point, on the white map
+        assert in_grab.getRgb()[:3] == on_map.getRgb()[:3]

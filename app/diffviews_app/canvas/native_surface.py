@@ -53,23 +53,30 @@ class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         return float(self.devicePixelRatio())
 
     def _vispy_set_size(self, w: int, h: int) -> None:
+        if self._vispy_canvas is None:
+            return
         self.container.resize(w, h)
         self.resize(w, h)  # the container passes its size on only once shown; vispy needs one before that
 
     def _vispy_set_visible(self, visible: bool) -> None:
-        self.container.setVisible(visible)
+        if self._vispy_canvas is not None:
+            self.container.setVisible(visible)
 
     def _vispy_get_size(self) -> tuple[int, int]:
+        if self._vispy_canvas is None:
+            return self._closed_size
         return self.width(), self.height()
 
     def _vispy_close(self) -> None:
-        # The window stays alive until its container is deleted with its parent: deleting a container's GL window
-        # while Qt still holds it crashes. Hiding it and dropping the context is enough.
+        """Delete the surface with its container now: left to Python's and Qt's exit order, the container reaches
+        its deleted window and crashes. Late updates (a job finishing after the close) then find no canvas."""
+        self._closed_size = (self.width(), self.height())
         self.container.hide()
         if self.isValid():
             self.doneCurrent()
         self.container.deleteLater()
         QCoreApplication.sendPostedEvents(self.container, QEvent.Type.DeferredDelete)
+        self._vispy_canvas = None
 
     def _vispy_set_current(self) -> None:
         if self._vispy_canvas is None:
