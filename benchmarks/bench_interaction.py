@@ -49,7 +49,7 @@ OPEN_TIMEOUT_S = 1200.0  # a million rows on a busy machine
 
 LAUNCH_APP = """
 import sys
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from diffviews_app.app import application, create_window, open_start_data
 from diffviews_app.options import LaunchOptions
 app = application()
@@ -62,7 +62,7 @@ def drawn(_event=None):
     full = c.full_detail_drawn if hasattr(c, "full_detail_drawn") else not c._points.lod_active  # older canvases
     if w.state.model is not None and c.point_count == w.state.num_points and full:
         print("FRAME", w.state.num_points, flush=True)
-        app.quit()
+        QTimer.singleShot(0, app.quit)  # not inside the paint: quitting closes the window
 w.canvas.scene_canvas.events.draw.connect(drawn, position="last")
 app.exec()
 """.replace("WINDOW", repr(WINDOW))

@@ -27,7 +27,7 @@ from harness import print_table  # noqa: E402
 APP = """
 import resource, sys, time
 t0 = time.perf_counter()
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from diffviews_app.app import application, create_window, open_start_data
 from diffviews_app.options import LaunchOptions
 app = application()
@@ -39,7 +39,7 @@ def drawn(_event=None):
     if w.state.model is not None and w.canvas.point_count == w.state.num_points and w.canvas.full_detail_drawn:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print("FRAME", w.state.num_points, f"{rss:.0f}", flush=True)
-        app.quit()
+        QTimer.singleShot(0, app.quit)  # not inside the paint: quitting closes the window
 w.canvas.scene_canvas.events.draw.connect(drawn, position="last")  # after the frame: one with every point
 app.exec()
 """

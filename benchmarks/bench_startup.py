@@ -27,7 +27,7 @@ HEAVY = ("torch", "umap", "numba", "sklearn", "ray", "faiss")
 
 APP = """
 import sys
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from diffviews_app.app import application, create_window
 from diffviews_app.options import LaunchOptions
 app = application()
@@ -42,7 +42,7 @@ def drawn(_event=None):  # after the frame is drawn ("last"), and only one with 
     if w.state.model is not None and c.point_count == w.state.num_points and c.full_detail_drawn:
         heavy = [m for m in HEAVY_MODULES if m in sys.modules]
         print("FRAME", w.state.num_points, ",".join(heavy) or "-", flush=True)
-        app.quit()
+        QTimer.singleShot(0, app.quit)  # not inside the paint: quitting closes the window
 w.canvas.scene_canvas.events.draw.connect(drawn, position="last")
 app.exec()
 """.replace("HEAVY_MODULES", repr(HEAVY))

@@ -13,11 +13,14 @@ widget that goes into layouts.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import sys
 
 import numpy as np
+import shiboken6
 import vispy.app
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QImage, QResizeEvent
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QWidget
@@ -25,6 +28,17 @@ from vispy.gloo import gl
 
 vispy.app.use_app("pyside6")
 _qt = sys.modules["vispy.app.backends._qt"]  # vispy's Qt backend module, loaded by use_app (it has no public name)
+_open_containers: set[QWidget] = set()  # the containers of surfaces not yet deleted
+
+
+@atexit.register  # registered after PySide's own exit hook, so it runs before it (atexit runs last-in, first-out)
+def _delete_open_surfaces() -> None:
+    """Delete every surface not yet deleted before Qt tears the application down: otherwise the application's
+    destructor reaches a container whose window is already gone and crashes the process on exit."""
+    for container in list(_open_containers):
+        if shiboken6.isValid(container):
+            shiboken6.delete(container)
+    _open_containers.clear()
 
 
 class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
@@ -41,6 +55,8 @@ class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         self.container.setFocusPolicy(Qt.FocusPolicy.WheelFocus)
         self.container.setMinimumSize(1, 1)
         self._initialized = True
+        _open_containers.add(self.container)
+        self.container.destroyed.connect(functools.partial(_open_containers.discard, self.container))
 
     # QWidget calls QtBaseCanvasBackend makes, answered the QWindow way (a window always reports mouse moves)
     def setMouseTracking(self, _on: bool) -> None:  # noqa: N802 (Qt name)
@@ -68,15 +84,15 @@ class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         return self.width(), self.height()
 
     def _vispy_close(self) -> None:
-        """Delete the surface with its container now: left to Python's and Qt's exit order, the container reaches
-        its deleted window and crashes. Late updates (a job finishing after the close) then find no canvas."""
+        """Delete the surface with its container once the event loop is back (not inside a paint or a close
+        cascade that still uses it). Until then nothing is drawn, and late updates (a job finishing after the close)
+        find no canvas. If the loop never comes back, ``_delete_open_surfaces`` deletes it at exit.
+
+        A draw handler must not close the window (or quit the app, which closes every window) itself: Qt ends the
+        paint through a context the close released. Defer it (``QTimer.singleShot(0, ...)``)."""
         self._closed_size = (self.width(), self.height())
-        self.container.hide()
-        if self.isValid():
-            self.doneCurrent()
-        self.container.deleteLater()
-        QCoreApplication.sendPostedEvents(self.container, QEvent.Type.DeferredDelete)
         self._vispy_canvas = None
+        self.container.deleteLater()
 
     def _vispy_set_current(self) -> None:
         if self._vispy_canvas is None:
