@@ -8,11 +8,12 @@ from diffviews_app.canvas.lasso import box_polygon, points_in_polygon, simplify_
 from diffviews_app.canvas.picking import PointIndex, nearest_brute, project_to_screen
 
 
-@pytest.fixture
-def cloud() -> np.ndarray:
+@pytest.fixture(params=[20_000, 60_000], ids=["scanned", "tree"])  # either side of picking.SCAN_MAX
+def cloud(request) -> np.ndarray:
     rng = np.random.default_rng(1)
     centres = rng.normal(size=(8, 2)) * 10
-    return (centres[rng.integers(0, 8, 20_000)] + rng.normal(size=(20_000, 2))).astype(np.float32)
+    n = request.param
+    return (centres[rng.integers(0, 8, n)] + rng.normal(size=(n, 2))).astype(np.float32)
 
 
 def test_index_matches_brute_force(cloud):
@@ -43,6 +44,10 @@ def test_non_finite_rows_are_never_picked():
     assert index.nearest((0.1, 0.0), 1.0) == 0
     assert nearest_brute(xy, (2.1, 2.0), 1.0) == 2
     assert PointIndex(np.zeros((0, 2), np.float32)).nearest((0, 0), 1.0) == -1
+    big = np.random.default_rng(3).uniform(10, 20, size=(60_000, 2)).astype(np.float32)  # a tree, not a scan
+    big[:3] = xy
+    tree = PointIndex(big)
+    assert tree.nearest((2.1, 2.0), 1.0) == 2 and tree.nearest((0.1, 0.0), 1.0) == 0
 
 
 def _homogeneous(pts: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -1,13 +1,15 @@
 """Nearest-point picking: a k-d tree on 2D positions, and projection of 3D points to screen pixels.
 
 Pure numpy/scipy (no Qt, no vispy) so it can be built on a worker thread and tested alone. In 2D the index holds
-data coordinates; in 3D it holds the screen positions of the points for one camera pose.
+data coordinates; in 3D it holds the screen positions of the points for one camera pose. scipy is imported only
+for a cloud big enough to need a tree (on a worker thread): its import costs over a second of start-up.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
+
+SCAN_MAX = 50_000  # up to this many points a scan (well under a millisecond) answers as fast as a tree
 
 
 def project_to_screen(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -58,10 +60,15 @@ class PointIndex:
 
     def __init__(self, xy: np.ndarray) -> None:
         xy = np.asarray(xy, dtype=np.float32)
+        self.xy = xy
+        self._tree = None
+        if len(xy) <= SCAN_MAX:
+            return
+        from scipy.spatial import cKDTree
+
         finite = np.isfinite(xy).all(axis=1)
         self._rows = None if finite.all() else np.flatnonzero(finite)
         data = xy if self._rows is None else xy[self._rows]
-        self.xy = xy
         # Unbalanced, non-compact trees build 2-3x faster and query just as fast on point clouds.
         self._tree = cKDTree(data, balanced_tree=False, compact_nodes=False) if len(data) else None
 
@@ -71,7 +78,7 @@ class PointIndex:
     def nearest(self, pos: tuple[float, float], radius: float) -> int:
         """Row of the point nearest ``pos`` within ``radius`` (same units as the positions), or -1."""
         if self._tree is None:
-            return -1
+            return nearest_brute(self.xy, pos, radius)  # a small cloud (nearest_brute skips non-finite rows)
         dist, i = self._tree.query((float(pos[0]), float(pos[1])), distance_upper_bound=float(radius))
         if not np.isfinite(dist):
             return -1
