@@ -14,13 +14,12 @@ widget that goes into layouts.
 from __future__ import annotations
 
 import atexit
-import functools
 import sys
 
 import numpy as np
 import shiboken6
 import vispy.app
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtGui import QImage, QResizeEvent
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QWidget
@@ -28,17 +27,15 @@ from vispy.gloo import gl
 
 vispy.app.use_app("pyside6")
 _qt = sys.modules["vispy.app.backends._qt"]  # vispy's Qt backend module, loaded by use_app (it has no public name)
-_open_containers: set[QWidget] = set()  # the containers of surfaces not yet deleted
+_open_surfaces: set[CanvasBackendWindow] = set()  # surfaces not yet deleted
 
 
 @atexit.register  # registered after PySide's own exit hook, so it runs before it (atexit runs last-in, first-out)
 def _delete_open_surfaces() -> None:
     """Delete every surface not yet deleted before Qt tears the application down: otherwise the application's
     destructor reaches a container whose window is already gone and crashes the process on exit."""
-    for container in list(_open_containers):
-        if shiboken6.isValid(container):
-            shiboken6.delete(container)
-    _open_containers.clear()
+    for surface in list(_open_surfaces):
+        surface.delete()
 
 
 class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
@@ -55,8 +52,7 @@ class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         self.container.setFocusPolicy(Qt.FocusPolicy.WheelFocus)
         self.container.setMinimumSize(1, 1)
         self._initialized = True
-        _open_containers.add(self.container)
-        self.container.destroyed.connect(functools.partial(_open_containers.discard, self.container))
+        _open_surfaces.add(self)
 
     # QWidget calls QtBaseCanvasBackend makes, answered the QWindow way (a window always reports mouse moves)
     def setMouseTracking(self, _on: bool) -> None:  # noqa: N802 (Qt name)
@@ -92,7 +88,21 @@ class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         paint through a context the close released. Defer it (``QTimer.singleShot(0, ...)``)."""
         self._closed_size = (self.width(), self.height())
         self._vispy_canvas = None
-        self.container.deleteLater()
+        QTimer.singleShot(0, self.delete)
+
+    def delete(self) -> None:
+        """Delete the window through shiboken, then a container without a parent (one in a window goes with it).
+        A container deleted first deletes the window in C++ behind its Python wrapper, and the bindings crash on it
+        at exit; a top-level container left alive crashes the application's destructor."""
+        if self not in _open_surfaces:
+            return
+        _open_surfaces.discard(self)
+        container = self.container
+        shiboken6.delete(self)
+        if shiboken6.isValid(container):
+            container.hide()
+            if container.parent() is None:
+                shiboken6.delete(container)
 
     def _vispy_set_current(self) -> None:
         if self._vispy_canvas is None:

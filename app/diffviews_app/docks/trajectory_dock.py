@@ -1,21 +1,29 @@
 """Trajectories dock: pick the current trajectory, clear them all, and a plot of each step's activation distance to
-the selection's mean activation against sigma (log x), which shows when the mask takes hold and when it lets go."""
+the selection's mean activation against sigma (log x), which shows when the mask takes hold and when it lets go.
+
+The plot (pyqtgraph: most of a second of imports) is built with the first trajectory; until then a line of text
+holds its place, so the window opens without it.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..colors import trajectory_color
 from ..state.generation_state import GenerationState, Trajectory
 from ..theme import LIGHT, Theme
 
+if TYPE_CHECKING:
+    import pyqtgraph as pg
+
 PLOT_REFRESH_MS = 100
 PLOT_TITLE = "distance to selection mean"
+PLOT_MIN_HEIGHT = 120
 
 
 def _pen_color(traj: Trajectory, alpha: float) -> tuple[int, int, int, int]:
@@ -44,19 +52,14 @@ class TrajectoryDock(QDockWidget):
         layout.addLayout(row)
 
         self.theme = LIGHT
-        self.plot = pg.PlotWidget(background=self.theme.plot_background)
-        self.plot.setLogMode(x=True, y=False)
-        self.plot.setLabel("bottom", "sigma (log)")
-        # a horizontal title: as a vertical axis label it was cut to the height of a short plot
-        self.plot.setTitle(PLOT_TITLE, size="9pt")
-        self.plot.setToolTip("each step's activation distance to the mean activation of the selection (the mask)")
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setMinimumHeight(120)
-        self.plot.getViewBox().invertX(True)  # denoising runs from high to low sigma: read left to right
-        self.step_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), width=1, style=pg.QtCore.Qt.DashLine))
-        self.step_line.setVisible(False)
-        self.plot.addItem(self.step_line, ignoreBounds=True)
-        layout.addWidget(self.plot, 1)
+        self._layout = layout
+        self._plot: pg.PlotWidget | None = None
+        self._step_line: pg.InfiniteLine | None = None
+        self.placeholder = QLabel(f"The {PLOT_TITLE} of each denoising step is plotted here after a generation.")
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setMinimumHeight(PLOT_MIN_HEIGHT)
+        layout.addWidget(self.placeholder, 1)
         self.setWidget(body)
         self._curves: dict[int, pg.PlotDataItem] = {}
         self._dirty: set[int] = set()
@@ -79,17 +82,49 @@ class TrajectoryDock(QDockWidget):
         x, y = self._curves[tid].getOriginalDataset()
         return np.asarray(x), np.asarray(y)
 
+    @property
+    def plot(self) -> pg.PlotWidget:
+        """The distance plot, built (in place of the placeholder) on first use."""
+        if self._plot is None:
+            self._build_plot()
+        return self._plot
+
+    def _build_plot(self) -> None:
+        import pyqtgraph as pg
+
+        plot = pg.PlotWidget(background=self.theme.plot_background)
+        plot.setLogMode(x=True, y=False)
+        plot.setLabel("bottom", "sigma (log)")
+        plot.setToolTip("each step's activation distance to the mean activation of the selection (the mask)")
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setMinimumHeight(PLOT_MIN_HEIGHT)
+        plot.getViewBox().invertX(True)  # denoising runs from high to low sigma: read left to right
+        dashed = pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine)
+        self._step_line = pg.InfiniteLine(angle=90, pen=dashed)
+        self._step_line.setVisible(False)
+        plot.addItem(self._step_line, ignoreBounds=True)
+        self._plot = plot
+        self._apply_theme()
+        self._layout.replaceWidget(self.placeholder, plot)
+        self.placeholder.hide()
+
     def set_theme(self, theme: Theme) -> None:
         """Plot background, axes and title in the theme's colours."""
         self.theme = theme
-        self.plot.setBackground(theme.plot_background)
-        for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(theme.plot_foreground)
-            axis.setTextPen(theme.plot_foreground)
-        self.plot.setTitle(PLOT_TITLE, size="9pt", color=theme.plot_foreground)
+        if self._plot is not None:
+            self._apply_theme()
         for tid in self._curves:
             self._schedule(tid)
+
+    def _apply_theme(self) -> None:
+        theme, plot = self.theme, self._plot
+        plot.setBackground(theme.plot_background)
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setPen(theme.plot_foreground)
+            axis.setTextPen(theme.plot_foreground)
+        # a horizontal title: as a vertical axis label it was cut to the height of a short plot
+        plot.setTitle(PLOT_TITLE, size="9pt", color=theme.plot_foreground)
 
     # ---- selector ---------------------------------------------------------------------------------------------
     def _rebuild(self, *_args) -> None:
@@ -150,6 +185,8 @@ class TrajectoryDock(QDockWidget):
         traj = self.gen.trajectories.get(tid)
         if traj is None:
             return
+        import pyqtgraph as pg
+
         current = tid == self.gen.current
         pen = pg.mkPen(_pen_color(traj, 1.0 if current else 0.35), width=2.5 if current else 1.2)
         masked = set(traj.mask_steps) if traj.masked else set()
@@ -166,7 +203,10 @@ class TrajectoryDock(QDockWidget):
     def _step(self, step: int) -> None:
         traj = self.gen.current_trajectory()
         if traj is None or not (0 <= step < len(traj.sigmas)) or traj.sigmas[step] <= 0:
-            self.step_line.setVisible(False)
+            if self._step_line is not None:
+                self._step_line.setVisible(False)
             return
-        self.step_line.setPos(math.log10(traj.sigmas[step]))
-        self.step_line.setVisible(True)
+        if self._plot is None:
+            self._build_plot()  # with its step line
+        self._step_line.setPos(math.log10(traj.sigmas[step]))
+        self._step_line.setVisible(True)
