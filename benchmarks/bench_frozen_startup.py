@@ -37,7 +37,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
 app = QApplication([])
 w = QMainWindow(); w.setCentralWidget(QLabel("hello")); w.resize(1440, 900); w.show()
-QTimer.singleShot(0, lambda: (w.grab_with_map().save(sys.argv[1]), app.quit()))
+QTimer.singleShot(0, lambda: (w.grab().save(sys.argv[1]), app.quit()))
 app.exec()
 """
 
