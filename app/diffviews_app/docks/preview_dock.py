@@ -13,6 +13,7 @@ from diffviews_core.captions import label_text
 from ..images import ImageCache, inset_pixmap, scaled
 from ..state import ExplorerState
 from ..state.generation_state import GenerationState
+from ..steady_column import SteadyColumn
 from ..targets import Target
 
 IMAGE_SIZE = 192
@@ -44,8 +45,8 @@ class PreviewDock(QDockWidget):
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.details.setWordWrap(True)
         layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.title)
-        layout.addWidget(self.details)
+        texts = SteadyColumn([self.title, self.details], layout.spacing(), grow_only=True)  # new texts: no new layout
+        layout.addWidget(texts)
         layout.addStretch(1)
         self.setWidget(body)
         for signal in (state.hover_changed, state.selected_changed, state.model_changed, state.embedding_changed,
