@@ -75,10 +75,14 @@ class ThumbnailModel(QAbstractListModel):
         return len(self._pixmaps)
 
     def set_items(self, keys: Sequence[Hashable], captions: Sequence[str], tips: Sequence[str] | None = None) -> None:
-        """Replace every item (thumbnails of keys still present are kept)."""
+        """Replace every item (thumbnails of keys still present are kept); the same items again change nothing (a
+        reset would lay the view out again)."""
+        keys, captions = list(keys), list(captions)
+        tips = list(tips) if tips is not None else [""] * len(keys)
+        if (keys, captions, tips) == (self._keys, self._captions, self._tips):
+            return
         self.beginResetModel()
-        self._keys, self._captions = list(keys), list(captions)
-        self._tips = list(tips) if tips is not None else [""] * len(self._keys)
+        self._keys, self._captions, self._tips = keys, captions, tips
         keep = set(self._keys)
         for key in [k for k in self._pixmaps if k not in keep]:
             del self._pixmaps[key]

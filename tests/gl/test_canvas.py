@@ -324,3 +324,25 @@ def test_a_trajectory_before_its_first_step_draws_nothing_in_either_mode(canvas)
         canvas.set_mode(mode)
         layer.flush()
         assert layer.drawn_positions(1).shape == (0, 3)
+
+
+def test_rings_move_and_resize_within_their_buffer(canvas):
+    """A ring shown at other rows, or at a few more or fewer, keeps its buffer (spare slots are invisible): what it
+    holds is exactly the rows shown, and the frame is the one a freshly made ring draws."""
+    pts = grid_points()
+    canvas.set_points(pts)
+    canvas.set_colors(blue_with_red(100, []))
+    ring = canvas._rings["neighbours"].visual
+    canvas.set_neighbours([1, 2, 3, 4, 5])
+    vbo = ring._vbo
+    for rows in ([6, 7, 8], [9], [10, 11, 12, 13, 14, 15]):
+        canvas.set_neighbours(rows)
+        np.testing.assert_array_equal(ring._data["a_position"][:, :2], pts[rows])
+    assert ring._vbo is vbo and len(ring._slots) == 8
+    moved = canvas.render_image()
+    canvas.set_neighbours([])
+    assert not np.array_equal(canvas.render_image(), moved)  # the rings are in the frame
+    canvas._rings["neighbours"].visual._slots = None  # the next buffer is made afresh
+    canvas._rings["neighbours"].halo._slots = None
+    canvas.set_neighbours([10, 11, 12, 13, 14, 15])
+    np.testing.assert_array_equal(canvas.render_image(), moved)

@@ -9,6 +9,7 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 NEEDS_DISPLAY = (  # run by tests/gl
     "bench_canvas.py",
+    "bench_click_handlers.py",
     "bench_frozen_startup.py",
     "bench_generation_ui.py",
     "bench_interaction.py",

@@ -29,12 +29,56 @@ def _markers(parent, order: int) -> Markers:
     return m
 
 
+class _RingMarkers(_Markers):
+    """Hollow markers of one style whose buffer keeps spare, invisible slots (no size, no colour): showing them at
+    other rows, or at a few more or fewer, is one upload of the buffer, not ``set_data``'s rebuild and re-binding of
+    every attribute. ``_data`` holds the shown markers only."""
+
+    MIN_SLOTS = 8
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.unfreeze()  # vispy visuals refuse new attributes unless asked
+        self._slots: np.ndarray | None = None  # the whole buffer: shown markers first, then spare ones
+        self._style: tuple | None = None
+        self.freeze()
+
+    def show_at(self, pos: np.ndarray, size: float, edge_width: float, edge_rgba: tuple) -> None:
+        """Rings of ``size`` and ``edge_width`` pixels in ``edge_rgba`` at ``pos`` ((M, 3), M >= 1)."""
+        n, style = len(pos), (size, edge_width, edge_rgba)
+        slots = self._slots
+        roomy = slots is not None and n <= len(slots) and (len(slots) <= self.MIN_SLOTS or 4 * n >= len(slots))
+        if not roomy or style != self._style:  # a new style, too few slots, or far too many: a new buffer
+            count = max(self.MIN_SLOTS, 1 << (n - 1).bit_length())
+            self.set_data(np.repeat(pos[:1], count, axis=0), size=size, edge_width=edge_width,
+                          face_color=TRANSPARENT, edge_color=edge_rgba)  # fmt: skip
+            slots, self._slots, self._style = self._data, self._data, style
+        slots["a_position"][:n] = pos
+        slots["a_position"][n:] = pos[0]
+        slots["a_size"][:n], slots["a_size"][n:] = size, 0.0
+        slots["a_edgewidth"][:n], slots["a_edgewidth"][n:] = edge_width, 0.0
+        slots["a_fg_color"][:n], slots["a_fg_color"][n:] = edge_rgba, 0.0
+        self._data = slots[:n]
+        self._vbo.set_data(slots)
+        self._bounds_changed()
+        self.events.data_updated()
+        self.update()
+
+
+def _ring_markers(parent, order: int) -> _RingMarkers:
+    m = _RingMarkers(parent=parent, scaling="fixed")
+    m.order = order
+    m.set_gl_state("translucent", depth_test=False)
+    m.visible = False
+    return m
+
+
 class Rings:
     """Hollow rings around some rows of the main point buffer, each over a white halo so it reads on any colour."""
 
     def __init__(self, parent, color: Sequence[float], extra_size: float, width: float, order: int) -> None:
-        self.halo = _markers(parent, 2 * order)
-        self.visual = _markers(parent, 2 * order + 1)
+        self.halo = _ring_markers(parent, 2 * order)
+        self.visual = _ring_markers(parent, 2 * order + 1)
         self.color = tuple(color)
         self.halo_rgb = (1.0, 1.0, 1.0)
         self.extra_size = float(extra_size)
@@ -59,8 +103,8 @@ class Rings:
         size = point_size + self.extra_size
         pos = positions[rows]
         halo = (*self.halo_rgb, 0.85 * self.color[3])
-        self.halo.set_data(pos, size=size, edge_width=self.width + 2.0, face_color=TRANSPARENT, edge_color=halo)
-        self.visual.set_data(pos, size=size, edge_width=self.width, face_color=TRANSPARENT, edge_color=self.color)
+        self.halo.show_at(pos, size, self.width + 2.0, tuple(float(v) for v in halo))
+        self.visual.show_at(pos, size, self.width, tuple(float(v) for v in self.color))
 
 
 class OverlayPoints:

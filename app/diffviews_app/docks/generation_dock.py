@@ -30,6 +30,7 @@ from diffviews_core.lineage import GenerationSettings
 from ..progress_text import RemainingTime, progress_text
 from ..state import ExplorerState
 from ..state.generation_state import GenerationState
+from ..steady_column import SteadyColumn
 
 NOISE_MODES = {"stochastic": "stochastic noise", "fixed": "fixed noise (seeded)", "zero": "no noise"}
 CFG_PASSES = {"both": "both passes", "cond": "conditional pass", "uncond": "unconditional pass"}
@@ -183,7 +184,7 @@ class GenerationDock(QDockWidget):
         layout.addLayout(run_row)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        layout.addWidget(self.status)
+        layout.addWidget(SteadyColumn([self.status], grow_only=True))  # progress and selection texts: no new layout
         layout.addStretch(1)
         self.setWidget(body)
 

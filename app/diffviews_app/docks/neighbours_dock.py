@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -23,8 +23,10 @@ from diffviews_core.captions import class_text, label_text
 from ..gallery import GalleryView, ThumbnailModel
 from ..images import ImageCache, scaled
 from ..state import K_MAX, K_MIN, KNN_SPACES, ExplorerState
+from ..steady_column import SteadyColumn
 
 THUMB = 84
+SELECTED_THUMB = 56
 SPACE_LABELS = {"activation": "Activation space", "map": "Map (2D/3D)"}
 HINT = ("Click a point to select it; click others to add or remove neighbours. A lasso (L) or box (B) selects a "
         "set; Shift+drag lassos with the point tool (S).")  # fmt: skip
@@ -43,10 +45,11 @@ def map_spread(coords: np.ndarray | None, selected: int, rows: list[int]) -> flo
     about 1 when the projection keeps these neighbours together, much more when it tears them apart."""
     if coords is None or selected < 0 or not rows:
         return None
-    d = np.linalg.norm(coords - coords[selected], axis=1)
-    nearest = np.partition(d, len(rows))[1 : len(rows) + 1]  # index 0 is the selected point itself
+    diff = coords - coords[selected]
+    d2 = np.einsum("ij,ij->i", diff, diff)  # squared: one pass over the map, square roots of the few kept only
+    nearest = np.sqrt(np.partition(d2, len(rows))[1 : len(rows) + 1])  # index 0 is the selected point itself
     base = float(np.median(nearest))
-    return float(np.median(d[rows])) / base if base > 0 else None
+    return float(np.median(np.sqrt(d2[rows]))) / base if base > 0 else None
 
 
 class NeighboursDock(QDockWidget):
@@ -59,16 +62,23 @@ class NeighboursDock(QDockWidget):
         self.setObjectName("NeighboursDock")
         self.state = state
         self.images = images
+        self._spread_coords: np.ndarray | None = None  # the map, sample and rows of the spread last measured
+        self._spread_key: tuple | None = None
+        self._spread: float | None = None
         body = QWidget()
         layout = QVBoxLayout(body)
 
         head = QHBoxLayout()
-        self.selected_image = QLabel()
-        self.selected_image.setFixedSize(56, 56)
+        self.selected_image = QLabel()  # always shown, at a fixed size: changing it never lays the dock out again
+        self.selected_image.setFixedSize(SELECTED_THUMB, SELECTED_THUMB)
+        self.selected_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.selected_image.setObjectName("selectedImage")
+        self.selected_image.setStyleSheet("#selectedImage { background: palette(alternate-base); color: palette(mid);"
+                                          " border: 1px solid palette(midlight); }")  # fmt: skip
         self.selected_label = QLabel()
         self.selected_label.setWordWrap(True)
         head.addWidget(self.selected_image)
-        head.addWidget(self.selected_label, 1)
+        head.addWidget(SteadyColumn([self.selected_label]), 1)  # a new selection's text: no new layout
         layout.addLayout(head)
 
         controls = QHBoxLayout()
@@ -90,7 +100,7 @@ class NeighboursDock(QDockWidget):
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        layout.addWidget(SteadyColumn([self.summary]))
         self.gallery_model = ThumbnailModel(self._thumbnail, THUMB, self)
         self.gallery = GalleryView(self.gallery_model, lines=2)
         layout.addWidget(self.gallery, 1)
@@ -140,24 +150,34 @@ class NeighboursDock(QDockWidget):
         self.knn_button.setEnabled(has)
         self.clear_button.setEnabled(has)
         self.deselect_button.setEnabled(has)
-        self.selected_image.setVisible(has and s.selected >= 0)
         if not has:
-            self.selected_image.clear()
+            self.selected_image.setText("none")
             self.selected_label.setText(HINT)
             return
         if s.selected < 0:
-            self.selected_image.clear()
+            self.selected_image.setText(f"{len(s.selection_rows()) + len(s.selected_generated):,}")
             self.selected_label.setText(self._set_text())
             return
         pixmap = self.images.get(s.model, s.selected)
         if pixmap is None:
             self.selected_image.setText("—")
         else:
-            self.selected_image.setPixmap(scaled(pixmap, 56))
+            self.selected_image.setPixmap(scaled(pixmap, SELECTED_THUMB))
         sid = html.escape(s.model.samples.id_text(s.selected))
         names = s.root.class_names if s.root is not None else None
         what = html.escape(label_text(s.model, s.selected, names))
         self.selected_label.setText(f"<b>Selected</b> {sid}<br>{what}")
+
+    def _map_spread(self, rows: list[int]) -> float | None:
+        """``map_spread`` of the selection's KNN neighbours, remembered for the same map, sample and rows (a click
+        refreshes the gallery for the selection and again for its neighbours; each pass reads the whole map)."""
+        s = self.state
+        coords = s.coords()
+        key = (s.selected, tuple(rows))
+        if coords is not self._spread_coords or key != self._spread_key:
+            self._spread_coords, self._spread_key = coords, key
+            self._spread = map_spread(coords, s.selected, rows)
+        return self._spread
 
     def _set_text(self) -> str:
         """What a selection set holds: how many samples of how many classes, and generated images."""
@@ -192,7 +212,7 @@ class NeighboursDock(QDockWidget):
         text = f"{n} neighbour{'s' if n != 1 else ''} ({n - n_manual} KNN, {n_manual} manual)"
         if members:
             text = f"{len(members):,} in the set, then {text}"
-        spread = map_spread(s.coords(), s.selected, [r for r, d in s.neighbours if d is not None])  # one sample only
+        spread = self._map_spread([r for r, d in s.neighbours if d is not None])  # one sample only
         if spread is not None and s.knn_space == "activation":
             text += f"\nOn the map they lie {spread:.1f}× as far as the map's own nearest (projection distortion)"
         self.summary.setText(text)

@@ -13,6 +13,7 @@ from diffviews_core.captions import label_text
 from ..images import ImageCache, inset_pixmap, scaled
 from ..state import ExplorerState
 from ..state.generation_state import GenerationState
+from ..steady_column import SteadyColumn
 from ..targets import Target
 
 IMAGE_SIZE = 192
@@ -28,6 +29,8 @@ class PreviewDock(QDockWidget):
         self.state, self.gen = state, gen
         self.images = images
         self.row = -1  # the sample shown, -1 when none (or a generation step is shown)
+        self._shown_key: tuple | None = None  # (row, hovered) of the sample shown, and what it was read from
+        self._shown_sources: tuple = (None, None, None)
         body = QWidget()
         layout = QVBoxLayout(body)
         self.image = QLabel()
@@ -44,8 +47,8 @@ class PreviewDock(QDockWidget):
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.details.setWordWrap(True)
         layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.title)
-        layout.addWidget(self.details)
+        texts = SteadyColumn([self.title, self.details], layout.spacing(), grow_only=True)  # new texts: no new layout
+        layout.addWidget(texts)
         layout.addStretch(1)
         self.setWidget(body)
         for signal in (state.hover_changed, state.selected_changed, state.model_changed, state.embedding_changed,
@@ -63,6 +66,10 @@ class PreviewDock(QDockWidget):
         s = self.state
         row = s.hovered if s.hovered >= 0 else s.selected
         self.row = row
+        key, sources = (row, row == s.hovered), (s.model, s.root, s.coords())
+        if key == self._shown_key and all(a is b for a, b in zip(sources, self._shown_sources, strict=True)):
+            return  # the same sample, shown the same way (a click on the hovered sample): nothing to redo
+        self._shown_key, self._shown_sources = key, sources
         if s.model is None or row < 0:
             self.image.clear()
             self.image.setText("Hover a point\nto preview it")
@@ -99,6 +106,7 @@ class PreviewDock(QDockWidget):
         if traj is None or not (0 <= step < len(traj.sigmas)):
             return False
         self.row = -1
+        self._shown_key = None
         if step < len(traj.frames):
             frame = traj.frames[step]
             final = step == len(traj.frames) - 1 and traj.finished
