@@ -98,6 +98,8 @@ class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
             return
         _open_surfaces.discard(self)
         container = self.container
+        if not shiboken6.isValid(self):
+            return  # deleted with its window already
         shiboken6.delete(self)
         if shiboken6.isValid(container):
             container.hide()
