@@ -2,7 +2,9 @@
 
 vispy's Markers runs a heavy per-fragment symbol shader; on software GL this visual draws the same cloud about
 three times faster. Positions and colours live in two vertex buffers, so a colour change uploads one buffer only;
-the level of detail is an index buffer over a fixed random subset of the same vertices (no re-upload to switch).
+the level of detail is an index buffer over a fixed random subset of the same vertices (no re-upload to switch), and a
+progressive render draws the rows in consecutive slices (views on the same buffers) so that its image is the one a
+single pass draws.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ void main() {
 
 class PointLayerVisual(Visual):
     """N points of one size; ``set_lod(True)`` draws only the subset chosen at ``set_positions``. ``version`` counts
-    the changes to what it draws (the canvas caches its image by it); ``skip_draw`` leaves it out of a frame."""
+    the changes to its full-detail image (the canvas caches that image by it; switching the level of detail is not
+    one); ``skip_draw`` leaves it out of a frame; ``draw_rows`` / ``draw_lod`` draw a slice of rows / the subset."""
 
     def __init__(self, size: float = 5.0, lod_points: int = 100_000, seed: int = 0) -> None:
         super().__init__(vcode=_VERT, fcode=_FRAG)
@@ -111,8 +114,29 @@ class PointLayerVisual(Visual):
         """Draw the subset (while the camera moves) or every point (at rest)."""
         self.lod_active = bool(active)
         self._index_buffer = self._lod_ibo if (self.lod_active and self._lod_ibo is not None) else None
-        self.version += 1
         self.update()
+
+    def draw_rows(self, start: int, stop: int) -> None:
+        """Draw rows ``start:stop`` at full detail, in their order (one slice of a progressive render; inside a draw:
+        the context current, the target framebuffer bound). Slices drawn in order give the single pass's image."""
+        program = self.shared_program
+        lod_ibo, self._index_buffer = self._index_buffer, None
+        program["a_position"] = self._pos_vbo[start:stop]
+        program["a_color"] = self._col_vbo[start:stop]
+        try:
+            self.draw()
+        finally:
+            program["a_position"] = self._pos_vbo
+            program["a_color"] = self._col_vbo
+            self._index_buffer = lod_ibo
+
+    def draw_lod(self) -> None:
+        """Draw the level-of-detail subset (every point when there is none), whatever ``lod_active`` says."""
+        index, self._index_buffer = self._index_buffer, self._lod_ibo
+        try:
+            self.draw()
+        finally:
+            self._index_buffer = index
 
     def set_depth_test(self, enabled: bool) -> None:
         """Depth-test for 3D (points occlude those behind); antialiased edges then become hard to keep it clean."""
