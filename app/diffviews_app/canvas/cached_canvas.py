@@ -11,7 +11,8 @@ into a back framebuffer, one per event-loop turn, in the rows' order, so the fin
 pixel for pixel; input is handled between slices, and the front image is swapped in when the last slice is done.
 Meanwhile, and while the camera moves, frames show the front image: in 2D moved with the camera (pan and zoom are
 affine, so it is a textured quad with the change since it was drawn) and the strips it no longer covers filled with
-the level-of-detail subset; in 3D (an orbit is not affine on the image) the subset is drawn into it instead.
+the level-of-detail subset; in 3D (an orbit is not affine on the image) the subset is drawn instead, sized to what
+this GL draws in a moving frame's budget (``points_within``, from the timed slices).
 
 It also hands every mouse event straight to ``mouse_target`` (the view, whose camera pans, zooms and orbits): vispy
 would find the visual under the mouse by drawing the whole scene, every point, in picking mode and reading it back, on
@@ -93,6 +94,13 @@ class CachedSceneCanvas(scene.SceneCanvas):
         """True while a progressive render is under way (the screen shows the previous image)."""
         return self._job is not None
 
+    def points_within(self, seconds: float) -> int:
+        """How many points this GL draws in ``seconds`` (from the timed slices; rounded to 5,000, at least 5,000);
+        not progressive: no limit (the subset is the layer's cap, as before)."""
+        if not self.progressive:
+            return 1 << 62
+        return max(5_000, 5_000 * round(seconds / self.cost_per_point / 5_000))
+
     def close(self) -> None:
         self._slice_timer.stop()
         self._job = None
@@ -131,10 +139,10 @@ class CachedSceneCanvas(scene.SceneCanvas):
         else:
             if self._job is None or self._job[0] != key:
                 self._start_job(bgcolor, key)
-            if self._run_slice(node, matrix):
+            if self._slice_rows(node) >= node.count - self._job[1] and self._run_slice(node, matrix):
                 self._draw_image(self._front)
                 self.full_detail_drawn = True
-            else:
+            else:  # the slices run between event-loop turns, not in a frame: input waits for one at most
                 self._draw_preview(node, bgcolor, key, matrix, moving=False)
                 self._slice_timer.start()
                 self.full_detail_drawn = False
@@ -158,8 +166,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
         elif flat and (same_content or not moving):
             self._draw_moved(front, node, matrix, fill=same_content and node.lod_rows is not None)
         else:
-            self._render_subset(node, bgcolor, key, matrix)
-            self._draw_image(front)
+            node.draw_lod()  # straight onto the frame: an image of it would cost a clear and a copy more
 
     def _draw_image(self, image: _Image) -> None:
         self._quad.set_data(_FULL_QUAD)
@@ -221,7 +228,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
             image.key = None
 
     def _render_subset(self, node, bgcolor, key, matrix) -> None:
-        """Draw the level-of-detail subset into the front image (every point when the layer has no subset)."""
+        """Draw the level-of-detail subset into the front image (moving frames when not progressive)."""
         image = self._front
         self._target(image)
         self.push_fbo(image.fbo, (0, 0), self.size)
@@ -254,9 +261,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
         progressive); when it was the last, swap it to the front and return True."""
         key, start = self._job
         n = node.count
-        size = max(MIN_SLICE, int(SLICE_S / self.cost_per_point))
-        if not self.progressive or node.lod_rows is None:
-            size = n  # one pass: main's behaviour, or a layer small enough to draw whole on every moving frame
+        size = self._slice_rows(node)
         stop = min(n, start + size)
         self.push_fbo(self._back.fbo, (0, 0), self.size)
         t0 = time.perf_counter()
@@ -279,6 +284,14 @@ class CachedSceneCanvas(scene.SceneCanvas):
         image.key, image.matrix, image.size, image.full = key, matrix, tuple(self.size), True
         self.cache_renders += 1
         return True
+
+    def _slice_rows(self, node) -> int:
+        """Rows in one slice: every row when not progressive or when the layer is small enough to be drawn whole on
+        every moving frame (it has no subset); else what GL draws in ``SLICE_S``. A render that takes one slice is
+        drawn in the frame that asked for it."""
+        if not self.progressive or node.lod_rows is None:
+            return node.count
+        return max(MIN_SLICE, int(SLICE_S / self.cost_per_point))
 
     def _continue_job(self) -> None:
         """One slice of the progressive render between two event-loop turns; the frame after the last shows it."""

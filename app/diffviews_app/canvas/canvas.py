@@ -38,6 +38,7 @@ from .point_picker import PointPicker
 vispy.use(app="pyside6")
 
 REST_DELAY_MS = 150  # camera idle this long = at rest: full detail, 3D index rebuilt, camera_changed
+MOVING_POINTS_S = 0.03  # the level-of-detail subset is what GL draws in this long (a moving 3D frame draws it all)
 POINTS_PICK_ORDER = 0
 OVERLAY_PICK_ORDER = 10  # overlays sit over the cloud and its rings; layers (trajectories: 40) over them
 
@@ -389,6 +390,8 @@ class PointCloudCanvas(QObject):
 
     def _on_camera_moved(self, _event=None) -> None:
         self._matrix_cache = None
+        if not self._points.lod_active:  # a new move: size the subset by what this GL drew lately
+            self._points.set_lod_limit(self._canvas.points_within(MOVING_POINTS_S))
         if self._points.lod_rows is not None and not self._points.lod_active:
             self._points.set_lod(True)
         self._rest_timer.start()

@@ -48,7 +48,9 @@ class PointLayerVisual(Visual):
         super().__init__(vcode=_VERT, fcode=_FRAG)
         self._draw_mode = "points"
         self._size = float(size)
-        self._lod_points = int(lod_points)
+        self._lod_points = int(lod_points)  # the subset's cap
+        self._lod_limit = self._lod_points  # its size for the GL at hand (``set_lod_limit``)
+        self._lod_order = np.zeros(0, dtype=np.uint32)  # random rows in random order: any prefix is a fair subset
         self._rng = np.random.default_rng(seed)
         self._n = 0
         self._pos: np.ndarray = np.zeros((0, 3), dtype=np.float32)
@@ -87,14 +89,8 @@ class PointLayerVisual(Visual):
         if self._n != n_old:
             # Colours must match the vertex count; neutral grey until the caller sets its own.
             self._col_vbo.set_data(np.tile(np.float32([0.4, 0.4, 0.4, 1.0]), (max(self._n, 1), 1)))
-        if self._n > self._lod_points:
-            rows = np.sort(self._rng.choice(self._n, self._lod_points, replace=False)).astype(np.uint32)
-            self.lod_rows = rows
-            self._lod_ibo = gloo.IndexBuffer(rows)
-        else:
-            self.lod_rows = None
-            self._lod_ibo = None
-        self.set_lod(self.lod_active)
+        self._lod_order = self._rng.choice(self._n, min(self._n, self._lod_points), replace=False).astype(np.uint32)
+        self._choose_lod()
         self.version += 1
         self.update()
 
@@ -109,6 +105,23 @@ class PointLayerVisual(Visual):
             self._col_vbo.set_data(rgba)
         self.version += 1
         self.update()
+
+    def set_lod_limit(self, points: int) -> None:
+        """Make the subset at most ``points`` (what one moving frame can draw on this GL) and at most the cap."""
+        points = max(1, int(points))
+        if points != self._lod_limit:
+            self._lod_limit = points
+            self._choose_lod()
+
+    def _choose_lod(self) -> None:
+        size = min(self._lod_points, self._lod_limit)
+        if self._n > size:
+            self.lod_rows = np.sort(self._lod_order[:size])
+            self._lod_ibo = gloo.IndexBuffer(self.lod_rows)
+        else:
+            self.lod_rows = None
+            self._lod_ibo = None
+        self.set_lod(self.lod_active)
 
     def set_lod(self, active: bool) -> None:
         """Draw the subset (while the camera moves) or every point (at rest)."""
