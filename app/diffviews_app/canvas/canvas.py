@@ -139,8 +139,9 @@ class PointCloudCanvas(QObject):
 
     @property
     def points_renders(self) -> int:
-        """How often the main points were drawn for the screen (into the cached image): hover, clicks and rings
-        never add to it, a camera move, resize, background, data or colour change does."""
+        """How many images of the main points were drawn for the screen (the cached image; a progressive render
+        counts once, when done): hover, clicks and rings never add to it; a camera move, resize, background, data or
+        colour change does (a cloud with a level-of-detail subset: once the camera rests)."""
         return self._canvas.cache_renders
 
     @property
