@@ -96,12 +96,14 @@ def rest_redraw(app, canvas) -> tuple[float, float]:
 
 
 def settle(app, canvas) -> None:
-    """Until a full-detail frame is on screen."""
+    """Until a frame painted after the last change shows every point and no render is under way."""
+    canvas.native.repaint()
     deadline = time.perf_counter() + REST_TIMEOUT_S
-    while not canvas.full_detail_drawn and time.perf_counter() < deadline:
+    while not canvas.full_detail_drawn or canvas.scene_canvas.rendering:
+        if time.perf_counter() > deadline:
+            raise RuntimeError("no full-detail frame")
         app.processEvents()
-        canvas.request_draw()
-        time.sleep(0.01)
+        time.sleep(0.005)
 
 
 def bench_mode(app, n: int, lod_points: int, progressive: bool) -> dict[str, float]:
