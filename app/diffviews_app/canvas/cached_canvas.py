@@ -80,6 +80,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
         self.slice_renders = 0  # slices of progressive renders drawn
         self.full_detail_drawn = False  # the last screen frame showed every point where the camera is now
         self.cost_per_point = FIRST_COST_S  # GL seconds per point, from the timed slices
+        self._subset_cost = FIRST_COST_S  # the same, from the subsets drawn straight onto moving frames
         self._front = _Image()  # the image frames show
         self._back = _Image()  # the image a progressive render draws into
         self._job: tuple | None = None  # (key, next row) of the progressive render under way
@@ -95,11 +96,12 @@ class CachedSceneCanvas(scene.SceneCanvas):
         return self._job is not None
 
     def points_within(self, seconds: float) -> int:
-        """How many points this GL draws in ``seconds`` (from the timed slices; rounded to 5,000, at least 5,000);
-        not progressive: no limit (the subset is the layer's cap, as before)."""
+        """How many points this GL draws in ``seconds`` (from the timed slices and subsets; rounded to 5,000, at least
+        5,000); not progressive: no limit (the subset is the layer's cap, as before)."""
         if not self.progressive:
             return 1 << 62
-        return max(5_000, 5_000 * round(seconds / self.cost_per_point / 5_000))
+        cost = max(self.cost_per_point, self._subset_cost)
+        return max(5_000, 5_000 * round(seconds / cost / 5_000))
 
     def close(self) -> None:
         self._slice_timer.stop()
@@ -166,7 +168,12 @@ class CachedSceneCanvas(scene.SceneCanvas):
         elif flat and (same_content or not moving):
             self._draw_moved(front, node, matrix, fill=same_content and node.lod_rows is not None)
         else:
+            t0 = time.perf_counter()
             node.draw_lod()  # straight onto the frame: an image of it would cost a clear and a copy more
+            self.context.finish()
+            drawn = node.count if node.lod_rows is None else len(node.lod_rows)
+            if drawn >= MIN_SLICE:  # what a moving frame costs per point (scattered points blend more than a slice)
+                self._subset_cost = 0.5 * self._subset_cost + 0.5 * (time.perf_counter() - t0) / drawn
 
     def _draw_image(self, image: _Image) -> None:
         self._quad.set_data(_FULL_QUAD)
