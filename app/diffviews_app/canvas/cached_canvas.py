@@ -29,7 +29,7 @@ from PySide6.QtCore import QTimer
 from vispy import gloo, scene
 from vispy.color import Color
 
-SLICE_S = 0.03  # GL time one slice of a progressive render may take: the longest wait it adds to input
+SLICE_S = 0.04  # GL time one slice of a progressive render may take: the longest wait it adds to input
 FIRST_COST_S = 1.2e-6  # seconds per point before a slice was timed (2.5 px dots on llvmpipe, 1280x800)
 MIN_SLICE = 10_000  # rows: smaller slices would spend their time on per-slice overhead
 
@@ -168,6 +168,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
         elif flat and (same_content or not moving):
             self._draw_moved(front, node, matrix, fill=same_content and node.lod_rows is not None)
         else:
+            self.context.finish()  # the clear and what came before: not the subset's cost
             t0 = time.perf_counter()
             node.draw_lod()  # straight onto the frame: an image of it would cost a clear and a copy more
             self.context.finish()
@@ -271,15 +272,16 @@ class CachedSceneCanvas(scene.SceneCanvas):
         size = self._slice_rows(node)
         stop = min(n, start + size)
         self.push_fbo(self._back.fbo, (0, 0), self.size)
+        sliced = stop < n or start > 0  # a render of several slices (else one pass, drawn in the frame)
         t0 = time.perf_counter()
         try:
             if stop > start:
                 node.draw_rows(start, stop)
-            if self.progressive:
+            if sliced:
                 self.context.finish()  # the slice's GL work happens now, not in a later frame's swap
         finally:
             self.pop_fbo()
-        if self.progressive and stop - start >= MIN_SLICE:
+        if sliced and stop - start >= MIN_SLICE:
             self.cost_per_point = 0.5 * self.cost_per_point + 0.5 * (time.perf_counter() - t0) / (stop - start)
         self.slice_renders += 1
         if stop < n:
