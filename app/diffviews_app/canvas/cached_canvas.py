@@ -29,9 +29,10 @@ from PySide6.QtCore import QTimer
 from vispy import gloo, scene
 from vispy.color import Color
 
-SLICE_S = 0.04  # GL time one slice of a progressive render may take: the longest wait it adds to input
+SLICE_S = 0.05  # GL time one slice of a progressive render may take: the longest wait it adds to input
 FIRST_COST_S = 1.2e-6  # seconds per point before a slice was timed (2.5 px dots on llvmpipe, 1280x800)
-MIN_SLICE = 10_000  # rows: smaller slices would spend their time on per-slice overhead
+MIN_SLICE = 20_000  # rows: smaller slices would spend their time on per-slice overhead (a flush of the whole image)
+MIN_TIMED_SUBSET = 5_000  # a subset smaller than this is not timed (the draw's fixed cost would dominate)
 
 _BLIT_VERT = """
 attribute vec2 a_position;
@@ -173,7 +174,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
             node.draw_lod()  # straight onto the frame: an image of it would cost a clear and a copy more
             self.context.finish()
             drawn = node.count if node.lod_rows is None else len(node.lod_rows)
-            if drawn >= MIN_SLICE:  # what a moving frame costs per point (scattered points blend more than a slice)
+            if drawn >= MIN_TIMED_SUBSET:  # what a moving frame costs per point (scattered points blend more than a slice)
                 self._subset_cost = 0.5 * self._subset_cost + 0.5 * (time.perf_counter() - t0) / drawn
 
     def _draw_image(self, image: _Image) -> None:
