@@ -158,8 +158,8 @@ class CachedSceneCanvas(scene.SceneCanvas):
 
     def _draw_preview(self, node, bgcolor, key, matrix, moving: bool) -> None:
         """A frame while the full image is not ready: the front image moved with the camera (2D) with the subset in
-        what it no longer covers, or the subset drawn into it (3D, or nothing to move). At rest, while the new image
-        is drawn, the front one is shown even when its content is out of date."""
+        what it no longer covers, or the subset drawn straight onto the frame (3D, or nothing to move). At rest,
+        while the new image is drawn, the front one is shown even when its content is out of date."""
         front = self._front
         same_content = front.key is not None and front.key[1:3] == key[1:3]
         flat = front.key is not None and _is_flat(matrix) and _is_flat(front.matrix)
@@ -174,7 +174,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
             node.draw_lod()  # straight onto the frame: an image of it would cost a clear and a copy more
             self.context.finish()
             drawn = node.count if node.lod_rows is None else len(node.lod_rows)
-            if drawn >= MIN_TIMED_SUBSET:  # what a moving frame costs per point (scattered points blend more than a slice)
+            if drawn >= MIN_TIMED_SUBSET:  # scattered points cost more per point than a slice: time them too
                 self._subset_cost = 0.5 * self._subset_cost + 0.5 * (time.perf_counter() - t0) / drawn
 
     def _draw_image(self, image: _Image) -> None:
