@@ -137,3 +137,19 @@ def test_a_3d_orbit_draws_the_subset(big, qtbot, monkeypatch):
         frame = screen_frame(big)
         assert (frame[..., :3].min(axis=2) < 200).sum() > 200  # the subset, not an empty frame
     assert drawn == [1000] * 3 and sc.cache_renders == renders and not big.full_detail_drawn
+
+
+def test_closing_stops_a_render_under_way(big, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    load(big, 2)
+    wait_full(qtbot, big)
+    sc = big.scene_canvas
+    big._points.set_size(6.0)
+    screen_frame(big)
+    assert sc.rendering
+    slices = sc.slice_renders
+    big.close()
+    for _turn in range(5):
+        QApplication.processEvents()
+    assert not sc.rendering and sc.slice_renders == slices

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QTimer
 from vispy import gloo, scene
 from vispy.color import Color
@@ -306,7 +307,8 @@ class CachedSceneCanvas(scene.SceneCanvas):
     def _continue_job(self) -> None:
         """One slice of the progressive render between two event-loop turns; the frame after the last shows it."""
         node = self.cached_node
-        if self._job is None or node is None or self._backend is None:
+        if self._job is None or node is None or self._backend is None or not shiboken6.isValid(self.native):
+            self._job = None  # closed, or its widget deleted with the window
             return
         self.set_current()
         matrix = self._node_matrix(node)
