@@ -20,6 +20,7 @@ def big(qtbot, monkeypatch):
 
     monkeypatch.setattr(cached_canvas, "SLICE_S", 0.0)  # every slice is MIN_SLICE rows, whatever GL costs
     monkeypatch.setattr(cached_canvas, "MIN_SLICE", SLICE)
+    monkeypatch.setattr(cached_canvas, "ONE_PASS_S", 0.0)  # sliced, however quick the whole image would be
     c = PointCloudCanvas(lod_points=1000)
     c.native.resize(400, 300)
     c.native.show()
@@ -153,3 +154,16 @@ def test_closing_stops_a_render_under_way(big, qtbot):
     for _turn in range(5):
         QApplication.processEvents()
     assert not sc.rendering and sc.slice_renders == slices
+
+
+def test_a_full_image_quicker_than_one_pass_s_is_drawn_in_its_frame(big, qtbot, monkeypatch):
+    from diffviews_app.canvas import cached_canvas
+
+    monkeypatch.setattr(cached_canvas, "ONE_PASS_S", 10.0)
+    load(big, 2)
+    wait_full(qtbot, big)
+    sc = big.scene_canvas
+    slices = sc.slice_renders
+    big._points.set_size(6.0)
+    screen_frame(big)
+    assert big.full_detail_drawn and not sc.rendering and sc.slice_renders == slices + 1

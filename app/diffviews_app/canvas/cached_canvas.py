@@ -32,6 +32,7 @@ from vispy.color import Color
 
 SLICE_S = 0.05  # GL time one slice of a progressive render may take: the longest wait it adds to input
 FIRST_COST_S = 1.2e-6  # seconds per point before a slice was timed (2.5 px dots on llvmpipe, 1280x800)
+ONE_PASS_S = 0.15  # a full image this quick is drawn in one pass, in its frame: slicing would delay it by a frame
 MIN_SLICE = 20_000  # rows: smaller slices would spend their time on per-slice overhead (a flush of the whole image)
 MIN_TIMED_SUBSET = 5_000  # a subset smaller than this is not timed (the draw's fixed cost would dominate)
 
@@ -297,10 +298,10 @@ class CachedSceneCanvas(scene.SceneCanvas):
         return True
 
     def _slice_rows(self, node) -> int:
-        """Rows in one slice: every row when not progressive or when the layer is small enough to be drawn whole on
-        every moving frame (it has no subset); else what GL draws in ``SLICE_S``. A render that takes one slice is
-        drawn in the frame that asked for it."""
-        if not self.progressive or node.lod_rows is None:
+        """Rows in one slice: every row when not progressive, when the layer is small enough to be drawn whole on
+        every moving frame (it has no subset) or in ``ONE_PASS_S``; else what GL draws in ``SLICE_S``. A render
+        that takes one slice is drawn in the frame that asked for it."""
+        if not self.progressive or node.lod_rows is None or node.count * self.cost_per_point <= ONE_PASS_S:
             return node.count
         return max(MIN_SLICE, int(SLICE_S / self.cost_per_point))
 
