@@ -4,8 +4,8 @@ the full-detail image is drawn again at rest.
 One PointCloudCanvas (no app window) of 1280x800 holding N clustered random points. A step changes the camera (the 2D
 rect, or the 3D azimuth) and the time runs until the frame is painted and glFinish returns; median of 10 steps. Then
 the camera rests: a QTimer ticking every 5 ms measures the longest gap between ticks until a full-detail frame is on
-screen (every point drawn where the camera is), and the time to that frame. "frame, nothing changed" is the floor of
-any frame (the widget's paint and composite with the cached image).
+screen (every point drawn where the camera is), and the time to that frame from the last step. "hover ring -> frame"
+is the floor of any frame (the widget's paint and composite, the cached image copied, a ring drawn).
 
 Baseline in the same run: the same canvas with ``progressive = False`` (the behaviour before: the level-of-detail
 subset drawn on each moving frame, every point drawn in one pass at rest). Needs a GL context:
@@ -62,19 +62,22 @@ def time_draws(canvas) -> list[float]:
     return draws
 
 
-def step_frames(canvas, draws: list[float], step) -> tuple[float, float]:
-    """Median seconds from a camera step to its frame painted, and of the scene draw in it."""
+def step_frames(canvas, draws: list[float], step) -> tuple[float, float, float]:
+    """Median seconds from a camera step to its frame painted and of the scene draw in it, and when the last step
+    changed the camera (the camera rests REST_DELAY_MS after that)."""
     times, drawn = [], []
     for i in range(STEPS):
+        last_step = time.perf_counter()
         step(i)
         del draws[:]
         times.append(painted(canvas))
         drawn.append(sum(draws))
-    return statistics.median(times), statistics.median(drawn)
+    return statistics.median(times), statistics.median(drawn), last_step
 
 
-def rest_redraw(app, canvas) -> tuple[float, float]:
-    """Let the camera rest: (seconds to the full-detail frame, longest gap between 5 ms ticks meanwhile)."""
+def rest_redraw(app, canvas, last_step: float) -> tuple[float, float]:
+    """Let the camera rest: (seconds from the last camera step to the full-detail frame, longest gap between 5 ms
+    ticks meanwhile)."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     ticks = [time.perf_counter()]
@@ -92,7 +95,7 @@ def rest_redraw(app, canvas) -> tuple[float, float]:
     timer.stop()
     if not canvas.full_detail_drawn:
         raise RuntimeError("no full-detail frame after the camera came to rest")
-    return ticks[-1] - ticks[0], float(np.diff(ticks).max())
+    return ticks[-1] - last_step, float(np.diff(ticks).max())
 
 
 def settle(app, canvas) -> None:
@@ -121,7 +124,8 @@ def bench_mode(app, n: int, lod_points: int, progressive: bool) -> dict[str, flo
     settle(app, canvas)
     draws = time_draws(canvas)
     out = {}
-    out["frame, nothing changed"], out["  its scene draw (canvas GL)"] = step_frames(canvas, draws, lambda _i: None)
+    hover = lambda i: canvas.set_hover(i % 2 or None)  # noqa: E731  a ring on, then off: the points stay cached
+    out["hover ring -> frame (floor)"], out["  its scene draw (hover)"], _ = step_frames(canvas, draws, hover)
 
     cam = canvas._cameras["2d"]
     r0 = cam.rect
@@ -130,11 +134,11 @@ def bench_mode(app, n: int, lod_points: int, progressive: bool) -> dict[str, flo
         r = cam.rect
         cam.rect = Rect(r.left + 0.02 * r.width * (1 if i % 4 < 2 else -1), r.bottom, r.width, r.height)
 
-    out["2D pan step -> frame"], out["  its scene draw (2D pan)"] = step_frames(canvas, draws, pan)
-    out["2D rest -> full frame"], out["2D longest UI block at rest"] = rest_redraw(app, canvas)
+    out["2D pan step -> frame"], out["  its scene draw (2D pan)"], last = step_frames(canvas, draws, pan)
+    out["2D last step -> full frame at rest"], out["2D longest UI block at rest"] = rest_redraw(app, canvas, last)
     zoom = lambda i: cam.zoom(0.9 if i % 2 else 1 / 0.9)  # noqa: E731
-    out["2D zoom step -> frame"], out["  its scene draw (2D zoom)"] = step_frames(canvas, draws, zoom)
-    rest_redraw(app, canvas)
+    out["2D zoom step -> frame"], out["  its scene draw (2D zoom)"], last = step_frames(canvas, draws, zoom)
+    rest_redraw(app, canvas, last)
     cam.rect = r0
 
     canvas.set_mode("3d")
@@ -146,10 +150,10 @@ def bench_mode(app, n: int, lod_points: int, progressive: bool) -> dict[str, flo
     def orbit(_i: int) -> None:
         cam3.azimuth = cam3.azimuth + 2.0
 
-    out["3D orbit step -> frame"], out["  its scene draw (3D orbit)"] = step_frames(canvas, draws, orbit)
+    out["3D orbit step -> frame"], out["  its scene draw (3D orbit)"], last = step_frames(canvas, draws, orbit)
     lod = canvas._points.lod_rows
     print(f"{n:,} points, progressive {progressive}: subset while orbiting {0 if lod is None else len(lod):,}")
-    out["3D rest -> full frame"], out["3D longest UI block at rest"] = rest_redraw(app, canvas)
+    out["3D last step -> full frame at rest"], out["3D longest UI block at rest"] = rest_redraw(app, canvas, last)
     canvas.close()
     app.processEvents()
     return out
