@@ -14,6 +14,7 @@ NEEDS_DISPLAY = (  # run by tests/gl
     "bench_generation_ui.py",
     "bench_interaction.py",
     "bench_open_million.py",
+    "bench_pan.py",
     "bench_startup.py",
 )
 

@@ -36,6 +36,7 @@ from .point_layer import PointLayer
 from .point_picker import PointPicker
 
 REST_DELAY_MS = 150  # camera idle this long = at rest: full detail, 3D index rebuilt, camera_changed
+MOVING_POINTS_S = 0.03  # the level-of-detail subset is what GL draws in this long (a moving 3D frame draws it all)
 POINTS_PICK_ORDER = 0
 OVERLAY_PICK_ORDER = 10  # overlays sit over the cloud and its rings; layers (trajectories: 40) over them
 
@@ -143,8 +144,9 @@ class PointCloudCanvas(QObject):
 
     @property
     def points_renders(self) -> int:
-        """How often the main points were drawn for the screen (into the cached image): hover, clicks and rings
-        never add to it, a camera move, resize, background, data or colour change does."""
+        """How many images of the main points were drawn for the screen (the cached image; a progressive render
+        counts once, when done): hover, clicks and rings never add to it; a camera move, resize, background, data or
+        colour change does (a cloud with a level-of-detail subset: once the camera rests)."""
         return self._canvas.cache_renders
 
     @property
@@ -394,6 +396,8 @@ class PointCloudCanvas(QObject):
 
     def _on_camera_moved(self, _event=None) -> None:
         self._matrix_cache = None
+        if not self._points.lod_active:  # a new move: size the subset by what this GL drew lately
+            self._points.set_lod_limit(self._canvas.points_within(MOVING_POINTS_S))
         if self._points.lod_rows is not None and not self._points.lod_active:
             self._points.set_lod(True)
         self._rest_timer.start()
