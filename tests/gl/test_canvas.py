@@ -346,3 +346,41 @@ def test_rings_move_and_resize_within_their_buffer(canvas):
     canvas._rings["neighbours"].halo._slots = None
     canvas.set_neighbours([10, 11, 12, 13, 14, 15])
     np.testing.assert_array_equal(canvas.render_image(), moved)
+
+
+EXIT_SCRIPT = """
+import sys
+import numpy as np
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMainWindow
+from diffviews_app.canvas import PointCloudCanvas
+app = QApplication([])
+case = sys.argv[1]
+top = QMainWindow() if case.startswith("window") else None
+c = PointCloudCanvas(top)
+if top is not None:
+    top.setCentralWidget(c.widget)
+shown = top or c.widget
+shown.resize(400, 300)
+shown.show()
+QTest.qWaitForWindowExposed(c.native)
+c.set_points(np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32))
+QTest.qWait(50)
+if case.endswith("closed"):
+    (top or c).close()
+print("END", flush=True)
+"""
+
+
+@pytest.mark.parametrize("case", ["bare", "bare-closed", "window", "window-closed"])
+def test_a_process_with_a_map_exits_cleanly(case, tmp_path):
+    """The map's native GL surface and its container are torn down in an order Qt survives, however the process
+    ends: closed or not, in a window or on its own (a wrong order crashes in the application's destructor)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb"}
+    proc = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, case], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0 and "END" in proc.stdout, proc.stdout + proc.stderr
