@@ -14,28 +14,43 @@ widget that goes into layouts.
 from __future__ import annotations
 
 import atexit
+import functools
 import sys
 
 import numpy as np
 import shiboken6
 import vispy.app
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
-from PySide6.QtGui import QImage, QResizeEvent
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QImage, QResizeEvent, QWindow
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QWidget
 from vispy.gloo import gl
 
 vispy.app.use_app("pyside6")
 _qt = sys.modules["vispy.app.backends._qt"]  # vispy's Qt backend module, loaded by use_app (it has no public name)
-_open_surfaces: set[CanvasBackendWindow] = set()  # surfaces not yet deleted
+_open_containers: set[QWidget] = set()  # containers not yet deleted
+_adopter: QWindow | None = None  # made the parent of every surface at construction, so C++ owns them, not Python
+
+
+def _cpp_owner() -> QWindow:
+    """A QWindow passed as the parent to each surface's constructor, which hands the surface to C++: its container
+    deletes it (the container reparents it at once). A Python-owned surface is deleted again by the bindings at exit,
+    after its container deleted it, and crashes the process."""
+    global _adopter
+    if _adopter is None:
+        _adopter = QWindow()
+    return _adopter
 
 
 @atexit.register  # registered after PySide's own exit hook, so it runs before it (atexit runs last-in, first-out)
-def _delete_open_surfaces() -> None:
-    """Delete every surface not yet deleted before Qt tears the application down: otherwise the application's
-    destructor reaches a container whose window is already gone and crashes the process on exit."""
-    for surface in list(_open_surfaces):
-        surface.delete()
+def _delete_open_containers() -> None:
+    """Delete every top-level container (a canvas without a window) not yet deleted, with its surface, before Qt
+    tears the application down: the application's destructor crashes on a top-level container whose surface the
+    bindings deleted first. A container in a window goes with its window."""
+    for container in list(_open_containers):
+        if shiboken6.isValid(container) and container.parent() is None:
+            shiboken6.delete(container)
+    _open_containers.clear()
 
 
 class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
@@ -46,13 +61,14 @@ class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         fmt = _qt._set_config(p.context.config)
         fmt.setSwapInterval(1 if p.vsync else 0)
         p.context.shared.add_ref("qt", self)
-        QOpenGLWindow.__init__(self, QOpenGLWindow.UpdateBehavior.NoPartialUpdate)
+        QOpenGLWindow.__init__(self, QOpenGLWindow.UpdateBehavior.NoPartialUpdate, _cpp_owner())
         self.setFormat(fmt)
         self.container = QWidget.createWindowContainer(self, p.parent)
         self.container.setFocusPolicy(Qt.FocusPolicy.WheelFocus)
         self.container.setMinimumSize(1, 1)
         self._initialized = True
-        _open_surfaces.add(self)
+        _open_containers.add(self.container)
+        self.container.destroyed.connect(functools.partial(_open_containers.discard, self.container))
 
     # QWidget calls QtBaseCanvasBackend makes, answered the QWindow way (a window always reports mouse moves)
     def setMouseTracking(self, _on: bool) -> None:  # noqa: N802 (Qt name)
@@ -80,31 +96,16 @@ class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         return self.width(), self.height()
 
     def _vispy_close(self) -> None:
-        """Delete the surface with its container once the event loop is back (not inside a paint or a close
-        cascade that still uses it). Until then nothing is drawn, and late updates (a job finishing after the close)
-        find no canvas. If the loop never comes back, ``_delete_open_surfaces`` deletes it at exit.
+        """Hide the surface, and delete it with its container once the event loop is back (not inside a paint or
+        a close cascade that still uses it). Late updates (a job finishing after the close) find no canvas. If the
+        loop never comes back, ``_delete_open_containers`` deletes it at exit.
 
         A draw handler must not close the window (or quit the app, which closes every window) itself: Qt ends the
         paint through a context the close released. Defer it (``QTimer.singleShot(0, ...)``)."""
         self._closed_size = (self.width(), self.height())
         self._vispy_canvas = None
-        QTimer.singleShot(0, self.delete)
-
-    def delete(self) -> None:
-        """Delete the window through shiboken, then a container without a parent (one in a window goes with it).
-        A container deleted first deletes the window in C++ behind its Python wrapper, and the bindings crash on it
-        at exit; a top-level container left alive crashes the application's destructor."""
-        if self not in _open_surfaces:
-            return
-        _open_surfaces.discard(self)
-        container = self.container
-        if not shiboken6.isValid(self):
-            return  # deleted with its window already
-        shiboken6.delete(self)
-        if shiboken6.isValid(container):
-            container.hide()
-            if container.parent() is None:
-                shiboken6.delete(container)
+        self.container.hide()
+        self.container.deleteLater()
 
     def _vispy_set_current(self) -> None:
         if self._vispy_canvas is None:
