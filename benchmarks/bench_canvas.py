@@ -23,7 +23,7 @@ import numpy as np
 os.environ["QT_QPA_PLATFORM"] = "xcb"  # the offscreen platform has no GL for vispy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import measure, print_table  # noqa: E402
+from harness import gui_app, measure, print_table  # noqa: E402
 
 SIZE = (1000, 700)
 N_QUERIES = 200
@@ -170,12 +170,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.sizes = [2000]
-    if not os.environ.get("DISPLAY"):
-        sys.exit("no X display: run under xvfb-run (see the module docstring)")
-
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication([])
+    app = gui_app()
     rows = []
     for n in args.sizes:
         rows += bench_size(app, n, args.png)

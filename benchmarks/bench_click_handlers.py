@@ -37,7 +37,7 @@ import numpy as np
 os.environ["QT_QPA_PLATFORM"] = "xcb"  # the offscreen platform has no GL for vispy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import print_table  # noqa: E402
+from harness import gui_app, print_table  # noqa: E402
 from synthetic import make_original_model  # noqa: E402
 
 WINDOW = (1600, 1000)
@@ -182,13 +182,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.repeat = [1168], 3
-    if not os.environ.get("DISPLAY"):
-        sys.exit("needs an X display: run under xvfb-run (see the docstring)")
-
     from diffviews_app.app import application
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or application()
+    app = gui_app(application)
     print(f"load average {load()}, {os.cpu_count()} CPUs, window {WINDOW}, median of {args.repeat}")
     trivial = bench_trivial(app, args.repeat)
     rows: list[tuple[str, float, float | None]] = []

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import print_table  # noqa: E402
+from harness import print_table, require_display  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY_SCRIPT = ROOT / "packaging" / "entry_desktop.py"  # what PyInstaller freezes
@@ -76,8 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.repeat = 1
-    if not os.environ.get("DISPLAY"):
-        sys.exit("needs an X display: run under xvfb-run (see the docstring)")
+    require_display()
     stand_in = args.smoke and (args.frozen is None or not args.frozen.exists())
     if not stand_in and (args.frozen is None or not args.frozen.exists()):
         sys.exit("no frozen app: install the .deb or run packaging/build_linux.sh, or pass --frozen")

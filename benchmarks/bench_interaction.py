@@ -39,7 +39,7 @@ import numpy as np
 os.environ["QT_QPA_PLATFORM"] = "xcb"  # the offscreen platform has no GL for vispy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import first_frame, print_table  # noqa: E402
+from harness import first_frame, gui_app, print_table  # noqa: E402
 from synthetic import make_original_model  # noqa: E402
 
 WINDOW = (1600, 1000)
@@ -460,13 +460,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.repeat = [1168], 2
-    if not os.environ.get("DISPLAY"):
-        sys.exit("needs an X display: run under xvfb-run (see the docstring)")
-
     from diffviews_app.app import application
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or application()
+    app = gui_app(application)
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} CPUs, window {WINDOW}")
     rows = bench_surface_floor(app, args.repeat)  # ratio: against the native child surface
     for n in args.sizes:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import print_table  # noqa: E402
+from harness import print_table, require_display  # noqa: E402
 
 APP = """
 import resource, sys, time
@@ -132,8 +132,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--smoke", action="store_true", help="10,000 rows")
     args = ap.parse_args()
-    if not os.environ.get("DISPLAY"):
-        sys.exit("needs an X display: run under xvfb-run (see the docstring)")
+    require_display()
     rows = 10_000 if args.smoke else args.rows
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:

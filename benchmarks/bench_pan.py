@@ -30,7 +30,7 @@ os.environ["QT_QPA_PLATFORM"] = "xcb"  # the offscreen platform has no GL for vi
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_canvas import make_cloud  # noqa: E402
-from harness import print_table  # noqa: E402
+from harness import gui_app, print_table  # noqa: E402
 
 SIZE = (1280, 800)
 STEPS = 10
@@ -183,12 +183,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.sizes, args.lod_points = [20_000], 5_000
-    if not os.environ.get("DISPLAY"):
-        sys.exit("no X display: run under xvfb-run (see the module docstring)")
-
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication([])
+    app = gui_app()
     rows = []
     for n in args.sizes:
         base = bench_mode(app, n, args.lod_points, progressive=False)

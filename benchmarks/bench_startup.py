@@ -14,14 +14,13 @@ row also says whether torch or umap got imported on the way (they must not). Nee
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import first_frame, print_table  # noqa: E402
+from harness import first_frame, print_table, require_display  # noqa: E402
 
 HEAVY = ("torch", "umap", "numba", "sklearn", "ray", "faiss")
 
@@ -90,8 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.repeat = 1
-    if not os.environ.get("DISPLAY"):
-        sys.exit("needs an X display: run under xvfb-run (see the docstring)")
+    require_display()
     with tempfile.TemporaryDirectory() as tmp:
         settings = str(Path(tmp) / "settings.ini")
         bare, _ = median_frame(BARE_QT, [], args.repeat)

@@ -48,3 +48,18 @@ def first_frame(script: str, args: list[str], wait_s: float = 60) -> tuple[float
     err = proc.stderr.read()
     proc.wait(wait_s)
     raise RuntimeError(f"no frame (exit {proc.returncode}):\n{err[-2000:]}")
+
+
+def require_display() -> None:
+    """Exit with the way to run it where there is no X display (the benchmarks that draw need one)."""
+    if not os.environ.get("DISPLAY"):
+        sys.exit("needs an X display: run under xvfb-run (see the benchmark's docstring)")
+
+
+def gui_app(make: Callable[[], object] | None = None):
+    """The process's QApplication for a benchmark that draws (``make`` builds it: the app's own ``application``, or a
+    bare QApplication by default), after ``require_display``."""
+    require_display()
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or (make() if make is not None else QApplication([]))

@@ -21,8 +21,8 @@ class _Markers(Markers):
         return None if self._data is None else super()._compute_bounds(axis, view)
 
 
-def _markers(parent, order: int) -> Markers:
-    m = _Markers(parent=parent, scaling="fixed")
+def _markers(parent, order: int, kind: type[Markers] = _Markers) -> Markers:
+    m = kind(parent=parent, scaling="fixed")
     m.order = order
     m.set_gl_state("translucent", depth_test=False)
     m.visible = False
@@ -65,20 +65,12 @@ class _RingMarkers(_Markers):
         self.update()
 
 
-def _ring_markers(parent, order: int) -> _RingMarkers:
-    m = _RingMarkers(parent=parent, scaling="fixed")
-    m.order = order
-    m.set_gl_state("translucent", depth_test=False)
-    m.visible = False
-    return m
-
-
 class Rings:
     """Hollow rings around some rows of the main point buffer, each over a white halo so it reads on any colour."""
 
     def __init__(self, parent, color: Sequence[float], extra_size: float, width: float, order: int) -> None:
-        self.halo = _ring_markers(parent, 2 * order)
-        self.visual = _ring_markers(parent, 2 * order + 1)
+        self.halo = _markers(parent, 2 * order, _RingMarkers)
+        self.visual = _markers(parent, 2 * order + 1, _RingMarkers)
         self.color = tuple(color)
         self.halo_rgb = (1.0, 1.0, 1.0)
         self.extra_size = float(extra_size)
