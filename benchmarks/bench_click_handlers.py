@@ -37,7 +37,7 @@ import numpy as np
 os.environ["QT_QPA_PLATFORM"] = "xcb"  # the offscreen platform has no GL for vispy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import gui_app, print_table  # noqa: E402
+from harness import add_size_options, gui_app, print_table  # noqa: E402
 from synthetic import make_original_model  # noqa: E402
 
 WINDOW = (1600, 1000)
@@ -173,11 +173,8 @@ def bench_window(app, data_dir: Path, repeat: int, profile: bool) -> dict[str, t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1168, 10_000, 100_000])
-    parser.add_argument("--repeat", type=int, default=15)
+    add_size_options(parser, [1168, 10_000, 100_000], repeat=15)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions per action")
-    parser.add_argument("--data-root", type=Path, default=None,
-                        help="keep the synthetic models here (DIR/<n>/) and reuse them in later runs")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="one 1,168-point model, 3 repeats (CI)")
     args = parser.parse_args()
     if args.smoke:

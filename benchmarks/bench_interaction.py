@@ -39,7 +39,7 @@ import numpy as np
 os.environ["QT_QPA_PLATFORM"] = "xcb"  # the offscreen platform has no GL for vispy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import first_frame, gui_app, print_table  # noqa: E402
+from harness import add_size_options, first_frame, gui_app, print_table  # noqa: E402
 from synthetic import make_original_model  # noqa: E402
 
 WINDOW = (1600, 1000)
@@ -447,14 +447,7 @@ def write_model(root: Path, n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1168, 10_000, 100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument(
-        "--data-root",
-        type=Path,
-        default=None,
-        help="keep the synthetic models here (DIR/<n>/) and reuse them in later runs",
-    )
+    add_size_options(parser, [1168, 10_000, 100_000, 1_000_000], repeat=5)
     parser.add_argument("--no-launch", action="store_true", help="skip the launch rows (fresh processes)")
     parser.add_argument("--smoke", action="store_true", help="one 1,168-point model, 2 repeats (CI)")
     args = parser.parse_args()

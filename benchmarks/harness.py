@@ -63,3 +63,13 @@ def gui_app(make: Callable[[], object] | None = None):
     from PySide6.QtWidgets import QApplication
 
     return QApplication.instance() or (make() if make is not None else QApplication([]))
+
+
+def add_size_options(parser, sizes: list[int], repeat: int) -> None:
+    """``--sizes``, ``--repeat`` and ``--data-root`` of the benchmarks that run on synthetic models of several sizes."""
+    from pathlib import Path
+
+    parser.add_argument("--sizes", type=int, nargs="+", default=sizes)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="keep the synthetic models here (DIR/<n>/) and reuse them in later runs")  # fmt: skip

@@ -26,16 +26,30 @@ def _needs_gl_display(gl_display):
 
 
 @pytest.fixture
-def canvas(qtbot):
-    """A shown PointCloudCanvas of a fixed size, closed (worker joined) at teardown."""
+def make_canvas(qtbot):
+    """Factory: ``make_canvas(size=CANVAS_SIZE, **options)`` -> a shown PointCloudCanvas, exposed (its GL context
+    made), closed (worker joined) at teardown."""
     from diffviews_app.canvas import PointCloudCanvas
 
-    c = PointCloudCanvas()
-    c.widget.resize(*CANVAS_SIZE)
-    with qtbot.waitExposed(c.native):
-        c.widget.show()
-    yield c
-    c.close()
+    made = []
+
+    def factory(size: tuple[int, int] = CANVAS_SIZE, **options):
+        c = PointCloudCanvas(**options)
+        made.append(c)
+        c.widget.resize(*size)
+        with qtbot.waitExposed(c.native):
+            c.widget.show()
+        return c
+
+    yield factory
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def canvas(make_canvas):
+    """A shown PointCloudCanvas of a fixed size, closed (worker joined) at teardown."""
+    return make_canvas()
 
 
 @pytest.fixture(scope="session")

@@ -223,27 +223,19 @@ def test_lasso_in_3d_uses_screen_positions(canvas):
     np.testing.assert_array_equal(canvas.rows_in_polygon(box), expected)
 
 
-def test_level_of_detail_while_moving(qtbot):
-    from diffviews_app.canvas import PointCloudCanvas
-
-    c = PointCloudCanvas(lod_points=500)
-    c.widget.resize(400, 300)
-    with qtbot.waitExposed(c.native):
-        c.widget.show()
-    try:
-        rng = np.random.default_rng(0)
-        c.set_points(rng.uniform(0, 1, size=(5000, 2)).astype(np.float32))
-        c.set_colors(np.tile(BLUE, (5000, 1)))
-        full = c.render_image()
-        with qtbot.waitSignal(c.camera_changed, timeout=2000):
-            c._cameras["2d"].zoom(0.99)
-            assert c._points.lod_active and len(c._points.lod_rows) == 500
-            moving = np.asarray(c.scene_canvas.render())  # what a frame during the drag shows
-        assert not c._points.lod_active
-        inked = lambda img: int(np.sum(img[..., 2].astype(int) - img[..., 0] > 100))  # noqa: E731
-        assert inked(moving) < 0.5 * inked(full)
-    finally:
-        c.close()
+def test_level_of_detail_while_moving(qtbot, make_canvas):
+    c = make_canvas((400, 300), lod_points=500)
+    rng = np.random.default_rng(0)
+    c.set_points(rng.uniform(0, 1, size=(5000, 2)).astype(np.float32))
+    c.set_colors(np.tile(BLUE, (5000, 1)))
+    full = c.render_image()
+    with qtbot.waitSignal(c.camera_changed, timeout=2000):
+        c._cameras["2d"].zoom(0.99)
+        assert c._points.lod_active and len(c._points.lod_rows) == 500
+        moving = np.asarray(c.scene_canvas.render())  # what a frame during the drag shows
+    assert not c._points.lod_active
+    inked = lambda img: int(np.sum(img[..., 2].astype(int) - img[..., 0] > 100))  # noqa: E731
+    assert inked(moving) < 0.5 * inked(full)
 
 
 def test_big_cloud_index_is_built_off_the_ui_thread(canvas, qtbot):

@@ -95,23 +95,15 @@ def test_the_screen_frame_matches_an_offscreen_render(canvas, background, mode):
     assert (screen.std(axis=(0, 1)) > 5).all()  # and not a blank frame
 
 
-def test_full_detail_only_once_the_camera_rests(qtbot):
-    from diffviews_app.canvas import PointCloudCanvas
-
-    c = PointCloudCanvas(lod_points=500)
-    c.widget.resize(400, 300)
-    with qtbot.waitExposed(c.native):
-        c.widget.show()
-    try:
-        c.set_points(np.random.default_rng(0).uniform(0, 1, size=(5000, 2)).astype(np.float32))
-        c._cameras["2d"].zoom(0.99)
-        screen_frame(c)
-        assert c._points.lod_active and not c.full_detail_drawn
-        qtbot.waitSignal(c.camera_changed, timeout=2000).wait()
-        screen_frame(c)
-        assert c.full_detail_drawn
-    finally:
-        c.close()
+def test_full_detail_only_once_the_camera_rests(qtbot, make_canvas):
+    c = make_canvas((400, 300), lod_points=500)
+    c.set_points(np.random.default_rng(0).uniform(0, 1, size=(5000, 2)).astype(np.float32))
+    c._cameras["2d"].zoom(0.99)
+    screen_frame(c)
+    assert c._points.lod_active and not c.full_detail_drawn
+    qtbot.waitSignal(c.camera_changed, timeout=2000).wait()
+    screen_frame(c)
+    assert c.full_detail_drawn
 
 
 def send_mouse(widget, kind: str, xy, held: bool) -> None:

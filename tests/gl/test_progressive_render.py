@@ -14,19 +14,14 @@ SLICE = 4_000
 
 
 @pytest.fixture
-def big(qtbot, monkeypatch):
+def big(make_canvas, monkeypatch):
     """A 400x300 canvas of N overlapping translucent points, a 1,000-point subset and slices of SLICE rows."""
-    from diffviews_app.canvas import PointCloudCanvas, cached_canvas
+    from diffviews_app.canvas import cached_canvas
 
     monkeypatch.setattr(cached_canvas, "SLICE_S", 0.0)  # every slice is MIN_SLICE rows, whatever GL costs
     monkeypatch.setattr(cached_canvas, "MIN_SLICE", SLICE)
     monkeypatch.setattr(cached_canvas, "ONE_PASS_S", 0.0)  # sliced, however quick the whole image would be
-    c = PointCloudCanvas(lod_points=1000)
-    c.widget.resize(400, 300)
-    with qtbot.waitExposed(c.native):
-        c.widget.show()
-    yield c
-    c.close()
+    return make_canvas((400, 300), lod_points=1000)
 
 
 def load(canvas, dims: int) -> None:

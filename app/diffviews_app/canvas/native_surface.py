@@ -24,7 +24,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QImage, QResizeEvent, QWindow
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QWidget
-from vispy.gloo import gl
+from vispy import gloo
 
 vispy.app.use_app("pyside6")
 _qt = sys.modules["vispy.app.backends._qt"]  # vispy's Qt backend module, loaded by use_app (it has no public name)
@@ -160,9 +160,7 @@ class CanvasBackendWindow(_qt.QtBaseCanvasBackend, QOpenGLWindow):
             return QImage()
         self._vispy_canvas.events.draw(region=None)
         w, h = self._physical_size
-        gl.glPixelStorei(gl.GL_PACK_ALIGNMENT, 1)
-        pixels = np.frombuffer(gl.glReadPixels(0, 0, w, h, gl.GL_RGBA, gl.GL_UNSIGNED_BYTE), np.uint8)
-        rows = np.ascontiguousarray(pixels.reshape(h, w, 4)[::-1])
+        rows = np.ascontiguousarray(gloo.read_pixels((0, 0, w, h), alpha=True))  # top row first
         rows[..., 3] = 255  # the window is opaque; points leave alpha below 1 in the framebuffer
         image = QImage(rows.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         image.setDevicePixelRatio(self.devicePixelRatio())
