@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
@@ -54,11 +56,13 @@ class MessageBanner(QFrame):
 
 LABEL_WIDTH = 360  # px of the running job's name and message
 REFRESH_MS = 250  # the jobs indicator shows progress at most this often
+SHOW_AFTER_MS = 400  # a job is listed once it has run this long: a quick one (a KNN query) never flashes
 
 
 class JobsIndicator(QWidget):
     """Status-bar widget: the running job's name, its progress, and a cancel button (hidden when idle); quiet
-    housekeeping jobs are not listed."""
+    housekeeping jobs are not listed, nor jobs younger than ``SHOW_AFTER_MS``: showing and hiding the indicator
+    lays out and repaints the status bar twice for a job that ends before anyone could read it."""
 
     def __init__(self, pool: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,11 +87,16 @@ class JobsIndicator(QWidget):
         self._pending = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self._pending.timeout.connect(self.refresh)
         pool.jobs_changed.connect(self.refresh)
-        pool.job_progressed.connect(lambda *_: self._pending.isActive() or self._pending.start())
+        pool.job_progressed.connect(lambda *_: self._pending.isActive() or self._pending.start(REFRESH_MS))
         self.refresh()
 
     def refresh(self) -> None:
-        jobs = [job for job in self.pool.running() if not job.quiet and not job.is_cancelled]  # cancelled: gone now
+        loud = [job for job in self.pool.running() if not job.quiet and not job.is_cancelled]  # cancelled: gone now
+        now = time.monotonic()
+        jobs = [job for job in loud if now - job.submitted >= SHOW_AFTER_MS / 1000]
+        if len(jobs) < len(loud) and not self._pending.isActive():  # look again when the next one is old enough
+            young = min(SHOW_AFTER_MS / 1000 - (now - job.submitted) for job in loud if job not in jobs)
+            self._pending.start(max(1, round(young * 1000)))
         self.setVisible(bool(jobs))
         if not jobs:
             return

@@ -84,6 +84,7 @@ class Job(QThread):
                 self._kwargs.setdefault(param, value)
         self.fraction = -1.0
         self.message = ""
+        self.submitted = time.monotonic()  # the status bar lists a job only once it has run a while
         self.remaining = RemainingTime()
         self.seconds_left: float | None = None
 

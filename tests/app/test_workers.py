@@ -173,10 +173,43 @@ def test_quiet_jobs_stay_out_of_the_status_bar(qtbot, pool):
     quiet = pool.submit("index", lambda: gate.wait(10), quiet=True)
     assert quiet in pool.running() and indicator.isHidden()
     loud = pool.submit("Opening data", lambda: gate.wait(10))
-    assert not indicator.isHidden() and indicator.label.text() == "Opening data"
+    qtbot.waitUntil(lambda: not indicator.isHidden(), timeout=5000)
+    assert indicator.label.text() == "Opening data"
     gate.set()
     qtbot.waitUntil(lambda: not pool.running(), timeout=5000)
     assert indicator.isHidden() and loud.name == "Opening data"
+
+
+def test_a_quick_job_never_shows_in_the_status_bar_a_slow_one_does_once_old_enough(qtbot, pool):
+    from diffviews_app.widgets import SHOW_AFTER_MS, JobsIndicator
+    from PySide6.QtCore import QEvent, QObject
+
+    indicator = JobsIndicator(pool)
+    qtbot.addWidget(indicator)
+    indicator.show()
+    indicator.hide()  # as in an idle window: it shows again only for a job worth listing
+    shows = []
+
+    class Watch(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+            if event.type() == QEvent.Type.Show:
+                shows.append(obj)
+            return False
+
+    watch = Watch()
+    indicator.installEventFilter(watch)
+    gate = threading.Event()
+    quick = pool.submit("Nearest neighbours", lambda: None)
+    qtbot.waitUntil(lambda: quick not in pool.running(), timeout=5000)
+    qtbot.wait(SHOW_AFTER_MS + 100)  # past the moment it would have been listed
+    assert shows == [] and indicator.isHidden()
+    slow = pool.submit("Opening data", lambda: gate.wait(10))
+    assert indicator.isHidden()  # not yet: it has only just started
+    qtbot.waitUntil(lambda: not indicator.isHidden(), timeout=5000)
+    assert time.monotonic() - slow.submitted >= SHOW_AFTER_MS / 1000 and shows == [indicator]
+    gate.set()
+    qtbot.waitUntil(lambda: not pool.running(), timeout=5000)
+    assert indicator.isHidden()
 
 
 def test_cancel_keys_cancels_only_the_jobs_of_those_keys(qtbot, pool):

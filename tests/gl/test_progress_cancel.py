@@ -20,7 +20,7 @@ def test_generation_shows_time_left_and_cancel_answers_at_once(qtbot, window_par
     assert parts.runner.generate(False)
     qtbot.waitUntil(lambda: "left" in dock.progress.text, timeout=60000)  # e.g. "3% · 12 s left"
     assert dock.progress.text.split("%")[0].isdigit()
-    assert window.jobs.isVisible()
+    qtbot.waitUntil(window.jobs.isVisible, timeout=5000)  # listed once it has run a moment
 
     started = time.monotonic()
     qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
