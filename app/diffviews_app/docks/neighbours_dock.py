@@ -78,7 +78,7 @@ class NeighboursDock(QDockWidget):
         self.selected_label = QLabel()
         self.selected_label.setWordWrap(True)
         head.addWidget(self.selected_image)
-        head.addWidget(SteadyColumn([self.selected_label]), 1)  # a new selection's text: no new layout
+        head.addWidget(SteadyColumn([self.selected_label], grow_only=True), 1)  # a new selection's text: no new layout
         layout.addLayout(head)
 
         controls = QHBoxLayout()
@@ -100,7 +100,7 @@ class NeighboursDock(QDockWidget):
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        layout.addWidget(SteadyColumn([self.summary]))
+        layout.addWidget(SteadyColumn([self.summary], grow_only=True))  # over the gallery: room kept, no new layout
         self.gallery_model = ThumbnailModel(self._thumbnail, THUMB, self)
         self.gallery = GalleryView(self.gallery_model, lines=2)
         layout.addWidget(self.gallery, 1)
