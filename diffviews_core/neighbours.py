@@ -238,3 +238,15 @@ def knn_plane(
         _plane_cache[key] = (weakref.ref(coords, lambda _r, key=key: _plane_cache.pop(key, None)), index)
         log.debug("built plane KD-tree over %d points", len(index.coords))
     return _plane_cache[key][1].query(point_or_row, k)
+
+
+def map_spread(coords: np.ndarray | None, selected: int, rows: list[int]) -> float | None:
+    """Median map distance of ``rows`` from the selected point over that of the map's own nearest as many points:
+    about 1 when the projection keeps these neighbours together, much more when it tears them apart."""
+    if coords is None or selected < 0 or not rows:
+        return None
+    diff = coords - coords[selected]
+    d2 = np.einsum("ij,ij->i", diff, diff)  # squared: one pass over the map, square roots of the few kept only
+    nearest = np.sqrt(np.partition(d2, len(rows))[1 : len(rows) + 1])  # index 0 is the selected point itself
+    base = float(np.median(nearest))
+    return float(np.median(np.sqrt(d2[rows]))) / base if base > 0 else None

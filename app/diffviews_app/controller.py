@@ -330,22 +330,25 @@ class ExplorerController(QObject):
         cache_key = (str(s.model.path), tuple(layers))
         model = s.model
 
+        coords = s.coords() if len(rows) == 1 and not generated else None
+
         def apply(result) -> None:
-            found, dists = result
+            found, dists, spread = result
             if s.model is model and s.selection_rows() == rows:
-                s.set_knn(found.tolist(), dists.tolist())
+                known = None if coords is None else (coords, rows[0], tuple(found.tolist()), spread)
+                s.set_knn(found.tolist(), dists.tolist(), known)
 
         def failed(text: str) -> None:
             self.message.emit("error", f"KNN failed: {text}")
 
         if acts.shape[0] * acts.shape[1] <= SYNC_KNN_VALUES:
             try:
-                apply(_knn_activation(self._indexes, cache_key, model, layers, rows, k, extra))
+                apply(_knn_activation(self._indexes, cache_key, model, layers, rows, k, extra, coords))
             except ValueError as exc:  # a generated image's activation of another size than the dataset's
                 failed(str(exc))
             return
         self.pool.submit("Nearest neighbours", _knn_activation, self._indexes, cache_key, model, layers, rows, k,
-                         extra, key="knn", on_result=apply, on_error=failed)  # fmt: skip
+                         extra, coords, key="knn", on_result=apply, on_error=failed)  # fmt: skip
 
     def _warm_knn(self) -> None:
         """Make the activation neighbour index of the map on screen ready in the background, so that the first
@@ -383,16 +386,23 @@ class _NothingToWarm(Exception):
 
 
 def _knn_activation(indexes: LRUCache, cache_key, model, layers: list[str], rows: list[int], k: int, extra: list,
-                    progress=None, cancel=None):  # fmt: skip
+                    coords: np.ndarray | None = None, progress=None, cancel=None):  # fmt: skip
     """The dataset's neighbour index (exact when small; approximate, built once and stored, when large; held in
-    ``indexes``, where the warm-up may have put it already), queried with the selected rows or their mean."""
+    ``indexes``, where the warm-up may have put it already), queried with the selected rows or their mean:
+    ``(rows, distances, map spread)``. What the dock shows with them is prepared here too, off the UI thread: the
+    neighbours' images are decoded, and their ``map_spread`` on ``coords`` measured (one selected sample)."""
     from diffviews_core.knn_index import dataset_index
+    from diffviews_core.neighbours import map_spread
 
     index = indexes.get(cache_key, lambda: dataset_index(model, layers, progress=progress, cancel=cancel), cancel)
     if len(rows) == 1 and not extra:
-        return index.query_rows(rows[0], k)
-    vectors = [np.asarray(index.data[r], dtype=np.float64).ravel() for r in sorted(rows)]
-    vectors += [np.asarray(v, dtype=np.float64).ravel() for v in extra]
-    if any(v.shape != (index.dim,) for v in vectors):
-        raise ValueError(f"a generated image's activation does not match the dataset's {index.dim} features")
-    return index.query(np.mean(vectors, axis=0), k, exclude=rows)
+        found = index.query_rows(rows[0], k)
+    else:
+        vectors = [np.asarray(index.data[r], dtype=np.float64).ravel() for r in sorted(rows)]
+        vectors += [np.asarray(v, dtype=np.float64).ravel() for v in extra]
+        if any(v.shape != (index.dim,) for v in vectors):
+            raise ValueError(f"a generated image's activation does not match the dataset's {index.dim} features")
+        found = index.query(np.mean(vectors, axis=0), k, exclude=rows)
+    model.preload_images(found[0])
+    spread = None if coords is None else map_spread(coords, rows[0], found[0].tolist())
+    return found[0], found[1], spread

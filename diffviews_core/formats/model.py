@@ -10,6 +10,8 @@ import functools
 import logging
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -43,6 +45,9 @@ def _strip_coords(table: SampleTable) -> SampleTable:
     return SampleTable(cols, table.source)
 
 
+PRELOAD_CAPACITY = 64  # decoded images waiting for their first ``image`` call (a gallery's worth, and then some)
+
+
 class ModelData:
     """A model's samples, embeddings and stored activations (memory-mapped where the files allow)."""
 
@@ -53,6 +58,8 @@ class ModelData:
         self.name = self.path.name
         self._opened_with = (root, dict(class_names) if class_names else None)
         self._attached: dict[str, tuple[Path, tuple[int, ...] | None]] = {}
+        self._preloaded: OrderedDict[int, np.ndarray] = OrderedDict()  # row -> image decoded ahead by a worker
+        self._preload_lock = threading.Lock()
         self.warnings: list[str] = []
         self.is_native = native.is_native(self.path)
         self.manifest: dict | None = native.read_manifest(self.path) if self.is_native else None
@@ -295,7 +302,26 @@ class ModelData:
         return self.path / str(self.samples.image_path[i])
 
     def image(self, i: int) -> np.ndarray:
-        """H x W x C uint8 (C = 1 for grayscale, 3 otherwise) of row ``i``."""
+        """H x W x C uint8 (C = 1 for grayscale, 3 otherwise) of row ``i`` (taken from ``preload_images`` once)."""
+        with self._preload_lock:
+            ahead = self._preloaded.pop(int(i), None)
+        return ahead if ahead is not None else self._read_image(i)
+
+    def preload_images(self, rows: Sequence[int]) -> None:
+        """Decode the images of ``rows`` now, on the caller's (worker) thread, so that the next ``image`` of each is
+        a lookup: a neighbour search hands the window its result with the gallery's images read. Unreadable images
+        are skipped here; ``image`` reports them when they are asked for."""
+        for row in rows:
+            try:
+                image = self._read_image(int(row))
+            except DataError:
+                continue
+            with self._preload_lock:
+                self._preloaded[int(row)] = image
+                while len(self._preloaded) > PRELOAD_CAPACITY:
+                    self._preloaded.popitem(last=False)
+
+    def _read_image(self, i: int) -> np.ndarray:
         from ..images import read_image
 
         rel = str(self.samples.image_path[i]).replace("\\", "/")  # as _check_images reads it

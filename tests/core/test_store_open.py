@@ -119,6 +119,23 @@ def test_images(root, opened):
     np.testing.assert_array_equal(img, np.asarray(Image.open(m.image_path(3))))
 
 
+def test_preloaded_images_are_handed_out_once_then_read_again(tmp_path):
+    root = make_original_layout(tmp_path, n_per_model=6)
+    m = open_data(root).models["dmd2"]
+    want = m.image(2)
+    m.preload_images([2, 4])  # a worker decodes them ahead of the gallery that shows them
+    m.image_path(2).unlink()
+    np.testing.assert_array_equal(m.image(2), want)  # decoded before the file went: a lookup
+    with pytest.raises(DataError, match="missing image"):
+        m.image(2)  # handed out once: the next call reads the folder as it is now
+    m.image_path(4).unlink()
+    m.image_path(5).unlink()
+    m.preload_images([5])  # an unreadable image is skipped here and reported when asked for
+    with pytest.raises(DataError, match="missing image"):
+        m.image(5)
+    assert m.image(4).shape == want.shape
+
+
 def test_single_model_folder(root):
     r = open_data(root / "dmd2")
     assert list(r.models) == ["dmd2"] and r.problems == {}

@@ -101,6 +101,10 @@ def test_suggest_knn_in_activation_and_map_space(qtbot, make_window, fixture_roo
     dmap = np.linalg.norm(xy - xy[row], axis=1)
     spread = np.median(dmap[want]) / np.median(np.sort(dmap)[1:4])
     assert f"they lie {spread:.1f}× as far as the map's own nearest" in dock.summary.text()
+    assert w.state.knn_spread[1:] == (row, tuple(want.tolist()), pytest.approx(spread))  # measured with the search
+    rows = want[::-1].tolist()  # another KNN result whose spread came with it: the dock shows that one, unmeasured
+    w.state.set_knn(rows, dist[rows].tolist(), (xy, row, tuple(rows), 7.25))
+    assert "they lie 7.2× as far" in dock.summary.text()
 
     dock.space_combo.setCurrentIndex(dock.space_combo.findData("map"))
     assert w.state.knn_space == "map"

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from diffviews_core.captions import class_text, label_text
+from diffviews_core.neighbours import map_spread
 
 from ..gallery import GalleryView, ThumbnailModel
 from ..images import ImageCache, scaled
@@ -38,18 +39,6 @@ def distance_caption(distance: float | None) -> str:
     if distance is None:
         return "(manual)"
     return f"(d={distance:.2f})" if distance < 100 else f"(d={distance:.4g})"
-
-
-def map_spread(coords: np.ndarray | None, selected: int, rows: list[int]) -> float | None:
-    """Median map distance of ``rows`` from the selected point over that of the map's own nearest as many points:
-    about 1 when the projection keeps these neighbours together, much more when it tears them apart."""
-    if coords is None or selected < 0 or not rows:
-        return None
-    diff = coords - coords[selected]
-    d2 = np.einsum("ij,ij->i", diff, diff)  # squared: one pass over the map, square roots of the few kept only
-    nearest = np.sqrt(np.partition(d2, len(rows))[1 : len(rows) + 1])  # index 0 is the selected point itself
-    base = float(np.median(nearest))
-    return float(np.median(np.sqrt(d2[rows]))) / base if base > 0 else None
 
 
 class NeighboursDock(QDockWidget):
@@ -176,7 +165,11 @@ class NeighboursDock(QDockWidget):
         key = (s.selected, tuple(rows))
         if coords is not self._spread_coords or key != self._spread_key:
             self._spread_coords, self._spread_key = coords, key
-            self._spread = map_spread(coords, s.selected, rows)
+            known = s.knn_spread  # measured by the KNN job with its result, off the UI thread
+            if known is not None and known[0] is coords and known[1:3] == key:
+                self._spread = known[3]
+            else:
+                self._spread = map_spread(coords, s.selected, rows)
         return self._spread
 
     def _set_text(self) -> str:

@@ -65,6 +65,7 @@ class ExplorerState(QObject):
         self.selected_generated: tuple[int, ...] = ()  # trajectory ids of generated images in the selection
         self.tool: str = "point"
         self.neighbours: list[Neighbour] = []
+        self.knn_spread: tuple | None = None  # set_knn's ``spread``: the neighbours dock need not measure it again
         self.k: int = K_DEFAULT
         self.knn_space: str = "activation"
         self.highlight_classes: frozenset[int] = frozenset()
@@ -351,8 +352,10 @@ class ExplorerState(QObject):
             self.neighbours.extend(added)
             self.neighbours_changed.emit()
 
-    def set_knn(self, rows: Sequence[int], distances: Sequence[float]) -> None:
-        """Replace the KNN neighbours with a fresh result; manual picks stay, after the KNN ones."""
+    def set_knn(self, rows: Sequence[int], distances: Sequence[float], spread: tuple | None = None) -> None:
+        """Replace the KNN neighbours with a fresh result; manual picks stay, after the KNN ones. ``spread``: the
+        result's ``map_spread`` measured where it was found, ``(coords, selected, rows, value)``."""
+        self.knn_spread = spread
         manual = [(r, None) for r, d in self.neighbours if d is None]
         knn_rows = {int(r) for r in rows}
         chosen = set(self.selection_rows())
