@@ -38,7 +38,15 @@ from .state.generation_state import GenerationState
 from .theme import CHOICES as THEME_CHOICES
 from .theme import Theme, ThemeController
 from .widgets import JobsIndicator, MessageBanner
-from .window_layout import DockSet, apply_default_layout, fit_geometry, make_scrollable, size_docks, window_size
+from .window_layout import (
+    DockSet,
+    apply_default_layout,
+    fit_geometry,
+    hide_stale_tab_bars,
+    make_scrollable,
+    size_docks,
+    window_size,
+)
 from .workers import CLOSE_GRACE_MS, MODELS, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -458,6 +466,8 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if state is None or not self.restoreState(state):
             self.reset_layout(window_size(available.size()) if geometry is None else None)
+        else:
+            hide_stale_tab_bars(self)
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

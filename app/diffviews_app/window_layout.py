@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QTabBar
 
 WIDE = QSize(1600, 1000)  # at least this big: every dock side by side; smaller screens tab the docks
 SHORT_HEIGHT = 800  # below this the trajectory plot and the steps gallery share one tabbed strip
@@ -85,7 +85,20 @@ def apply_default_layout(window: QMainWindow, docks: DockSet, size: QSize) -> No
             docks.bottom[1].raise_()
         else:
             window.splitDockWidget(docks.bottom[0], docks.bottom[1], Qt.Orientation.Horizontal)
+    hide_stale_tab_bars(window)
     size_docks(window, docks, size)
+
+
+def hide_stale_tab_bars(window: QMainWindow) -> None:
+    """Hide the stray copies of the dock areas' tab bars. Qt 6 leaves a second tabbing in a hidden window (and a
+    restored state) with an older copy of a group's tab bar shown where the group was first placed: over another
+    dock once the window is resized or maximised. The layout moves and uses the newest bar of each group."""
+    newest: dict[tuple[str, ...], QTabBar] = {}
+    for bar in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):  # creation order
+        tabs = tuple(bar.tabText(i) for i in range(bar.count()))
+        if tabs in newest:
+            newest[tabs].hide()
+        newest[tabs] = bar
 
 
 def size_docks(window: QMainWindow, docks: DockSet, size: QSize) -> None:

@@ -45,6 +45,31 @@ def test_window_fits_the_screen_and_keeps_half_the_width_for_the_map(qtbot, make
     assert w.size() == screen
 
 
+@pytest.mark.parametrize("restored", [False, True])
+def test_tabbed_docks_leave_no_stray_tab_bar_as_it_grows(qtbot, make_window, fixture_root, tmp_path, restored):
+    """Qt leaves a copy of a dock group's tab bar where the group was first placed; shown, it covers another dock
+    once the window is maximised (found on the steps gallery)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QTabBar
+
+    settings = tmp_path / "window.ini"
+    w = make_window(fixture_root, settings_file=settings)
+    w.reset_layout(SCREENS["1440x900"])  # tabbed docks
+    if restored:
+        w.save_settings()
+        w.close()
+        w = make_window(fixture_root, settings_file=settings)  # the same layout from the saved state
+    w.resize(1600, 1000)
+    qtbot.waitUntil(lambda: w.size() == QSize(1600, 1000), timeout=3000)
+    shown = [bar for bar in w.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+             if bar.isVisible()]  # fmt: skip
+    groups = sorted(tuple(bar.tabText(i) for i in range(bar.count())) for bar in shown)
+    assert groups == sorted([("Model && view", "Classes"), ("Selection && neighbours", "Generation")])
+    for bar in shown:  # each lies on the docks it switches between
+        dock = w.neighbours_dock if bar.tabText(0).startswith("Selection") else w.view_dock
+        assert abs(bar.geometry().left() - dock.geometry().left()) < 20
+
+
 def test_a_saved_geometry_bigger_than_the_screen_is_brought_inside_it():
     from diffviews_app.window_layout import fit_geometry
     from PySide6.QtCore import QRect
