@@ -216,6 +216,16 @@ def test_the_event_loop_keeps_turning_and_every_step_lands_during_generation(qtb
     assert any(0 < n < 40 for n in seen), f"no part-drawn trajectory seen while it ran: {sorted(set(seen))}"
 
 
+def test_a_generation_that_starts_imports_the_plot_module_on_a_thread(window_parts, monkeypatch):
+    from diffviews_app.docks import trajectory_dock
+
+    started = []
+    monkeypatch.setattr(trajectory_dock, "import_in_background", started.append)
+    window_parts.gen.set_running(True)  # the plot is not built yet: pyqtgraph is needed when the first curve lands
+    window_parts.gen.set_running(False)
+    assert started == ["pyqtgraph"]
+
+
 def test_generation_docks_can_be_toggled_from_the_view_menu(window_parts):
     titles = [a.text() for a in window_parts.window.view_menu.actions()]
     for dock in (window_parts.generation_dock, window_parts.steps_dock, window_parts.trajectory_dock):

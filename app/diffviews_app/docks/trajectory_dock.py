@@ -2,7 +2,8 @@
 the selection's mean activation against sigma (log x), which shows when the mask takes hold and when it lets go.
 
 The plot (pyqtgraph: most of a second of imports) is built with the first trajectory; until then a line of text
-holds its place, so the window opens without it.
+holds its place, so the window opens without it. A generation that starts imports pyqtgraph on a thread, so its
+first curve does not wait for the import on the UI thread.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from ..background_import import import_in_background
 from ..colors import trajectory_color
 from ..state.generation_state import GenerationState, Trajectory
 from ..theme import LIGHT, Theme
@@ -74,7 +76,12 @@ class TrajectoryDock(QDockWidget):
         gen.trajectories_cleared.connect(self._rebuild)
         gen.current_changed.connect(self._current)
         gen.step_changed.connect(self._step)
+        gen.running_changed.connect(self._running)
         self._rebuild()
+
+    def _running(self, running: bool) -> None:
+        if running and self._plot is None:
+            import_in_background("pyqtgraph")  # the curves of this run need it in a few seconds
 
     def curve_data(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """(sigmas, distances) plotted for trajectory ``tid``."""

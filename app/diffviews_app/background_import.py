@@ -1,0 +1,32 @@
+"""Import a heavy module on a daemon thread ahead of its first use: the UI thread, which would otherwise stall for
+the whole import when it first needs the module, only shares the interpreter with the import meanwhile (in turns of
+a few milliseconds). A thread that needs the module while it is being imported waits for that import to finish, so
+nothing is imported twice; a failed import is logged here and fails again, as before, where the module is used."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import threading
+
+log = logging.getLogger(__name__)
+
+_started: set[str] = set()
+
+
+def import_in_background(name: str) -> threading.Thread | None:
+    """Start importing ``name`` on a daemon thread (once per process); None when it is imported or under way."""
+    if name in sys.modules or name in _started:
+        return None
+    _started.add(name)
+    thread = threading.Thread(target=_import, args=(name,), name=f"import {name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import(name: str) -> None:
+    try:
+        importlib.import_module(name)
+    except Exception:  # reported again where the module is used: this is only a head start
+        log.warning("importing %s ahead of use failed", name, exc_info=True)
