@@ -67,6 +67,7 @@ class PointCloudCanvas(QObject):
     camera_changed = Signal()
     mode_changed = Signal(str)
     background_changed = Signal(bool)  # True when the new background is dark (layers pick readable colours)
+    warmed_up = Signal()  # every ring style has been drawn once after the first full frame: the launch has settled
 
     RING_STYLE = {  # colour, extra diameter over the point size (px), ring width (px)
         "highlight": ((0.10, 0.10, 0.10, 0.9), 4.0, 1.5),
@@ -104,6 +105,13 @@ class PointCloudCanvas(QObject):
             name: Rings(self._view.scene, color, extra, width, order=i + 1)
             for i, (name, (color, extra, width)) in enumerate(self.RING_STYLE.items())
         }
+        # rings whose GL programs are not built yet, in the order a user meets them; one is built per frame once
+        # the first full frame is on screen (``_warm_up_next``)
+        self._cold_rings = [self._rings[name] for name in ("selection", "hover", "neighbours", "set", "highlight")]
+        self._warming: Rings | None = None
+        self._warm_timer = QTimer(self, singleShot=True, interval=0)
+        self._warm_timer.timeout.connect(self._warm_up_next)
+        self._canvas.events.draw.connect(self._drew, position="last")
         self._overlays: dict[str, OverlayPoints] = {}
         self._layers: list[PickLayer] = []
         self._lasso_line = Line(parent=self._view, color=(0.2, 0.2, 0.2, 0.9), width=1.5, method="gl")
@@ -202,6 +210,8 @@ class PointCloudCanvas(QObject):
         """Stop timers (and a canvas-owned worker pool, waiting for it) and release the GL canvas."""
         self.input.stop()
         self._rest_timer.stop()
+        self._warm_timer.stop()
+        self._cold_rings.clear()
         if self._own_pool is not None:
             self._own_pool.shutdown(None)
         self._canvas.close()
@@ -401,6 +411,34 @@ class PointCloudCanvas(QObject):
         if self._points.lod_rows is not None and not self._points.lod_active:
             self._points.set_lod(True)
         self._rest_timer.start()
+
+    # ---- warm-up ------------------------------------------------------------------------------------------------
+    @property
+    def is_warm(self) -> bool:
+        """True once every ring style has been drawn (its GL program built): ``warmed_up`` was emitted."""
+        return not self._cold_rings and self._warming is None
+
+    def _drew(self, _event=None) -> None:
+        """After each frame: the ring warmed in it is hidden again, and after a full frame of points the next cold
+        ring is warmed in a frame of its own (not inside this paint), so a first click, hover or KNN costs what
+        later ones do: vispy builds a visual's shaders when it is first drawn."""
+        if self._warming is not None:
+            self._warming.end_warm_up()
+            self._warming = None
+            self.request_draw()
+            if not self._cold_rings:
+                self.warmed_up.emit()
+        if self._cold_rings and self.full_detail_drawn and len(self._pos):
+            self._warm_timer.start()
+
+    def _warm_up_next(self) -> None:
+        while self._cold_rings and self._warming is None:
+            ring = self._cold_rings.pop(0)
+            if ring.visual.visible:  # shown already, so drawn: built
+                continue
+            ring.warm_up(self._pos[0])
+            self._warming = ring
+            self.request_draw()
 
     def _on_camera_rest(self) -> None:
         if self._points.lod_active:
