@@ -13,6 +13,10 @@ from .safe_io import read_regular_bytes
 
 MAX_IMAGE_BYTES = 64 << 20
 MAX_PIXELS = 32 << 20
+# what the first decode in a process imports (PIL and the plugins its ``preinit`` loads): ~60 ms, which an app can
+# spend ahead of its first image
+DECODER_MODULES = ("PIL.Image", "PIL.BmpImagePlugin", "PIL.GifImagePlugin", "PIL.JpegImagePlugin",
+                   "PIL.PpmImagePlugin", "PIL.PngImagePlugin")  # fmt: skip
 
 
 def decode_image(data: bytes, source: Path | str) -> np.ndarray:

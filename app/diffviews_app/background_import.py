@@ -15,18 +15,21 @@ log = logging.getLogger(__name__)
 _started: set[str] = set()
 
 
-def import_in_background(name: str) -> threading.Thread | None:
-    """Start importing ``name`` on a daemon thread (once per process); None when it is imported or under way."""
-    if name in sys.modules or name in _started:
+def import_in_background(*names: str) -> threading.Thread | None:
+    """Start importing ``names`` in order on a daemon thread (each once per process); None when all of them are
+    imported or under way."""
+    todo = [name for name in names if name not in sys.modules and name not in _started]
+    if not todo:
         return None
-    _started.add(name)
-    thread = threading.Thread(target=_import, args=(name,), name=f"import {name}", daemon=True)
+    _started.update(todo)
+    thread = threading.Thread(target=_import, args=(todo,), name=f"import {todo[0]}", daemon=True)
     thread.start()
     return thread
 
 
-def _import(name: str) -> None:
-    try:
-        importlib.import_module(name)
-    except Exception:  # reported again where the module is used: this is only a head start
-        log.warning("importing %s ahead of use failed", name, exc_info=True)
+def _import(names: list[str]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # reported again where the module is used: this is only a head start
+            log.warning("importing %s ahead of use failed", name, exc_info=True)

@@ -18,9 +18,11 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from diffviews_core.errors import DiffViewsError
+from diffviews_core.images import DECODER_MODULES
 from diffviews_core.model_cache import ModelCache
 
 from . import __version__, session
+from .background_import import import_in_background
 from .canvas_bridge import CanvasBridge
 from .color_bar import ColorBar
 from .colors import color_options, unavailable_color_options
@@ -69,6 +71,7 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.bridge = CanvasBridge(state, canvas, self)
         self.images = ImageCache()
+        canvas.warmed_up.connect(lambda: import_in_background(*DECODER_MODULES))  # the first hover's image: ~60 ms
 
         central = QWidget()
         layout = QVBoxLayout(central)
