@@ -257,10 +257,22 @@ def test_overlays_add_and_remove(canvas):
     canvas.add_overlay_points("gen", np.array([[1.5, 1.5, 9.0]], np.float32), (0, 0, 0, 1))
     assert canvas.overlay_names() == ["gen"]
     assert canvas._overlays["gen"].visual._data["a_position"][0, 2] == 0  # drawn flat in 2D
+    visual = canvas._overlays["gen"].visual
     canvas.remove_overlay("gen")
-    assert canvas.overlay_names() == []
+    assert canvas.overlay_names() == [] and not visual.visible
     with pytest.raises(ValueError, match="overlay coordinates"):
         canvas.add_overlay_points("bad", np.ones((3, 5)), (0, 0, 0, 1))
+    # the next overlay draws with the removed one's visual (its shaders are built): same pixels as a new one
+    canvas.add_overlay_points("again", np.array([[4.5, 4.5]], np.float32), (1.0, 0.6, 0.0, 1.0), symbol="disc", size=14)
+    again = canvas._overlays["again"].visual
+    assert again is visual and again.visible and canvas.overlay_names() == ["again"]
+    reused = canvas.render_image()
+    canvas._spare_overlays.clear()
+    canvas.remove_overlay("again")
+    canvas._spare_overlays.clear()
+    canvas.add_overlay_points("again", np.array([[4.5, 4.5]], np.float32), (1.0, 0.6, 0.0, 1.0), symbol="disc", size=14)
+    assert canvas._overlays["again"].visual is not visual
+    np.testing.assert_array_equal(canvas.render_image(), reused)
 
 
 class FakeLayer:

@@ -113,6 +113,7 @@ class PointCloudCanvas(QObject):
         self._warm_timer.timeout.connect(self._warm_up_next)
         self._canvas.events.draw.connect(self._drew, position="last")
         self._overlays: dict[str, OverlayPoints] = {}
+        self._spare_overlays: list = []  # Markers of removed overlays, reused by the next ones
         self._layers: list[PickLayer] = []
         self._lasso_line = Line(parent=self._view, color=(0.2, 0.2, 0.2, 0.9), width=1.5, method="gl")
         self._lasso_line.order = 100
@@ -308,8 +309,13 @@ class PointCloudCanvas(QObject):
         """Extra points drawn over the cloud (e.g. generated images); replaces an overlay of the same name. With
         ``targets`` (one per point) the overlay can be pointed at: hover and clicks report those targets."""
         self.remove_overlay(name)
-        ov = OverlayPoints(self._view.scene, coords, rgba, symbol, size, order=10 + len(self._overlays),
-                           targets=targets)  # fmt: skip
+        spare = self._spare_overlays.pop() if self._spare_overlays else None
+        try:
+            ov = OverlayPoints(self._view.scene, coords, rgba, symbol, size, order=10 + len(self._overlays),
+                               targets=targets, visual=spare)  # fmt: skip
+        except ValueError:
+            self._spare_overlays += [spare] if spare is not None else []
+            raise
         ov.place(self.drawn_positions(ov.coords))
         self._overlays[name] = ov
         self._canvas.update()
@@ -317,7 +323,8 @@ class PointCloudCanvas(QObject):
     def remove_overlay(self, name: str) -> None:
         ov = self._overlays.pop(name, None)
         if ov is not None:
-            ov.visual.parent = None
+            ov.visual.visible = False
+            self._spare_overlays.append(ov.visual)  # drawn again by the next overlay: its shaders are built
             self._canvas.update()
 
     def overlay_names(self) -> list[str]:

@@ -114,10 +114,11 @@ class Rings:
 
 class OverlayPoints:
     """Extra points not in the main buffer (generated samples): filled symbols with a thin white edge; ``targets``
-    (one per point, or None) are what pointing at a point reports."""
+    (one per point, or None) are what pointing at a point reports. ``visual``: a Markers of an overlay removed
+    earlier, drawn again (a new one builds its shaders on its first frame: ~50-90 ms on software GL)."""
 
     def __init__(self, parent, coords: np.ndarray, rgba, symbol: str, size: float, order: int,
-                 targets: Sequence | None = None) -> None:  # fmt: skip
+                 targets: Sequence | None = None, visual: Markers | None = None) -> None:  # fmt: skip
         coords = np.asarray(coords, dtype=np.float32)
         if coords.ndim != 2 or coords.shape[1] not in (2, 3):
             raise ValueError(f"overlay coordinates must be (M, 2) or (M, 3), got {coords.shape}")
@@ -126,7 +127,10 @@ class OverlayPoints:
         self.coords = coords
         self.targets = list(targets) if targets is not None else None
         self.size = float(size)
-        self.visual = _markers(parent, order)
+        if visual is None:
+            visual = _markers(parent, order)
+        visual.order = order
+        self.visual = visual
         self.style = {"size": size, "edge_width": 1.0, "face_color": rgba, "edge_color": "white", "symbol": symbol}
 
     def place(self, positions: np.ndarray) -> None:
