@@ -352,19 +352,29 @@ def test_rings_move_and_resize_within_their_buffer(canvas):
     np.testing.assert_array_equal(canvas.render_image(), moved)
 
 
-def test_every_ring_style_is_drawn_once_invisibly_after_the_first_full_frame(canvas, qtbot):
-    """vispy builds a visual's shaders when it is first drawn (~50-90 ms each on software GL): each ring style is
-    drawn once, with nothing to see, after the first full frame, so a first click, hover or KNN costs what later
-    ones do. Rings in use meanwhile stay as they are."""
+def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the_first_full_frame(canvas, qtbot):
+    """vispy builds a visual's shaders when it is first drawn (~50-90 ms each on software GL): each ring style and
+    trajectory group is drawn once, with nothing to see, after the first full frame, so a first click, hover, KNN
+    or generation costs what later ones do. What is in use meanwhile stays as it is."""
+    from diffviews_app.canvas.trajectory_layer import TrajectoryLayer
+
+    layer = TrajectoryLayer(canvas)
     canvas.set_points(grid_points())
     canvas.set_colors(blue_with_red(100, []))
     canvas.set_selection(11)
+    before = None
     with qtbot.waitSignal(canvas.warmed_up, timeout=20000):
+        before = canvas.render_image()  # what the frames show: the points and the selection ring
         canvas.request_draw()
-    qtbot.waitUntil(lambda: canvas.is_warm, timeout=5000)
+    assert canvas.is_warm
     for name, ring in canvas._rings.items():
         assert not ring.visual._program._need_build and not ring.halo._program._need_build, name
         assert ring.visual.visible == ring.halo.visible == (name == "selection"), name
+    for group in (layer._bold, layer._others):
+        assert not group.line._subvisuals[0]._program._need_build and not group.markers._program._need_build
+        assert not any(v.visible for v in group.visuals())
+    assert not layer._bold.labels._program._need_build and layer._bold.labels.color.alpha == 1.0
+    np.testing.assert_array_equal(canvas.render_image(), before)
     canvas.set_neighbours([3, 4])
     np.testing.assert_array_equal(canvas._rings["neighbours"].visual._data["a_position"][:, :2], grid_points()[[3, 4]])
 

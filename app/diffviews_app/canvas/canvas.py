@@ -58,6 +58,16 @@ class PickLayer(Protocol):
     def pick(self, x: float, y: float) -> Target | None: ...
 
 
+class WarmUp(Protocol):
+    """Visuals a canvas draws once, with nothing to see, before their first real use (``warm_up_later``)."""
+
+    def warm_up(self, position: np.ndarray) -> bool:
+        """Show nothing visible at ``position`` until ``end_warm_up``; False when in use (drawn already)."""
+
+    def end_warm_up(self) -> None:
+        """Hide what ``warm_up`` showed (not what was drawn for real meanwhile)."""
+
+
 class PointCloudCanvas(QObject):
     """A 2D/3D point cloud with hover/selection/neighbour/highlight rings, overlays, layers, picking and lasso."""
 
@@ -105,10 +115,11 @@ class PointCloudCanvas(QObject):
             name: Rings(self._view.scene, color, extra, width, order=i + 1)
             for i, (name, (color, extra, width)) in enumerate(self.RING_STYLE.items())
         }
-        # rings whose GL programs are not built yet, in the order a user meets them; one is built per frame once
-        # the first full frame is on screen (``_warm_up_next``)
-        self._cold_rings = [self._rings[name] for name in ("selection", "hover", "neighbours", "set", "highlight")]
-        self._warming: Rings | None = None
+        # what has visuals whose GL programs are not built yet (rings first, in the order a user meets them; then
+        # what layers add with ``warm_up_later``): one is drawn per frame once a full frame is on screen
+        self._cold: list[WarmUp] = [self._rings[name] for name in ("selection", "hover", "neighbours", "set",
+                                                                   "highlight")]  # fmt: skip
+        self._warming: WarmUp | None = None
         self._warm_timer = QTimer(self, singleShot=True, interval=0)
         self._warm_timer.timeout.connect(self._warm_up_next)
         self._canvas.events.draw.connect(self._drew, position="last")
@@ -212,7 +223,7 @@ class PointCloudCanvas(QObject):
         self.input.stop()
         self._rest_timer.stop()
         self._warm_timer.stop()
-        self._cold_rings.clear()
+        self._cold.clear()
         if self._own_pool is not None:
             self._own_pool.shutdown(None)
         self._canvas.close()
@@ -422,30 +433,34 @@ class PointCloudCanvas(QObject):
     # ---- warm-up ------------------------------------------------------------------------------------------------
     @property
     def is_warm(self) -> bool:
-        """True once every ring style has been drawn (its GL program built): ``warmed_up`` was emitted."""
-        return not self._cold_rings and self._warming is None
+        """True once every visual waiting for a warm-up has been drawn (its GL program built)."""
+        return not self._cold and self._warming is None
+
+    def warm_up_later(self, item: WarmUp) -> None:
+        """Draw ``item`` once, with nothing to see, in a frame of its own after a full frame (see ``_drew``)."""
+        self._cold.append(item)
+        if self.full_detail_drawn and len(self._pos):
+            self._warm_timer.start()
 
     def _drew(self, _event=None) -> None:
-        """After each frame: the ring warmed in it is hidden again, and after a full frame of points the next cold
-        ring is warmed in a frame of its own (not inside this paint), so a first click, hover or KNN costs what
-        later ones do: vispy builds a visual's shaders when it is first drawn."""
+        """After each frame: what was warmed in it is hidden again, and after a full frame of points the next cold
+        item is warmed in a frame of its own (not inside this paint), so a first click, hover, KNN or generation
+        costs what later ones do: vispy builds a visual's shaders when it is first drawn (~50-90 ms each here)."""
         if self._warming is not None:
             self._warming.end_warm_up()
             self._warming = None
             self.request_draw()
-            if not self._cold_rings:
+            if not self._cold:
                 self.warmed_up.emit()
-        if self._cold_rings and self.full_detail_drawn and len(self._pos):
+        if self._cold and self.full_detail_drawn and len(self._pos):
             self._warm_timer.start()
 
     def _warm_up_next(self) -> None:
-        while self._cold_rings and self._warming is None:
-            ring = self._cold_rings.pop(0)
-            if ring.visual.visible:  # shown already, so drawn: built
-                continue
-            ring.warm_up(self._pos[0])
-            self._warming = ring
-            self.request_draw()
+        while self._cold and self._warming is None:
+            item = self._cold.pop(0)
+            if item.warm_up(self._pos[0]):  # False: in use, so drawn already
+                self._warming = item
+                self.request_draw()
 
     def _on_camera_rest(self) -> None:
         if self._points.lod_active:

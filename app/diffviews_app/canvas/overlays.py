@@ -86,13 +86,17 @@ class Rings:
         self.rows = np.zeros(0, dtype=np.int64) if rows is None else np.atleast_1d(np.asarray(rows, dtype=np.int64))
         self.refresh(positions, point_size)
 
-    def warm_up(self, position: np.ndarray) -> None:
+    def warm_up(self, position: np.ndarray) -> bool:
         """Show one ring of no size and no colour at ``position`` until ``end_warm_up``: the frame that draws it
-        makes vispy build the rings' GL programs (~50-90 ms on software GL), which their first real use paid."""
+        makes vispy build the rings' GL programs (~50-90 ms on software GL), which their first real use paid.
+        False when rings are shown (drawn already)."""
+        if self.visual.visible:
+            return False
         pos = np.asarray(position, dtype=np.float32).reshape(1, -1)
         for markers in (self.halo, self.visual):
             markers.show_at(pos, 0.0, 0.0, TRANSPARENT)
             markers.visible = True
+        return True
 
     def end_warm_up(self) -> None:
         """Hide the warm-up ring (unless rows were shown meanwhile: they replaced it)."""

@@ -21,6 +21,8 @@ MAX_LABELS = 8
 MIN_LABEL_GAP = 0.1  # of a trajectory's extent: closer labels would print over each other
 LABEL_INK = {False: (0.1, 0.1, 0.1, 1.0), True: (0.9, 0.9, 0.9, 1.0)}  # on a light / dark map
 PICK_ORDER = 40  # over the cloud (0) and the generated-image overlay (10+): trajectories are drawn on top
+WARM_SIGMAS = (0.0678, 1.35e24)  # the warm-up's two labels: most glyphs a sigma label prints
+TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
 
 
 def label_steps(n: int, limit: int = MAX_LABELS) -> list[int]:
@@ -65,18 +67,36 @@ class _TrajectoryGroup:
             v.order = order + i
             v.set_gl_state("translucent", depth_test=False)
             v.visible = False
+        self._ink: tuple | None = None  # the labels' colour while a warm-up shows them transparent
 
     def visuals(self) -> tuple:
         return self.line, self.markers, self.labels
 
-    def draw(self, items: list[tuple[np.ndarray, Sequence[float], tuple, bool]]) -> None:
+    def warm_up(self, position: np.ndarray) -> bool:
+        """Draw one transparent trajectory at ``position`` until ``end_warm_up``: its frame builds the group's
+        shaders and the labels' glyphs, which the first generation paid on the UI thread. False when trajectories
+        are shown (drawn already)."""
+        if any(v.visible for v in self.visuals()):
+            return False
+        at = np.repeat(np.asarray(position, dtype=np.float32).reshape(1, 3), 2, axis=0)
+        self.draw([(at, WARM_SIGMAS, (0.0, 0.0, 0.0), False)], opacity=0.0)
+        self._ink, self.labels.color = self.labels.color, TRANSPARENT
+        return True
+
+    def end_warm_up(self) -> None:
+        if self._ink is not None:  # still the warm-up's trajectory: nothing was drawn for real meanwhile
+            self.draw([])
+
+    def draw(self, items: list[tuple[np.ndarray, Sequence[float], tuple, bool]], opacity: float = 1.0) -> None:
         """``items``: (drawn positions (n, 3), sigmas, rgb, finished) per trajectory."""
+        if self._ink is not None:
+            self.labels.color, self._ink = self._ink, None
         items = [it for it in items if len(it[0])]
         for v in self.visuals():
             v.visible = False
         if not items:
             return
-        alpha = 1.0 if self.bold else 0.45
+        alpha = (1.0 if self.bold else 0.45) * opacity
         dot, end = (6.0, 13.0) if self.bold else (4.0, 9.0)
         pos, colors, pairs = [], [], []
         m_pos, m_face, m_edge, m_size, m_width, m_symbol = [], [], [], [], [], []
@@ -144,6 +164,8 @@ class TrajectoryLayer(QObject):
         canvas.mode_changed.connect(self._mode_changed)
         canvas.background_changed.connect(self._background_changed)
         canvas.add_layer(self)
+        for group in (self._bold, self._others):
+            canvas.warm_up_later(group)
 
     def _background_changed(self, dark: bool) -> None:
         for group in (self._others, self._bold):
