@@ -128,6 +128,18 @@ def test_hover_and_click_by_mouse_2d(canvas, qtbot):
     assert click.args[0] == NOTHING
 
 
+def test_hovering_the_same_row_of_new_points_is_reported_again(canvas, qtbot):
+    """Row 37 of another model (or mode) is another sample: the window must hear of it even though the row and the
+    place under the mouse did not change (found as a flaky window test after a model switch)."""
+    canvas.set_points(grid_points())
+    with qtbot.waitSignal(canvas.hovered, timeout=2000):
+        QTest.mouseMove(canvas.native, screen_of(canvas, 37))
+    canvas.set_points(grid_points() + 0.01)  # the same layout, new samples
+    with qtbot.waitSignal(canvas.hovered, timeout=2000) as hover:
+        QTest.mouseMove(canvas.native, screen_of(canvas, 37))
+    assert hover.args == [Target.sample(37)]
+
+
 def test_pick_in_3d_matches_projection_and_survives_orbit(canvas, qtbot):
     pts = grid_points(dims=3)
     canvas.set_mode("3d")

@@ -239,6 +239,7 @@ class PointCloudCanvas(QObject):
         self._coords = coords
         self._points.set_size(default_point_size(len(coords)))
         self._upload_positions()
+        self.input.forget_hover()  # row r of these points is another sample than row r of the last ones
         if fit:  # a new map: the other mode's camera fits it on its first use too
             self._fitted = dict.fromkeys(self._fitted, False)
         if fit or (fit is None and not self._fitted[self._mode] and len(coords)):

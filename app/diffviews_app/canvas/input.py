@@ -105,6 +105,10 @@ class CanvasInput(QObject):
         if self._hover_pos is not None:
             self._set_hover(self.canvas.pick_target(self._hover_pos.x(), self._hover_pos.y()))
 
+    def forget_hover(self) -> None:
+        """New points under the mouse: the next move reports what it is on, even the same row as before."""
+        self._last_hover = NOTHING
+
     def _set_hover(self, target: Target) -> None:
         if target != self._last_hover:
             self._last_hover = target
