@@ -30,6 +30,7 @@ from .controller import ExplorerController
 from .docks.classes_dock import ClassesDock
 from .docks.neighbours_dock import NeighboursDock
 from .docks.preview_dock import PreviewDock
+from .docks.trajectory_dock import PLOT_MODULE
 from .docks.view_dock import COLOR_LABELS, ViewDock
 from .exports import save_png
 from .generation_ui import install_generation
@@ -71,7 +72,8 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.bridge = CanvasBridge(state, canvas, self)
         self.images = ImageCache()
-        canvas.warmed_up.connect(lambda: import_in_background(*DECODER_MODULES))  # the first hover's image: ~60 ms
+        # once the launch has settled: the first image (~60 ms) and the trajectory plot's module (most of a second)
+        canvas.warmed_up.connect(lambda: import_in_background(*DECODER_MODULES, PLOT_MODULE))
 
         central = QWidget()
         layout = QVBoxLayout(central)

@@ -47,6 +47,21 @@ def test_opens_the_data_and_reports_the_broken_model(make_window, fixture_root):
     assert "60 samples (dmd2)" in w.view_dock.summary.text()
 
 
+def test_once_the_map_has_settled_the_decoders_and_the_plot_module_are_imported_on_a_thread(
+    qtbot, make_window, fixture_root, monkeypatch
+):
+    from diffviews_app import main_window
+    from diffviews_app.docks.trajectory_dock import PLOT_MODULE
+
+    from diffviews_core.images import DECODER_MODULES
+
+    started = []
+    monkeypatch.setattr(main_window, "import_in_background", lambda *names: started.append(names))
+    w = make_window(fixture_root)
+    qtbot.waitUntil(lambda: w.canvas.is_warm, timeout=20000)  # every ring style drawn once after the first frame
+    assert started == [(*DECODER_MODULES, PLOT_MODULE)]
+
+
 def test_hover_shows_the_sample_in_the_preview(qtbot, make_window, fixture_root):
     w = make_window(fixture_root)
     row = isolated_rows(w, 1)[0]

@@ -2,8 +2,9 @@
 the selection's mean activation against sigma (log x), which shows when the mask takes hold and when it lets go.
 
 The plot (pyqtgraph: most of a second of imports) is built with the first trajectory; until then a line of text
-holds its place, so the window opens without it. A generation that starts imports pyqtgraph on a thread, so its
-first curve does not wait for the import on the UI thread.
+holds its place, so the window opens without it. pyqtgraph is imported on a thread once the window has settled
+(and when a generation starts, if that comes first), so the first curve does not wait for the import on the UI
+thread.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..theme import LIGHT, Theme
 if TYPE_CHECKING:
     import pyqtgraph as pg
 
+PLOT_MODULE = "pyqtgraph"  # imported on a thread once the window has settled (MainWindow) or a generation starts
 PLOT_REFRESH_MS = 100
 PLOT_TITLE = "distance to selection mean"
 PLOT_MIN_HEIGHT = 120
@@ -81,7 +83,7 @@ class TrajectoryDock(QDockWidget):
 
     def _running(self, running: bool) -> None:
         if running and self._plot is None:
-            import_in_background("pyqtgraph")  # the curves of this run need it in a few seconds
+            import_in_background(PLOT_MODULE)  # the curves of this run need it in a few seconds
 
     def curve_data(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """(sigmas, distances) plotted for trajectory ``tid``."""
