@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..colors import class_colors, color_label, colouring, for_background
+from ..colors import class_legend, color_label, colouring, for_background, int_unique
 from ..search import SampleSearch, SearchResult
 from ..state import ExplorerState
 
@@ -169,8 +169,8 @@ class ClassesDock(QDockWidget):
 
     def _add_classes(self, model, coloured: bool) -> None:
         labels = np.asarray(model.samples.class_label, dtype=np.int64)
-        uniq, first, counts = np.unique(labels, return_index=True, return_counts=True)
-        _, legend = class_colors(labels)
+        uniq, _inverse, counts, first = int_unique(labels, first=True)
+        legend = class_legend(uniq)
         root_names = self.state.root.class_names if self.state.root is not None else None
         names = model.samples.class_name
         for label, row, count in zip(uniq, first, counts, strict=True):
