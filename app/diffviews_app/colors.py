@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from diffviews_core.unique import int_unique
+
 # Tableau 10 / 20: distinct and familiar for the usual small label sets (Fashion-MNIST, CIFAR-10).
 _TAB20 = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -49,30 +51,6 @@ def class_color(label: int, num_classes: int) -> tuple[float, float, float]:
     sat = 0.55 + 0.35 * ((label * 7) % 3) / 2
     val = 0.95 - 0.25 * ((label * 5) % 2)
     return colorsys.hsv_to_rgb(hue, sat, val)
-
-
-def int_unique(values: np.ndarray, first: bool = False) -> tuple[np.ndarray, ...]:
-    """``np.unique(values, return_inverse=True, return_counts=True)`` of integers (``first``: and each value's first
-    row, as ``return_index``), by counting when the values span a range not much longer than the array (class
-    labels): no sort of a million rows on the way to the first frame. Other values go through ``np.unique``."""
-    a = np.asarray(values).ravel()
-    lo = hi = 0
-    if a.size and a.dtype.kind in "iu":
-        lo, hi = int(a.min()), int(a.max())
-    if a.size == 0 or a.dtype.kind not in "iu" or hi - lo > max(4 * a.size, 1 << 16):
-        out = np.unique(a, return_index=first, return_inverse=True, return_counts=True)
-        uniq, rest = out[0], out[1:]
-        return (uniq, rest[-2].ravel(), rest[-1], rest[0]) if first else (uniq, rest[0].ravel(), rest[1])
-    shifted = (a - lo).astype(np.intp) if lo else a.astype(np.intp, copy=False)
-    counts = np.bincount(shifted, minlength=hi - lo + 1)
-    present = counts > 0
-    uniq = (np.flatnonzero(present) + lo).astype(a.dtype)
-    inverse = (np.cumsum(present) - 1)[shifted]
-    if not first:
-        return uniq, inverse, counts[present]
-    rows = np.full(hi - lo + 1, a.size, dtype=np.intp)
-    np.minimum.at(rows, shifted, np.arange(a.size, dtype=np.intp))
-    return uniq, inverse, counts[present], rows[present]
 
 
 def class_legend(uniq: np.ndarray) -> dict[int, tuple[float, float, float]]:

@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..colors import class_legend, color_label, colouring, for_background, int_unique
+from diffviews_core.unique import int_unique
+
+from ..colors import class_legend, color_label, colouring, for_background
 from ..search import SampleSearch, SearchResult
 from ..state import ExplorerState
 
