@@ -55,12 +55,11 @@ def application() -> QApplication:
 
 def create_window(options: LaunchOptions | None = None, settings: QSettings | None = None):
     """The composition root: the explorer and generation states, the one worker pool, the model cache, the
-    controller, the canvas and the window that assembles them (not shown, nothing opened)."""
+    controller, the canvas and the window that assembles them (not shown; ``options.data_dir``, unless a session
+    is to be restored, is already being read in the background for the ``open_folder`` of it that follows)."""
     from diffviews_core.model_cache import ModelCache
 
-    from .canvas import PointCloudCanvas
     from .controller import ExplorerController
-    from .main_window import MainWindow
     from .state import ExplorerState
     from .state.generation_state import GenerationState
     from .workers import WorkerPool
@@ -70,6 +69,11 @@ def create_window(options: LaunchOptions | None = None, settings: QSettings | No
     pool = WorkerPool()
     cache = ModelCache(device=options.device, adapter_name=options.adapter, checkpoint=options.checkpoint_path)
     controller = ExplorerController(state, pool, cache, options)
+    if options.data_dir is not None and options.session is None:
+        controller.prefetch(options.data_dir)  # read while the window is built; open_start_data takes it over
+    from .canvas import PointCloudCanvas  # the window's modules (vispy): imported while the data is read
+    from .main_window import MainWindow
+
     canvas = PointCloudCanvas(pool=pool)
     window = MainWindow(state, gen, canvas, pool, cache, controller, settings or user_settings())
     for obj in (state, gen, pool, controller):
