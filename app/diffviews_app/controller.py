@@ -122,10 +122,16 @@ class ExplorerController(QObject):
         return path, model or self.options.model, csv
 
     def _early_ended(self, early: _Early, deliver: Callable, value) -> None:
-        if early.adopted:
-            deliver(value)
-        elif self._early is early:
+        if early.adopted or self._early is early:  # else dropped: another folder was opened
             early.ended = (deliver, value)  # kept for the open_folder that will take it over
+        if early.adopted:
+            self._deliver_early(early)
+
+    def _deliver_early(self, early: _Early) -> None:
+        """Hand a prefetched outcome on from the next event-loop turn, after the events already queued: a window
+        just shown lays itself out first, so the map is fitted to the canvas's final size (no resize after it)."""
+        opening = self._opening
+        QTimer.singleShot(0, self, lambda: self._opening == opening and early.ended[0](early.ended[1]))
 
     def open_folder(self, path: Path | str, model: str | None = None) -> None:
         """Open a data root or model folder in the background; the current data stays on screen until it succeeds,
@@ -137,9 +143,8 @@ class ExplorerController(QObject):
         early, self._early = self._early, None
         if early is not None and early.args == args:  # the prefetch of this very open
             early.adopted = True
-            if early.ended is not None:  # delivered from the event loop, as a job's result is
-                opening = self._opening
-                QTimer.singleShot(0, self, lambda: self._opening == opening and early.ended[0](early.ended[1]))
+            if early.ended is not None:
+                self._deliver_early(early)
             return
         self.pool.submit(f"Opening {args[0].name or args[0]}", _open, *args, key="open",
                          on_result=self._opened, on_error=self._open_failed)  # fmt: skip
