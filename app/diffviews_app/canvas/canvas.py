@@ -116,6 +116,18 @@ class PointCloudCanvas(QObject):
         for cam in self._cameras.values():  # fires on every pan, zoom, orbit and resize
             cam.transform.changed.connect(self._on_camera_moved)
         self.input = CanvasInput(self)
+        self._canvas.events.draw.connect(self._after_draw, position="last")
+
+    def _after_draw(self, _event=None) -> None:
+        """After the first frame with every point drawn, make the rings' visuals (left out of start-up) from the
+        event loop, so that the first hover or click does not pay for them."""
+        if self._canvas.full_detail_drawn and len(self._pos):
+            self._canvas.events.draw.disconnect(self._after_draw)
+            QTimer.singleShot(0, self, self._make_rings)
+
+    def _make_rings(self) -> None:
+        for ring in self._rings.values():
+            ring.make()
 
     # ---- widget -------------------------------------------------------------------------------------------------
     @property
@@ -378,6 +390,8 @@ class PointCloudCanvas(QObject):
             x, y = (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
             cam.set_range(x=x, y=y, z=(0.0, 0.0), margin=0.05)
         self._fitted[self._mode] = True
+        self._rest_timer.stop()  # a fit jumps, it does not move: no subset frames before full detail
+        self._on_camera_rest()
 
     def camera_state(self) -> dict:
         """Both cameras and the current mode, as plain JSON types."""
