@@ -97,6 +97,7 @@ class PointCloudCanvas(QObject):
 
         self._coords = np.zeros((0, 2), dtype=np.float32)  # as given
         self._pos = np.zeros((0, 3), dtype=np.float32)  # as drawn (z = 0 in 2D)
+        self._bounds_of: tuple | None = None  # (positions, min, max): reset_view's fit of the last positions
         self._points = PointLayer(lod_points=lod_points, parent=self._view.scene)
         self._points.order = 0
         self._canvas.cached_node = self._points  # drawn once per change, copied under every other frame
@@ -378,9 +379,7 @@ class PointCloudCanvas(QObject):
         cam = self._cameras[self._mode]
         if len(self._pos) == 0:
             return
-        # per column: a reduction down a strided column is several times quicker than one along axis 0
-        lo = np.array([np.fmin.reduce(self._pos[:, j]) for j in range(3)])
-        hi = np.array([np.fmax.reduce(self._pos[:, j]) for j in range(3)])
+        lo, hi = self._bounds()
         if self._mode == "3d":
             cam.azimuth, cam.elevation, cam.roll = 30.0, 30.0, 0.0
             cam.center = tuple(float(v) for v in (lo + hi) / 2)
@@ -392,6 +391,15 @@ class PointCloudCanvas(QObject):
         self._fitted[self._mode] = True
         self._rest_timer.stop()  # a fit jumps, it does not move: no subset frames before full detail
         self._on_camera_rest()
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(min, max) of the drawn positions, ignoring NaN; kept while the positions are the same array."""
+        if self._bounds_of is None or self._bounds_of[0] is not self._pos:
+            # per column: a reduction down a strided column is several times quicker than one along axis 0
+            lo = np.array([np.fmin.reduce(self._pos[:, j]) for j in range(3)])
+            hi = np.array([np.fmax.reduce(self._pos[:, j]) for j in range(3)])
+            self._bounds_of = (self._pos, lo, hi)
+        return self._bounds_of[1], self._bounds_of[2]
 
     def camera_state(self) -> dict:
         """Both cameras and the current mode, as plain JSON types."""
