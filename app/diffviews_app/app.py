@@ -75,6 +75,7 @@ def create_window(options: LaunchOptions | None = None, settings: QSettings | No
     from .main_window import MainWindow
 
     canvas = PointCloudCanvas(pool=pool)
+    controller.after_drawn = canvas.when_drawn
     window = MainWindow(state, gen, canvas, pool, cache, controller, settings or user_settings())
     for obj in (state, gen, pool, controller):
         obj.setParent(window)

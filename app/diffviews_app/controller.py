@@ -101,6 +101,8 @@ class ExplorerController(QObject):
         self._embedding: tuple[str, str] | None = None  # (model path, layer) being embedded now
         self._hookable: dict[str, list[str]] = {}  # model path -> layers its loaded model can record
         self._early: _Early | None = None  # an open started before the window was shown (``prefetch``)
+        # runs background work for a model once its points are on screen (the window: the canvas's when_drawn)
+        self.after_drawn: Callable[[Callable[[], None]], None] = lambda fn: fn()
         self._opening = 0  # open_folder calls so far: a prefetched result delivered late checks it is still wanted
         # a generated image (trajectory id) -> (activation or None, map position): set by the generation half
         self.generated_query: Callable[[int], tuple[np.ndarray | None, np.ndarray] | None] = lambda _tid: None
@@ -198,13 +200,14 @@ class ExplorerController(QObject):
             self.switch_layer(stored.key)
 
     def _prepare_search(self, model) -> None:
-        """Index the samples' texts for the search box in the background (seconds at a million rows)."""
+        """Index the samples' texts for the search box in the background (seconds at a million rows), once the
+        map is drawn (``after_drawn``)."""
         from .search import SampleSearch
 
         root = self.state.root
         searcher = SampleSearch(model.samples, root.class_names if root is not None else None)
-        self.pool.submit("Preparing search", searcher.prepare, key="search-index", quiet=True,
-                         on_result=self.state.set_searcher)  # fmt: skip
+        self.after_drawn(lambda: self.pool.submit("Preparing search", searcher.prepare, key="search-index",
+                                                  quiet=True, on_result=self.state.set_searcher))  # fmt: skip
 
     # ---- model and layer ----------------------------------------------------------------------------------------
     def switch_model(self, name: str) -> None:

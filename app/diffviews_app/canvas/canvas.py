@@ -15,7 +15,7 @@ The canvas only draws and reports. What to show comes in through ``set_*`` calls
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -33,7 +33,7 @@ from .input import CanvasInput
 from .overlays import OverlayPoints, Rings
 from .picking import nearest_brute, project_to_screen
 from .point_layer import PointLayer
-from .point_picker import PointPicker
+from .point_picker import SYNC_INDEX_MAX, PointPicker
 
 REST_DELAY_MS = 150  # camera idle this long = at rest: full detail, 3D index rebuilt, camera_changed
 MOVING_POINTS_S = 0.03  # the level-of-detail subset is what GL draws in this long (a moving 3D frame draws it all)
@@ -117,13 +117,26 @@ class PointCloudCanvas(QObject):
         for cam in self._cameras.values():  # fires on every pan, zoom, orbit and resize
             cam.transform.changed.connect(self._on_camera_moved)
         self.input = CanvasInput(self)
+        self._when_drawn: list[Callable[[], None]] = []  # see when_drawn
+        self._rings_made = False
         self._canvas.events.draw.connect(self._after_draw, position="last")
 
+    def when_drawn(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` from the event loop once a frame has shown every point: for background work (indexes) that
+        would otherwise compete with the first frame of new points for the interpreter (on 2 cores at 1M points
+        the first image took twice as long beside the search index's job)."""
+        self._when_drawn.append(fn)
+        self._canvas.update()
+
     def _after_draw(self, _event=None) -> None:
-        """After the first frame with every point drawn, make the rings' visuals (left out of start-up) from the
-        event loop, so that the first hover or click does not pay for them."""
-        if self._canvas.full_detail_drawn and len(self._pos):
-            self._canvas.events.draw.disconnect(self._after_draw)
+        if not self._canvas.full_detail_drawn:
+            return
+        if self._when_drawn:
+            waiting, self._when_drawn = self._when_drawn, []
+            QTimer.singleShot(0, self, lambda: [fn() for fn in waiting])
+        if not self._rings_made and len(self._pos):
+            # the rings' visuals, left out of start-up: made now so that the first hover or click does not pay
+            self._rings_made = True
             QTimer.singleShot(0, self, self._make_rings)
 
     def _make_rings(self) -> None:
@@ -234,7 +247,10 @@ class PointCloudCanvas(QObject):
             self._fitted = dict.fromkeys(self._fitted, False)
         if fit or (fit is None and not self._fitted[self._mode] and len(coords)):
             self.reset_view()
-        self._picker.schedule(self._matrix())
+        if len(coords) > SYNC_INDEX_MAX:  # a worker's job: after the first frame of these points
+            self.when_drawn(lambda: self._picker.schedule(self._matrix()))
+        else:
+            self._picker.schedule(self._matrix())
 
     def set_colors(self, rgba: np.ndarray) -> None:
         """Recolour every point: one attribute buffer upload, nothing else changes."""
