@@ -302,7 +302,7 @@ class SampleTable:
 
     def check_unique_ids(self) -> None:
         ids = self.sample_id
-        uniq, counts = np.unique(ids, return_counts=True)
+        uniq, _inverse, counts = int_unique(ids)  # integer ids count (no sort); text ids go through np.unique
         if len(uniq) != len(ids):
             dup = uniq[counts > 1][0]
             rows = np.flatnonzero(ids == dup)[:2].tolist()
