@@ -154,7 +154,7 @@ def _screenshot_when_ready(window, path: Path, app: QApplication, started: float
     state.model_changed.connect(settle)
     window.controller.busy_changed.connect(lambda busy: None if busy or state.model is not None else settle())
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, save)
-    if not window.pool.running():
+    if not window.pool.running() and not window.controller.handing_over:  # nothing is being opened
         settle()
 
 

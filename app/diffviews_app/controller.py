@@ -104,6 +104,7 @@ class ExplorerController(QObject):
         # runs background work for a model once its points are on screen (the window: the canvas's when_drawn)
         self.after_drawn: Callable[[Callable[[], None]], None] = lambda fn: fn()
         self._opening = 0  # open_folder calls so far: a prefetched result delivered late checks it is still wanted
+        self._handing_over: _Early | None = None  # see handing_over
         # a generated image (trajectory id) -> (activation or None, map position): set by the generation half
         self.generated_query: Callable[[int], tuple[np.ndarray | None, np.ndarray] | None] = lambda _tid: None
         state.model_changed.connect(self._warm_knn)
@@ -133,7 +134,20 @@ class ExplorerController(QObject):
         """Hand a prefetched outcome on from the next event-loop turn, after the events already queued: a window
         just shown lays itself out first, so the map is fitted to the canvas's final size (no resize after it)."""
         opening = self._opening
-        QTimer.singleShot(0, self, lambda: self._opening == opening and early.ended[0](early.ended[1]))
+        self._handing_over = early
+
+        def deliver() -> None:
+            if self._handing_over is early:
+                self._handing_over = None
+            if self._opening == opening:
+                early.ended[0](early.ended[1])
+
+        QTimer.singleShot(0, self, deliver)
+
+    @property
+    def handing_over(self) -> bool:
+        """True while a prefetched open has ended but its result waits for the event loop (no job runs for it)."""
+        return self._handing_over is not None
 
     def open_folder(self, path: Path | str, model: str | None = None) -> None:
         """Open a data root or model folder in the background; the current data stays on screen until it succeeds,

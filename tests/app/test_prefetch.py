@@ -45,9 +45,12 @@ def test_open_folder_takes_a_finished_prefetch_over(qtbot, controller, roots):
     controller.prefetch(roots[0])
     qtbot.waitUntil(lambda: not controller.pool.running(), timeout=20000)
     assert controller.state.model is None  # nothing is shown before the window asks for it
+    assert not controller.handing_over
     with qtbot.waitSignal(controller.state.model_changed, timeout=20000):
         controller.open_folder(str(roots[0]))
+        assert controller.handing_over and controller.state.model is None  # from the next event-loop turn
     assert controller.opened == [roots[0]] and controller.state.root.path == roots[0]
+    assert not controller.handing_over
 
 
 def test_another_folder_drops_the_prefetch(qtbot, controller, roots):
