@@ -41,6 +41,9 @@ def user_settings() -> QSettings:
 
 def application() -> QApplication:
     """The QApplication (created once, with the names QSettings uses)."""
+    from .qt_imports import skip_feature_scan
+
+    skip_feature_scan()  # before the window's modules (numpy, vispy, the docks) are imported
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
