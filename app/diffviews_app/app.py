@@ -41,6 +41,9 @@ def user_settings() -> QSettings:
 
 def application() -> QApplication:
     """The QApplication (created once, with the names QSettings uses)."""
+    from .qt_imports import skip_feature_scan
+
+    skip_feature_scan()  # before the window's modules (numpy, vispy, the docks) are imported
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
@@ -55,12 +58,11 @@ def application() -> QApplication:
 
 def create_window(options: LaunchOptions | None = None, settings: QSettings | None = None):
     """The composition root: the explorer and generation states, the one worker pool, the model cache, the
-    controller, the canvas and the window that assembles them (not shown, nothing opened)."""
+    controller, the canvas and the window that assembles them (not shown; ``options.data_dir``, unless a session
+    is to be restored, is already being read in the background for the ``open_folder`` of it that follows)."""
     from diffviews_core.model_cache import ModelCache
 
-    from .canvas import PointCloudCanvas
     from .controller import ExplorerController
-    from .main_window import MainWindow
     from .state import ExplorerState
     from .state.generation_state import GenerationState
     from .workers import WorkerPool
@@ -70,7 +72,13 @@ def create_window(options: LaunchOptions | None = None, settings: QSettings | No
     pool = WorkerPool()
     cache = ModelCache(device=options.device, adapter_name=options.adapter, checkpoint=options.checkpoint_path)
     controller = ExplorerController(state, pool, cache, options)
+    if options.data_dir is not None and options.session is None:
+        controller.prefetch(options.data_dir)  # read while the window is built; open_start_data takes it over
+    from .canvas import PointCloudCanvas  # the window's modules (vispy): imported while the data is read
+    from .main_window import MainWindow
+
     canvas = PointCloudCanvas(pool=pool)
+    controller.after_drawn = canvas.when_drawn
     window = MainWindow(state, gen, canvas, pool, cache, controller, settings or user_settings())
     for obj in (state, gen, pool, controller):
         obj.setParent(window)
@@ -149,7 +157,7 @@ def _screenshot_when_ready(window, path: Path, app: QApplication, started: float
     state.model_changed.connect(settle)
     window.controller.busy_changed.connect(lambda busy: None if busy or state.model is not None else settle())
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, save)
-    if not window.pool.running():
+    if not window.pool.running() and not window.controller.handing_over:  # nothing is being opened
         settle()
 
 

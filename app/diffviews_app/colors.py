@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from diffviews_core.unique import int_unique
+
 # Tableau 10 / 20: distinct and familiar for the usual small label sets (Fashion-MNIST, CIFAR-10).
 _TAB20 = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -51,14 +53,18 @@ def class_color(label: int, num_classes: int) -> tuple[float, float, float]:
     return colorsys.hsv_to_rgb(hue, sat, val)
 
 
+def class_legend(uniq: np.ndarray) -> dict[int, tuple[float, float, float]]:
+    """Label -> RGB for the distinct labels ``uniq`` (sorted), as the map colours them."""
+    span = int(uniq.max()) + 1 if uniq.size else 0
+    return {int(u): class_color(int(u), span) for u in uniq.tolist()}
+
+
 def class_colors(labels: np.ndarray) -> tuple[np.ndarray, dict[int, tuple[float, float, float]]]:
     """(N, 3) colours for integer labels, and the legend mapping label -> RGB."""
-    labels = np.asarray(labels, dtype=np.int64)
-    uniq, inverse = np.unique(labels, return_inverse=True)
-    span = int(uniq.max()) + 1 if uniq.size else 0
-    legend = {int(u): class_color(int(u), span) for u in uniq}
-    table = np.array([legend[int(u)] for u in uniq], dtype=np.float32).reshape(-1, 3)
-    return table[inverse.ravel()], legend
+    uniq, inverse, _counts = int_unique(np.asarray(labels, dtype=np.int64))
+    legend = class_legend(uniq)
+    table = np.array([legend[int(u)] for u in uniq.tolist()], dtype=np.float32).reshape(-1, 3)
+    return np.take(table, inverse, axis=0), legend
 
 
 def ramp(values: np.ndarray, log: bool = False) -> np.ndarray:
@@ -123,14 +129,15 @@ def unavailable_color_options(columns: dict[str, np.ndarray]) -> dict[str, str]:
     return {} if "class_label" in columns else {"class": NO_CLASSES_NOTE}
 
 
+_TEXT_CHUNK = 1 << 16  # rows _few_texts reads at a time
 _kinds: dict[int, tuple[weakref.ref, str | None]] = {}  # column array -> its kind, while the array lives
 
 
 def _few_texts(values: np.ndarray) -> bool:
     """At most ``MAX_CATEGORIES`` distinct texts; stops reading at the first one too many (paths, captions)."""
     seen: set = set()
-    for v in values.tolist():
-        seen.add(v)
+    for start in range(0, len(values), _TEXT_CHUNK):  # a set grows in C a chunk at a time
+        seen.update(values[start : start + _TEXT_CHUNK].tolist())
         if len(seen) > MAX_CATEGORIES:
             return False
     return True
@@ -147,7 +154,7 @@ def column_kind(values: np.ndarray) -> str | None:
     if a.dtype == bool:
         kind = "categorical"
     elif np.issubdtype(a.dtype, np.integer):
-        kind = "categorical" if len(np.unique(a)) <= MAX_INT_CATEGORIES else "numeric"
+        kind = "categorical" if len(int_unique(a)[0]) <= MAX_INT_CATEGORIES else "numeric"
     elif np.issubdtype(a.dtype, np.number):
         kind = "numeric"
     else:
@@ -195,8 +202,8 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct values sorted, each row's index into them); texts are factorised by a dict, which is far faster
     than sorting millions of them, and only the few distinct ones are sorted."""
     if values.dtype != object:
-        uniq, inverse = np.unique(values, return_inverse=True)
-        return uniq, inverse.ravel()
+        uniq, inverse, _counts = int_unique(values)
+        return uniq, inverse
     index: dict[str, int] = {}
     codes = np.fromiter((index.setdefault(str(v), len(index)) for v in values.tolist()), dtype=np.int64,
                         count=len(values))  # fmt: skip
@@ -242,11 +249,11 @@ def colouring(columns: dict[str, np.ndarray], color_by: str, n: int) -> Colourin
 
 def _colouring(columns: dict[str, np.ndarray], color_by: str, n: int) -> Colouring:
     if color_by == "class" and "class_label" in columns:
-        labels = np.asarray(columns["class_label"], dtype=np.int64)
-        rgb, legend = class_colors(labels)
-        uniq, counts = np.unique(labels, return_counts=True)
-        cats = [Category(int(u), str(int(u)), legend[int(u)], int(c)) for u, c in zip(uniq, counts, strict=True)]
-        return Colouring("class", "categorical", rgb, cats)
+        uniq, inverse, counts = int_unique(np.asarray(columns["class_label"], dtype=np.int64))
+        legend = class_legend(uniq)
+        table = np.array([legend[int(u)] for u in uniq.tolist()], dtype=np.float32).reshape(-1, 3)
+        cats = [Category(u, str(u), legend[u], c) for u, c in zip(uniq.tolist(), counts.tolist(), strict=True)]
+        return Colouring("class", "categorical", np.take(table, inverse, axis=0), cats)  # take: 3x quicker
     if color_by == "noise" and NOISE_COLUMN in columns:
         return _numeric(NOISE_COLUMN, columns[NOISE_COLUMN], log=True)
     kind = column_kind(columns[color_by]) if color_by in columns else None

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from diffviews_core import worker_tasks
 from diffviews_core.errors import DataError
@@ -69,6 +70,16 @@ def _open(path: Path, model_name: str | None, embeddings_csv: Path | None):
     return root, name, key, load_embedding(model, key) if key else None
 
 
+@dataclass
+class _Early:
+    """A prefetched open: its ``_open`` arguments, whether ``open_folder`` took it over, and its outcome once it
+    ended before that (the callback and its value)."""
+
+    args: tuple
+    adopted: bool = False
+    ended: tuple[Callable, object] | None = None
+
+
 class ExplorerController(QObject):
     """Owns no widgets; the window connects ``message`` to its banner and status bar."""
 
@@ -89,21 +100,69 @@ class ExplorerController(QObject):
         self._choices: dict[str, LayerChoice] = {}
         self._embedding: tuple[str, str] | None = None  # (model path, layer) being embedded now
         self._hookable: dict[str, list[str]] = {}  # model path -> layers its loaded model can record
+        self._early: _Early | None = None  # an open started before the window was shown (``prefetch``)
+        # runs background work for a model once its points are on screen (the window: the canvas's when_drawn)
+        self.after_drawn: Callable[[Callable[[], None]], None] = lambda fn: fn()
+        self._opening = 0  # open_folder calls so far: a prefetched result delivered late checks it is still wanted
+        self._handing_over: _Early | None = None  # see handing_over
         # a generated image (trajectory id) -> (activation or None, map position): set by the generation half
         self.generated_query: Callable[[int], tuple[np.ndarray | None, np.ndarray] | None] = lambda _tid: None
         state.model_changed.connect(self._warm_knn)
         state.embedding_changed.connect(self._warm_knn)
 
     # ---- opening ----------------------------------------------------------------------------------------------
+    def prefetch(self, path: Path | str) -> None:
+        """Start opening ``path`` now, while the window is still being built; the ``open_folder`` of the same folder
+        that follows takes this job over (or its result) instead of starting another, and any other open drops it."""
+        early = _Early(self._open_args(Path(path), None))
+        self._early = early
+        self.pool.submit(f"Opening {early.args[0].name or early.args[0]}", _open, *early.args, key="open",
+                         on_result=lambda result: self._early_ended(early, self._opened, result),
+                         on_error=lambda text: self._early_ended(early, self._open_failed, text))  # fmt: skip
+
+    def _open_args(self, path: Path, model: str | None) -> tuple:
+        csv = self.options.embeddings if self.state.root is None else None
+        return path, model or self.options.model, csv
+
+    def _early_ended(self, early: _Early, deliver: Callable, value) -> None:
+        if early.adopted or self._early is early:  # else dropped: another folder was opened
+            early.ended = (deliver, value)  # kept for the open_folder that will take it over
+        if early.adopted:
+            self._deliver_early(early)
+
+    def _deliver_early(self, early: _Early) -> None:
+        """Hand a prefetched outcome on from the next event-loop turn, after the events already queued: a window
+        just shown lays itself out first, so the map is fitted to the canvas's final size (no resize after it)."""
+        opening = self._opening
+        self._handing_over = early
+
+        def deliver() -> None:
+            if self._handing_over is early:
+                self._handing_over = None
+            if self._opening == opening:
+                early.ended[0](early.ended[1])
+
+        QTimer.singleShot(0, self, deliver)
+
+    @property
+    def handing_over(self) -> bool:
+        """True while a prefetched open has ended but its result waits for the event loop (no job runs for it)."""
+        return self._handing_over is not None
+
     def open_folder(self, path: Path | str, model: str | None = None) -> None:
         """Open a data root or model folder in the background; the current data stays on screen until it succeeds,
         but the jobs working for it (embedding, extraction, KNN) are cancelled: the user has moved on."""
-        path = Path(path)
+        args = self._open_args(Path(path), model)
         self.pool.cancel_keys("view", "knn", "knn-warm")  # work for the data on screen: its late results are dropped
         self.busy_changed.emit(True)
-        first = model or self.options.model
-        csv = self.options.embeddings if self.state.root is None else None
-        self.pool.submit(f"Opening {path.name or path}", _open, path, first, csv, key="open",
+        self._opening += 1
+        early, self._early = self._early, None
+        if early is not None and early.args == args:  # the prefetch of this very open
+            early.adopted = True
+            if early.ended is not None:
+                self._deliver_early(early)
+            return
+        self.pool.submit(f"Opening {args[0].name or args[0]}", _open, *args, key="open",
                          on_result=self._opened, on_error=self._open_failed)  # fmt: skip
 
     def _open_failed(self, text: str) -> None:
@@ -155,13 +214,14 @@ class ExplorerController(QObject):
             self.switch_layer(stored.key)
 
     def _prepare_search(self, model) -> None:
-        """Index the samples' texts for the search box in the background (seconds at a million rows)."""
+        """Index the samples' texts for the search box in the background (seconds at a million rows), once the
+        map is drawn (``after_drawn``)."""
         from .search import SampleSearch
 
         root = self.state.root
         searcher = SampleSearch(model.samples, root.class_names if root is not None else None)
-        self.pool.submit("Preparing search", searcher.prepare, key="search-index", quiet=True,
-                         on_result=self.state.set_searcher)  # fmt: skip
+        self.after_drawn(lambda: self.pool.submit("Preparing search", searcher.prepare, key="search-index",
+                                                  quiet=True, on_result=self.state.set_searcher))  # fmt: skip
 
     # ---- model and layer ----------------------------------------------------------------------------------------
     def switch_model(self, name: str) -> None:

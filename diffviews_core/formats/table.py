@@ -18,6 +18,7 @@ import numpy as np
 from ..atomic import atomic_write_text
 from ..errors import DataError
 from ..safe_io import read_regular_bytes
+from ..unique import int_unique
 from ..validate import INT64_MAX, INT64_MIN
 from . import table_cache
 
@@ -301,7 +302,7 @@ class SampleTable:
 
     def check_unique_ids(self) -> None:
         ids = self.sample_id
-        uniq, counts = np.unique(ids, return_counts=True)
+        uniq, _inverse, counts = int_unique(ids)  # integer ids count (no sort); text ids go through np.unique
         if len(uniq) != len(ids):
             dup = uniq[counts > 1][0]
             rows = np.flatnonzero(ids == dup)[:2].tolist()
@@ -317,7 +318,9 @@ class SampleTable:
             return
         cn = self.columns["class_name"]
         label = self.class_label
-        empty = np.flatnonzero((cn == "") | (cn == label.astype(str)))
+        uniq, inverse, _counts = int_unique(label)  # each label's text once: astype(str) of 1M rows takes 0.3 s
+        texts = np.array([str(v) for v in uniq.tolist()], dtype=object)
+        empty = np.flatnonzero((cn == "") | (cn == texts[inverse]))
         for i, value in zip(empty.tolist(), label[empty].tolist()):
             if int(value) in names:
                 cn[i] = names[int(value)]

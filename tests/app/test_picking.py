@@ -8,7 +8,7 @@ from diffviews_app.canvas.lasso import box_polygon, points_in_polygon, simplify_
 from diffviews_app.canvas.picking import PointIndex, nearest_brute, project_to_screen
 
 
-@pytest.fixture(params=[20_000, 60_000], ids=["scanned", "tree"])  # either side of picking.SCAN_MAX
+@pytest.fixture(params=[20_000, 60_000], ids=["scanned", "grid"])  # either side of picking.SCAN_MAX
 def cloud(request) -> np.ndarray:
     rng = np.random.default_rng(1)
     centres = rng.normal(size=(8, 2)) * 10
@@ -44,10 +44,40 @@ def test_non_finite_rows_are_never_picked():
     assert index.nearest((0.1, 0.0), 1.0) == 0
     assert nearest_brute(xy, (2.1, 2.0), 1.0) == 2
     assert PointIndex(np.zeros((0, 2), np.float32)).nearest((0, 0), 1.0) == -1
-    big = np.random.default_rng(3).uniform(10, 20, size=(60_000, 2)).astype(np.float32)  # a tree, not a scan
+    big = np.random.default_rng(3).uniform(10, 20, size=(60_000, 2)).astype(np.float32)  # a grid, not a scan
     big[:3] = xy
     tree = PointIndex(big)
     assert tree.nearest((2.1, 2.0), 1.0) == 2 and tree.nearest((0.1, 0.0), 1.0) == 0
+
+
+def _degenerate_clouds() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(4)
+    n = 60_000  # over SCAN_MAX: the grid answers
+    line = np.zeros((n, 2), np.float32)
+    line[:, 1] = rng.normal(size=n)  # every x equal
+    slanted = np.c_[rng.normal(size=n) * 1e-7, rng.normal(size=n)].astype(np.float32)  # nearly a line
+    point = np.full((n, 2), 3.0, np.float32)  # every point the same: ties everywhere
+    far = (rng.normal(size=(n, 2)) * 0.01 + 1e5).astype(np.float32)  # big coordinates, tiny distances
+    holes = rng.normal(size=(n, 2)).astype(np.float32)
+    holes[rng.integers(0, n, 500)] = np.nan
+    holes[rng.integers(0, n, 500), 0] = np.inf
+    holes[rng.integers(0, n, 500), 1] = -np.inf
+    dupes = np.repeat(rng.normal(size=(n // 3, 2)), 3, axis=0).astype(np.float32)[rng.permutation(n)]  # ties
+    return {"line": line, "slanted": slanted, "point": point, "far": far, "holes": holes, "dupes": dupes}
+
+
+@pytest.mark.parametrize("name", ["line", "slanted", "point", "far", "holes", "dupes"])
+def test_grid_matches_brute_force_on_degenerate_clouds(name):
+    xy = _degenerate_clouds()[name]
+    index = PointIndex(xy)
+    rng = np.random.default_rng(5)
+    finite = xy[np.isfinite(xy).all(axis=1)]
+    queries = finite[rng.integers(0, len(finite), 60)].astype(np.float64)
+    queries += rng.normal(scale=np.abs(queries).max() * 1e-7 + 1e-3, size=queries.shape)
+    queries = np.r_[queries, finite[:5], [[1e9, -1e9], [np.nan, 0.0]]]
+    for q in queries:
+        for radius in (0.0, 1e-6, 1e-3, 0.05, 2.0, 1e6, np.inf):
+            assert index.nearest(q, radius) == nearest_brute(xy, q, radius), (q, radius)
 
 
 def _homogeneous(pts: np.ndarray, m: np.ndarray) -> np.ndarray:

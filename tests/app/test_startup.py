@@ -41,3 +41,18 @@ def test_diffviews_viz_without_the_app_says_so(monkeypatch, capsys):
     assert viz.run(cli_parser().parse_args(["viz"])) == 2
     err = capsys.readouterr().err
     assert "desktop app is not installed" in err and "diffviews.apps" in err
+
+
+def test_application_spares_later_imports_pysides_source_scan(qapp):
+    """PySide6's ``__feature__`` import hook reads the source of each module imported after Qt; the app selects no
+    feature, so ``application()`` answers for it without reading (0.1-0.2 s of start-up)."""
+    import sys
+    import types
+
+    from diffviews_app.app import application
+
+    assert application() is qapp
+    feature = sys.modules["shibokensupport.feature"]
+    mentions_qt = types.ModuleType("mentions_qt")
+    mentions_qt.__file__ = __file__  # this file says PySide6: the hook's own check would read it and answer True
+    assert feature._mod_uses_pyside(mentions_qt) is False

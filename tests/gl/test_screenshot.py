@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from diffviews_app.__main__ import main
 code = main(["--data-dir", sys.argv[1], "--screenshot", sys.argv[2], "-m", "edm"])
-engines = ("torch", "umap", "numba", "sklearn", "pynndescent", "ray", "faiss", "pandas", "pyarrow.compute")
+engines = ("torch", "umap", "numba", "sklearn", "scipy", "pynndescent", "ray", "faiss", "pandas", "pyarrow.compute")
 heavy = sorted(m for m in engines if m in sys.modules)
 print("EXIT", code, "HEAVY", ",".join(heavy) or "-")
 """

@@ -4,7 +4,8 @@ while it runs, as a user would; the process then exits the way the app always do
 ``python close_while_running.py SCENARIO DATA_DIR``. Prints ``CLOSING <time.monotonic()>`` just before the window
 closes (the clock is system-wide, so the parent measures close-to-exit). Scenarios:
 
-- ``open``: while the data folder is being opened;
+- ``open``: while a data folder is being opened (the start folder again once the window is up: its first open
+  starts before the window is built and may be over before the first tick);
 - ``fifo``: a second after opening a folder in which a data file is a FIFO nobody writes to (a read that blocks);
 - ``embed``: while a stored layer is embedded (inside UMAP's fit, which cannot see the cancel flag);
 - ``load-model``: while the model's checkpoint loads (importing torch);
@@ -30,10 +31,10 @@ def _window(app):
 class Driver:
     """Polls the window on the UI thread: starts the scenario's job once the data shows, closes once it runs."""
 
-    def __init__(self, app, scenario: str) -> None:
+    def __init__(self, app, scenario: str, data_dir: str) -> None:
         from PySide6.QtCore import QTimer
 
-        self.app, self.scenario = app, scenario
+        self.app, self.scenario, self.data_dir = app, scenario, data_dir
         self.started: float | None = None
         self.job_started = False
         self.timer = QTimer()
@@ -54,8 +55,9 @@ class Driver:
             self.app.exit(3)
             return
         if self.scenario == "open":
-            if self.running("Opening"):
-                self.close()
+            if not self.running("Opening"):
+                self.window.open_folder(self.data_dir)
+            self.close()  # the open's job is running: it was just started, if not still running from the launch
             return
         if self.scenario == "fifo":  # opening may hang on the FIFO, or fail at once where readers refuse it
             self.started = self.started or time.monotonic()
@@ -114,7 +116,7 @@ def main(argv: list[str]) -> int:
     from diffviews_app.app import application
 
     app = application()
-    driver = Driver(app, scenario)  # noqa: F841 (kept alive while the app runs)
+    driver = Driver(app, scenario, data_dir)  # noqa: F841 (kept alive while the app runs)
     return app_main(["--data-dir", data_dir])
 
 

@@ -6,7 +6,8 @@ import numpy as np
 
 
 def wait_drawn(qtbot, window) -> None:
-    """Until the canvas holds the state's points, its picking index is ready and a frame with them was drawn."""
+    """Until the canvas holds the state's points, its picking index is ready, a frame with them was drawn and the
+    search the controller prepares once the map is drawn is ready (its job no longer runs)."""
     n = window.state.num_points
     qtbot.waitUntil(lambda: window.canvas.point_count == n and window.canvas.index_ready, timeout=10000)
     frames: list[object] = []
@@ -17,6 +18,8 @@ def wait_drawn(qtbot, window) -> None:
         qtbot.waitUntil(lambda: bool(frames), timeout=10000)
     finally:
         draw.disconnect(frames.append)
+    preparing = lambda: any(j.name == "Preparing search" for j in window.pool.running())  # noqa: E731
+    qtbot.waitUntil(lambda: window.state.searcher is not None and not preparing(), timeout=10000)
 
 
 def screen_pos(window, row: int):

@@ -15,7 +15,7 @@ The canvas only draws and reports. What to show comes in through ``set_*`` calls
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -33,7 +33,7 @@ from .input import CanvasInput
 from .overlays import OverlayPoints, Rings
 from .picking import nearest_brute, project_to_screen
 from .point_layer import PointLayer
-from .point_picker import PointPicker
+from .point_picker import SYNC_INDEX_MAX, PointPicker
 
 REST_DELAY_MS = 150  # camera idle this long = at rest: full detail, 3D index rebuilt, camera_changed
 MOVING_POINTS_S = 0.03  # the level-of-detail subset is what GL draws in this long (a moving 3D frame draws it all)
@@ -108,6 +108,7 @@ class PointCloudCanvas(QObject):
 
         self._coords = np.zeros((0, 2), dtype=np.float32)  # as given
         self._pos = np.zeros((0, 3), dtype=np.float32)  # as drawn (z = 0 in 2D)
+        self._bounds_of: tuple | None = None  # (positions, min, max): reset_view's fit of the last positions
         self._points = PointLayer(lod_points=lod_points, parent=self._view.scene)
         self._points.order = 0
         self._canvas.cached_node = self._points  # drawn once per change, copied under every other frame
@@ -136,6 +137,31 @@ class PointCloudCanvas(QObject):
         for cam in self._cameras.values():  # fires on every pan, zoom, orbit and resize
             cam.transform.changed.connect(self._on_camera_moved)
         self.input = CanvasInput(self)
+        self._when_drawn: list[Callable[[], None]] = []  # see when_drawn
+        self._rings_made = False
+        self._canvas.events.draw.connect(self._after_draw, position="last")
+
+    def when_drawn(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` from the event loop once a frame has shown every point: for background work (indexes) that
+        would otherwise compete with the first frame of new points for the interpreter (on 2 cores at 1M points
+        the first image took twice as long beside the search index's job)."""
+        self._when_drawn.append(fn)
+        self._canvas.update()
+
+    def _after_draw(self, _event=None) -> None:
+        if not self._canvas.full_detail_drawn:
+            return
+        if self._when_drawn:
+            waiting, self._when_drawn = self._when_drawn, []
+            QTimer.singleShot(0, self, lambda: [fn() for fn in waiting])
+        if not self._rings_made and len(self._pos):
+            # the rings' visuals, left out of start-up: made now so that the first hover or click does not pay
+            self._rings_made = True
+            QTimer.singleShot(0, self, self._make_rings)
+
+    def _make_rings(self) -> None:
+        for ring in self._rings.values():
+            ring.make()
 
     # ---- widget -------------------------------------------------------------------------------------------------
     @property
@@ -244,7 +270,10 @@ class PointCloudCanvas(QObject):
             self._fitted = dict.fromkeys(self._fitted, False)
         if fit or (fit is None and not self._fitted[self._mode] and len(coords)):
             self.reset_view()
-        self._picker.schedule(self._matrix())
+        if len(coords) > SYNC_INDEX_MAX:  # a worker's job: after the first frame of these points
+            self.when_drawn(lambda: self._picker.schedule(self._matrix()))
+        else:
+            self._picker.schedule(self._matrix())
 
     def set_colors(self, rgba: np.ndarray) -> None:
         """Recolour every point: one attribute buffer upload, nothing else changes."""
@@ -395,7 +424,7 @@ class PointCloudCanvas(QObject):
         cam = self._cameras[self._mode]
         if len(self._pos) == 0:
             return
-        lo, hi = np.nanmin(self._pos, axis=0), np.nanmax(self._pos, axis=0)
+        lo, hi = self._bounds()
         if self._mode == "3d":
             cam.azimuth, cam.elevation, cam.roll = 30.0, 30.0, 0.0
             cam.center = tuple(float(v) for v in (lo + hi) / 2)
@@ -405,6 +434,17 @@ class PointCloudCanvas(QObject):
             x, y = (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
             cam.set_range(x=x, y=y, z=(0.0, 0.0), margin=0.05)
         self._fitted[self._mode] = True
+        self._rest_timer.stop()  # a fit jumps, it does not move: no subset frames before full detail
+        self._on_camera_rest()
+
+    def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(min, max) of the drawn positions, ignoring NaN; kept while the positions are the same array."""
+        if self._bounds_of is None or self._bounds_of[0] is not self._pos:
+            # per column: a reduction down a strided column is several times quicker than one along axis 0
+            lo = np.array([np.fmin.reduce(self._pos[:, j]) for j in range(3)])
+            hi = np.array([np.fmax.reduce(self._pos[:, j]) for j in range(3)])
+            self._bounds_of = (self._pos, lo, hi)
+        return self._bounds_of[1], self._bounds_of[2]
 
     def camera_state(self) -> dict:
         """Both cameras and the current mode, as plain JSON types."""

@@ -66,16 +66,40 @@ class _RingMarkers(_Markers):
 
 
 class Rings:
-    """Hollow rings around some rows of the main point buffer, each over a white halo so it reads on any colour."""
+    """Hollow rings around some rows of the main point buffer, each over a white halo so it reads on any colour.
+
+    Its two visuals are made on first use (``make``, or showing rings): each vispy visual costs ~15 ms of Python,
+    and a canvas has ten of them to make before its first frame otherwise."""
 
     def __init__(self, parent, color: Sequence[float], extra_size: float, width: float, order: int) -> None:
-        self.halo = _markers(parent, 2 * order, _RingMarkers)
-        self.visual = _markers(parent, 2 * order + 1, _RingMarkers)
+        self._parent, self._order = parent, order
+        self._halo: _RingMarkers | None = None
+        self._visual: _RingMarkers | None = None
         self.color = tuple(color)
         self.halo_rgb = (1.0, 1.0, 1.0)
         self.extra_size = float(extra_size)
         self.width = float(width)
         self.rows = np.zeros(0, dtype=np.int64)
+
+    @property
+    def halo(self) -> _RingMarkers:
+        self.make()
+        return self._halo
+
+    @property
+    def visual(self) -> _RingMarkers:
+        self.make()
+        return self._visual
+
+    @property
+    def made(self) -> bool:
+        return self._visual is not None
+
+    def make(self) -> None:
+        """Make the visuals now (hidden) if they are not made yet."""
+        if self._visual is None:
+            self._halo = _markers(self._parent, 2 * self._order, _RingMarkers)
+            self._visual = _markers(self._parent, 2 * self._order + 1, _RingMarkers)
 
     def set_color(self, color: Sequence[float], halo_rgb: Sequence[float] = (1.0, 1.0, 1.0)) -> None:
         """Ring and halo colours (the next ``refresh`` draws them)."""
@@ -106,6 +130,8 @@ class Rings:
     def refresh(self, positions: np.ndarray, point_size: float) -> None:
         rows = self.rows[(self.rows >= 0) & (self.rows < len(positions))]
         visible = len(rows) > 0
+        if not visible and not self.made:
+            return  # nothing to hide
         self.visual.visible = self.halo.visible = visible
         if not visible:
             return

@@ -1,6 +1,6 @@
 """Which point of the main cloud is under the mouse or inside a lasso, fast at a million points.
 
-2D keeps a k-d tree on data positions (valid until the points change); 3D keeps one on the points' screen positions
+2D keeps a grid index on data positions (valid until the points change); 3D keeps one on the points' screen positions
 for one camera pose (rebuilt when the camera rests). Small clouds index at once; big ones are indexed by the app's
 worker pool, and until an index is ready picking falls back to a brute-force scan.
 """

@@ -154,8 +154,8 @@ class TrajectoryLayer(QObject):
     def __init__(self, canvas, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
-        self._others = _TrajectoryGroup(canvas.scene, order=PICK_ORDER, bold=False)
-        self._bold = _TrajectoryGroup(canvas.scene, order=PICK_ORDER + 4, bold=True)
+        self._groups: dict[bool, _TrajectoryGroup] = {}  # bold -> group, made on first use (six visuals: 0.1 s)
+        self._dark = False
         self._data: dict[int, tuple] = {}  # id -> (points2d, points3d or None, sigmas, rgb, finished)
         self._current = -1
         self._dirty: set[int] = set()
@@ -167,8 +167,17 @@ class TrajectoryLayer(QObject):
         for group in (self._bold, self._others):
             canvas.warm_up_later(group)
 
+    def _group(self, bold: bool) -> _TrajectoryGroup:
+        group = self._groups.get(bold)
+        if group is None:
+            group = _TrajectoryGroup(self.canvas.scene, order=PICK_ORDER + (4 if bold else 0), bold=bold)
+            group.labels.color = LABEL_INK[self._dark]
+            self._groups[bold] = group
+        return group
+
     def _background_changed(self, dark: bool) -> None:
-        for group in (self._others, self._bold):
+        self._dark = dark
+        for group in self._groups.values():
             group.labels.color = LABEL_INK[dark]
         self.canvas.request_draw()
 
@@ -200,9 +209,12 @@ class TrajectoryLayer(QObject):
             return
         if self._current in dirty:
             cur = [self._item(self._current)] if self._current in self._data else []
-            self._bold.draw(cur)
+            if cur or True in self._groups:  # nothing drawn yet: no group to make
+                self._group(True).draw(cur)
         if dirty - {self._current}:
-            self._others.draw([self._item(t) for t in self._data if t != self._current])
+            others = [self._item(t) for t in self._data if t != self._current]
+            if others or False in self._groups:
+                self._group(False).draw(others)
         self.canvas.request_draw()
 
     def _item(self, tid: int) -> tuple:

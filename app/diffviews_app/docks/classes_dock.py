@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..colors import class_colors, color_label, colouring, for_background
+from diffviews_core.unique import int_unique
+
+from ..colors import class_legend, color_label, colouring, for_background
 from ..search import SampleSearch, SearchResult
 from ..state import ExplorerState
 
@@ -28,8 +30,12 @@ SEARCH_DELAY_MS = 150  # typing pauses this long before the map is searched and 
 
 
 def _swatch(rgb: tuple[float, float, float], dark: bool) -> QIcon:
+    return _swatch_of(for_background(rgb, dark))  # as the map draws it
+
+
+def _swatch_of(shown) -> QIcon:
     pixmap = QPixmap(14, 14)
-    pixmap.fill(QColor.fromRgbF(*map(float, for_background(rgb, dark))))  # as the map draws it
+    pixmap.fill(QColor.fromRgbF(*map(float, shown)))
     return QIcon(pixmap)
 
 
@@ -144,8 +150,9 @@ class ClassesDock(QDockWidget):
             self.legend_column = info.column
             self.legend.setHeaderLabels([info.column, "Samples"])
             self.setWindowTitle(f"Legend: {info.column}")
-            for cat in info.categories:
-                self._add_entry(cat.text, cat.text, cat.rgb, cat.count)
+            rgbs = [cat.rgb for cat in info.categories]
+            self.legend.addTopLevelItems([self._entry(cat.text, cat.text, rgb, shown, cat.count)
+                                          for cat, rgb, shown in zip(info.categories, rgbs, self._shown(rgbs))])  # fmt: skip
         else:
             self.legend_column = "class"
             self.legend.setHeaderLabels(["Class", "Samples"])
@@ -155,30 +162,41 @@ class ClassesDock(QDockWidget):
         self._updating = False
         self._refresh_status()
 
-    def _add_entry(self, key: int | str, text: str, rgb, count: int, name: str | None = None) -> None:
+    def _shown(self, rgbs: list) -> np.ndarray:
+        """The swatch colours of ``rgbs`` as the map draws them, in one call (a thousand classes: one array)."""
+        return for_background(np.asarray(rgbs, dtype=np.float32).reshape(-1, 3), self.dark)
+
+    def _entry(self, key: int | str, text: str, rgb, shown, count: int, name: str | None = None) -> QTreeWidgetItem:
+        """A legend row; ``shown``: its swatch colour (``_shown``), ``rgb`` None for none. The rows of a legend are
+        added together (``addTopLevelItems``): one at a time, a thousand cost the tree a relayout each."""
         item = QTreeWidgetItem([text, f"{count:,}"])
         if rgb is not None:
-            item.setIcon(0, _swatch(rgb, self.dark))
+            item.setIcon(0, _swatch_of(shown))
             item.setData(1, Qt.ItemDataRole.UserRole, tuple(rgb))
         item.setToolTip(0, text)
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         item.setData(0, Qt.ItemDataRole.UserRole, key)
         item.setData(0, Qt.ItemDataRole.UserRole + 1, (text if name is None else name).lower())
         item.setData(0, Qt.ItemDataRole.UserRole + 2, int(count))
-        self.legend.addTopLevelItem(item)
+        return item
 
     def _add_classes(self, model, coloured: bool) -> None:
         labels = np.asarray(model.samples.class_label, dtype=np.int64)
-        uniq, first, counts = np.unique(labels, return_index=True, return_counts=True)
-        _, legend = class_colors(labels)
+        uniq, _inverse, counts, first = int_unique(labels, first=True)
+        legend = class_legend(uniq)
         root_names = self.state.root.class_names if self.state.root is not None else None
         names = model.samples.class_name
-        for label, row, count in zip(uniq, first, counts, strict=True):
+        rgbs = [legend[label] for label in uniq.tolist()]
+        shown = self._shown(rgbs) if coloured else [None] * len(rgbs)
+        items = []
+        for label, row, count, rgb, swatch in zip(uniq.tolist(), first.tolist(), counts.tolist(), rgbs, shown,
+                                                  strict=True):  # fmt: skip
             name = str(names[row]) if names is not None and str(names[row]) else ""
             if not name and root_names:
-                name = root_names.get(int(label), "")
+                name = root_names.get(label, "")
             text = f"{label}: {name}" if name else str(label)
-            self._add_entry(int(label), text, legend[int(label)] if coloured else None, int(count), name)
+            items.append(self._entry(label, text, rgb if coloured else None, swatch, count, name))
+        self.legend.addTopLevelItems(items)
 
     def _on_selection(self) -> None:
         if self._updating:
