@@ -382,10 +382,11 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     for name, ring in canvas._rings.items():
         assert not ring.visual._program._need_build and not ring.halo._program._need_build, name
         assert ring.visual.visible == ring.halo.visible == (name == "selection"), name
-    for group in (layer._bold, layer._others):
+    for group in (layer._groups[True], layer._groups[False]):
         assert not group.line._subvisuals[0]._program._need_build and not group.markers._program._need_build
         assert not any(v.visible for v in group.visuals())
-    assert not layer._bold.labels._program._need_build and layer._bold.labels.color.alpha == 1.0
+    bold = layer._groups[True]
+    assert not bold.labels._program._need_build and bold.labels.color.alpha == 1.0
     np.testing.assert_array_equal(canvas.render_image(), before)
     canvas.set_neighbours([3, 4])
     np.testing.assert_array_equal(canvas._rings["neighbours"].visual._data["a_position"][:, :2], grid_points()[[3, 4]])

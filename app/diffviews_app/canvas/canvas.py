@@ -123,7 +123,6 @@ class PointCloudCanvas(QObject):
         self._warming: WarmUp | None = None
         self._warm_timer = QTimer(self, singleShot=True, interval=0)
         self._warm_timer.timeout.connect(self._warm_up_next)
-        self._canvas.events.draw.connect(self._drew, position="last")
         self._overlays: dict[str, OverlayPoints] = {}
         self._spare_overlays: list = []  # Markers of removed overlays, reused by the next ones
         self._layers: list[PickLayer] = []
@@ -138,7 +137,6 @@ class PointCloudCanvas(QObject):
             cam.transform.changed.connect(self._on_camera_moved)
         self.input = CanvasInput(self)
         self._when_drawn: list[Callable[[], None]] = []  # see when_drawn
-        self._rings_made = False
         self._canvas.events.draw.connect(self._after_draw, position="last")
 
     def when_drawn(self, fn: Callable[[], None]) -> None:
@@ -149,19 +147,23 @@ class PointCloudCanvas(QObject):
         self._canvas.update()
 
     def _after_draw(self, _event=None) -> None:
+        """After each frame: what was warmed up in it is hidden again; after a frame that showed every point, the
+        work waiting for one (``when_drawn``) starts and the next cold visual is warmed up in a frame of its own
+        (never inside this paint): vispy builds a visual's shaders when it is first drawn (~50-90 ms each here),
+        which a first click, hover, KNN or generation paid otherwise."""
+        if self._warming is not None:
+            self._warming.end_warm_up()
+            self._warming = None
+            self.request_draw()
+            if not self._cold:
+                self.warmed_up.emit()
         if not self._canvas.full_detail_drawn:
             return
         if self._when_drawn:
             waiting, self._when_drawn = self._when_drawn, []
             QTimer.singleShot(0, self, lambda: [fn() for fn in waiting])
-        if not self._rings_made and len(self._pos):
-            # the rings' visuals, left out of start-up: made now so that the first hover or click does not pay
-            self._rings_made = True
-            QTimer.singleShot(0, self, self._make_rings)
-
-    def _make_rings(self) -> None:
-        for ring in self._rings.values():
-            ring.make()
+        if self._cold and len(self._pos):
+            self._warm_timer.start()
 
     # ---- widget -------------------------------------------------------------------------------------------------
     @property
@@ -478,22 +480,9 @@ class PointCloudCanvas(QObject):
         return not self._cold and self._warming is None
 
     def warm_up_later(self, item: WarmUp) -> None:
-        """Draw ``item`` once, with nothing to see, in a frame of its own after a full frame (see ``_drew``)."""
+        """Draw ``item`` once, with nothing to see, in a frame of its own after a full frame (``_after_draw``)."""
         self._cold.append(item)
         if self.full_detail_drawn and len(self._pos):
-            self._warm_timer.start()
-
-    def _drew(self, _event=None) -> None:
-        """After each frame: what was warmed in it is hidden again, and after a full frame of points the next cold
-        item is warmed in a frame of its own (not inside this paint), so a first click, hover, KNN or generation
-        costs what later ones do: vispy builds a visual's shaders when it is first drawn (~50-90 ms each here)."""
-        if self._warming is not None:
-            self._warming.end_warm_up()
-            self._warming = None
-            self.request_draw()
-            if not self._cold:
-                self.warmed_up.emit()
-        if self._cold and self.full_detail_drawn and len(self._pos):
             self._warm_timer.start()
 
     def _warm_up_next(self) -> None:

@@ -146,6 +146,19 @@ class _TrajectoryGroup:
             self.labels.visible = True
 
 
+class _GroupWarmUp:
+    """The canvas's warm-up of one of a layer's groups, which is made then (after the first frame), not earlier."""
+
+    def __init__(self, layer: TrajectoryLayer, bold: bool) -> None:
+        self.layer, self.bold = layer, bold
+
+    def warm_up(self, position: np.ndarray) -> bool:
+        return self.layer._group(self.bold).warm_up(position)
+
+    def end_warm_up(self) -> None:
+        self.layer._group(self.bold).end_warm_up()
+
+
 class TrajectoryLayer(QObject):
     """Draws trajectories over a PointCloudCanvas (through its public layer API) and picks their steps."""
 
@@ -164,8 +177,8 @@ class TrajectoryLayer(QObject):
         canvas.mode_changed.connect(self._mode_changed)
         canvas.background_changed.connect(self._background_changed)
         canvas.add_layer(self)
-        for group in (self._bold, self._others):
-            canvas.warm_up_later(group)
+        for bold in (True, False):
+            canvas.warm_up_later(_GroupWarmUp(self, bold))
 
     def _group(self, bold: bool) -> _TrajectoryGroup:
         group = self._groups.get(bold)
