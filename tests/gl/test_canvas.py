@@ -368,7 +368,7 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     """vispy builds a visual's shaders when it is first drawn (~50-90 ms each on software GL): each ring style and
     trajectory group is drawn once, with nothing to see, after the first full frame, so a first click, hover, KNN
     or generation costs what later ones do. What is in use meanwhile stays as it is."""
-    from diffviews_app.canvas.trajectory_layer import TrajectoryLayer
+    from diffviews_app.canvas.trajectory_layer import LABEL_INK, TrajectoryLayer
 
     layer = TrajectoryLayer(canvas)
     canvas.set_points(grid_points())
@@ -387,6 +387,12 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
         assert not any(v.visible for v in group.visuals())
     bold = layer._groups[True]
     assert not bold.labels._program._need_build and bold.labels.color.alpha == 1.0
+    assert bold.warm_up(canvas._pos[0])  # a dark background chosen during a warm-up is the labels' colour after it
+    layer._background_changed(True)
+    assert bold.labels.color.alpha == 0.0
+    bold.end_warm_up()
+    assert bold.labels.color.rgba[0].tolist() == pytest.approx(LABEL_INK[True])
+    layer._background_changed(False)
     np.testing.assert_array_equal(canvas.render_image(), before)
     canvas.set_neighbours([3, 4])
     np.testing.assert_array_equal(canvas._rings["neighbours"].visual._data["a_position"][:, :2], grid_points()[[3, 4]])

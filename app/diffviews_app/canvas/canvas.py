@@ -77,7 +77,7 @@ class PointCloudCanvas(QObject):
     camera_changed = Signal()
     mode_changed = Signal(str)
     background_changed = Signal(bool)  # True when the new background is dark (layers pick readable colours)
-    warmed_up = Signal()  # every ring style has been drawn once after the first full frame: the launch has settled
+    warmed_up = Signal()  # what waited for a warm-up has been drawn once after the first full frame: launch settled
 
     RING_STYLE = {  # colour, extra diameter over the point size (px), ring width (px)
         "highlight": ((0.10, 0.10, 0.10, 0.9), 4.0, 1.5),
@@ -357,7 +357,8 @@ class PointCloudCanvas(QObject):
             ov = OverlayPoints(self._view.scene, coords, rgba, symbol, size, order=10 + len(self._overlays),
                                targets=targets, visual=spare)  # fmt: skip
         except ValueError:
-            self._spare_overlays += [spare] if spare is not None else []
+            if spare is not None:
+                self._spare_overlays.append(spare)
             raise
         ov.place(self.drawn_positions(ov.coords))
         self._overlays[name] = ov

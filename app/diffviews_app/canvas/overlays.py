@@ -68,8 +68,8 @@ class _RingMarkers(_Markers):
 class Rings:
     """Hollow rings around some rows of the main point buffer, each over a white halo so it reads on any colour.
 
-    Its two visuals are made on first use (``make``, or showing rings): each vispy visual costs ~15 ms of Python,
-    and a canvas has ten of them to make before its first frame otherwise."""
+    Its two visuals are made on first use (the canvas's warm-up, or showing rings): each vispy visual costs ~15 ms
+    of Python, and a canvas has ten of them to make before its first frame otherwise."""
 
     def __init__(self, parent, color: Sequence[float], extra_size: float, width: float, order: int) -> None:
         self._parent, self._order = parent, order
@@ -83,19 +83,15 @@ class Rings:
 
     @property
     def halo(self) -> _RingMarkers:
-        self.make()
+        self._make()
         return self._halo
 
     @property
     def visual(self) -> _RingMarkers:
-        self.make()
+        self._make()
         return self._visual
 
-    @property
-    def made(self) -> bool:
-        return self._visual is not None
-
-    def make(self) -> None:
+    def _make(self) -> None:
         """Make the visuals now (hidden) if they are not made yet."""
         if self._visual is None:
             self._halo = _markers(self._parent, 2 * self._order, _RingMarkers)
@@ -130,7 +126,7 @@ class Rings:
     def refresh(self, positions: np.ndarray, point_size: float) -> None:
         rows = self.rows[(self.rows >= 0) & (self.rows < len(positions))]
         visible = len(rows) > 0
-        if not visible and not self.made:
+        if not visible and self._visual is None:
             return  # nothing to hide
         self.visual.visible = self.halo.visible = visible
         if not visible:

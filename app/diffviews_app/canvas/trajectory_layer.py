@@ -87,6 +87,13 @@ class _TrajectoryGroup:
         if self._ink is not None:  # still the warm-up's trajectory: nothing was drawn for real meanwhile
             self.draw([])
 
+    def set_ink(self, rgba: tuple) -> None:
+        """The labels' colour (kept for after a warm-up under way, which shows them transparent)."""
+        if self._ink is not None:
+            self._ink = rgba
+        else:
+            self.labels.color = rgba
+
     def draw(self, items: list[tuple[np.ndarray, Sequence[float], tuple, bool]], opacity: float = 1.0) -> None:
         """``items``: (drawn positions (n, 3), sigmas, rgb, finished) per trajectory."""
         if self._ink is not None:
@@ -184,14 +191,14 @@ class TrajectoryLayer(QObject):
         group = self._groups.get(bold)
         if group is None:
             group = _TrajectoryGroup(self.canvas.scene, order=PICK_ORDER + (4 if bold else 0), bold=bold)
-            group.labels.color = LABEL_INK[self._dark]
+            group.set_ink(LABEL_INK[self._dark])
             self._groups[bold] = group
         return group
 
     def _background_changed(self, dark: bool) -> None:
         self._dark = dark
         for group in self._groups.values():
-            group.labels.color = LABEL_INK[dark]
+            group.set_ink(LABEL_INK[dark])
         self.canvas.request_draw()
 
     # ---- content ----------------------------------------------------------------------------------------------

@@ -29,11 +29,8 @@ from ..state import ExplorerState
 SEARCH_DELAY_MS = 150  # typing pauses this long before the map is searched and highlighted
 
 
-def _swatch(rgb: tuple[float, float, float], dark: bool) -> QIcon:
-    return _swatch_of(for_background(rgb, dark))  # as the map draws it
-
-
-def _swatch_of(shown) -> QIcon:
+def _swatch(shown) -> QIcon:
+    """A legend swatch of colour ``shown`` (``for_background`` of the class colour: as the map draws it)."""
     pixmap = QPixmap(14, 14)
     pixmap.fill(QColor.fromRgbF(*map(float, shown)))
     return QIcon(pixmap)
@@ -125,7 +122,7 @@ class ClassesDock(QDockWidget):
             item = self.legend.topLevelItem(i)
             rgb = item.data(1, Qt.ItemDataRole.UserRole)
             if rgb is not None:
-                item.setIcon(0, _swatch(rgb, dark))
+                item.setIcon(0, _swatch(for_background(rgb, dark)))
 
     def swatch_color(self, key: int | str) -> QColor:
         """The colour of a legend entry's swatch, as painted."""
@@ -171,7 +168,7 @@ class ClassesDock(QDockWidget):
         added together (``addTopLevelItems``): one at a time, a thousand cost the tree a relayout each."""
         item = QTreeWidgetItem([text, f"{count:,}"])
         if rgb is not None:
-            item.setIcon(0, _swatch_of(shown))
+            item.setIcon(0, _swatch(shown))
             item.setData(1, Qt.ItemDataRole.UserRole, tuple(rgb))
         item.setToolTip(0, text)
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
