@@ -398,6 +398,40 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     np.testing.assert_array_equal(canvas._rings["neighbours"].visual._data["a_position"][:, :2], grid_points()[[3, 4]])
 
 
+def test_switching_modes_rebuilds_no_shader_program_and_3d_draws_where_vispys_camera_maps(canvas, qtbot):
+    """Both cameras write one scene transform: a 2D <-> 3D switch changes a uniform, where replacing vispy's
+    transform object rebuilt every visible visual's program (50-90 ms each on llvmpipe)."""
+    import vispy.visuals.shaders.program as shader_program
+
+    pts = grid_points(dims=3)
+    canvas.set_points(pts)
+    canvas.set_colors(blue_with_red(100, [55]))
+    canvas.set_selection(11)
+    canvas.set_hover(12)
+    with qtbot.waitSignal(canvas.warmed_up, timeout=20000):
+        canvas.request_draw()
+    canvas.set_mode("3d")  # each visual's first 3D frame may build (depth test, positions); later ones may not
+    canvas.render_image()
+    canvas.set_mode("2d")
+    canvas.render_image()
+    builds: list[str] = []
+    original = shader_program.ModularProgram._build
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(shader_program.ModularProgram, "_build", lambda self: (builds.append(repr(self)), original(self)))
+        for mode in ("3d", "2d", "3d"):
+            canvas.set_mode(mode)
+            canvas.set_hover(13 if mode == "3d" else 12)
+            img = canvas.render_image()
+    assert builds == []
+    cam = canvas._cameras["3d"]  # vispy's own chain for this pose maps the points where the shared matrix does
+    own = cam._scene_transform.map(pts)
+    shared = canvas._view.scene.transform.map(pts)
+    np.testing.assert_allclose(own[:, :2] / own[:, 3:], shared[:, :2] / shared[:, 3:], rtol=1e-4, atol=1e-3)
+    x, y = canvas.data_to_screen(pts[55])[0] * (img.shape[1] / canvas.native.width())
+    red = img[int(round(y)), int(round(x)), :3].astype(int)
+    assert red[0] > 180 and red[2] < 80, red
+
+
 EXIT_SCRIPT = """
 import sys
 import numpy as np

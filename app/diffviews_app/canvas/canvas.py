@@ -23,12 +23,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtOpenGL import QOpenGLWindow
 from PySide6.QtWidgets import QWidget
 from vispy import scene
-from vispy.scene.cameras import PanZoomCamera, TurntableCamera
 from vispy.scene.visuals import Line
 
 from ..targets import Target
 from . import camera_state, native_surface
 from .cached_canvas import CachedSceneCanvas
+from .cameras import make_cameras
 from .input import CanvasInput
 from .overlays import OverlayPoints, Rings
 from .picking import nearest_brute, project_to_screen
@@ -101,7 +101,7 @@ class PointCloudCanvas(QObject):
         native_surface.attach(self._canvas, parent)
         self._view = self._canvas.central_widget.add_view(border_width=0)
         self._canvas.mouse_target = self._view  # its camera takes the drags and wheel; no picking render per press
-        self._cameras = {"2d": PanZoomCamera(aspect=1.0), "3d": TurntableCamera(fov=45.0)}
+        self._cameras = make_cameras()
         self._fitted = {"2d": False, "3d": False}
         self._mode = "2d"
         self._view.camera = self._cameras["2d"]
@@ -212,7 +212,7 @@ class PointCloudCanvas(QObject):
 
     @property
     def lasso_mode(self) -> str:
-        """"lasso" (free-hand) or "box" (the drag's rectangle)."""
+        """ "lasso" (free-hand) or "box" (the drag's rectangle)."""
         return self.input.lasso_mode
 
     @lasso_mode.setter
@@ -238,7 +238,7 @@ class PointCloudCanvas(QObject):
         self.request_draw()
 
     def set_selection_tool(self, tool: str) -> None:
-        """"point": a drag pans or orbits and Shift+drag lassos; "lasso" / "box": a drag draws that shape."""
+        """ "point": a drag pans or orbits and Shift+drag lassos; "lasso" / "box": a drag draws that shape."""
         self.input.drag_selects = tool in ("lasso", "box")
         self.input.lasso_mode = "box" if tool == "box" else "lasso"
 
@@ -522,4 +522,3 @@ class PointCloudCanvas(QObject):
             tr = self._view.scene.node_transform(self._canvas.scene)
             self._matrix_cache = np.asarray(tr.map(np.eye(4)), dtype=np.float64)
         return self._matrix_cache
-
