@@ -3,6 +3,12 @@ the app (tests/gl/test_screenshot.py runs the whole start-up)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import pytest
+
 OPTIONS = ["--data-dir", "--embeddings", "--checkpoint-path", "--adapter", "--device", "--num-steps",
            "--guidance-scale", "--model", "-m", "--screenshot"]  # fmt: skip
 
@@ -56,3 +62,16 @@ def test_application_spares_later_imports_pysides_source_scan(qapp):
     mentions_qt = types.ModuleType("mentions_qt")
     mentions_qt.__file__ = __file__  # this file says PySide6: the hook's own check would read it and answer True
     assert feature._mod_uses_pyside(mentions_qt) is False
+
+
+@pytest.mark.parametrize("user_value", [None, "3"])
+def test_application_asks_qt_for_frames_without_idle_time_unless_the_user_chose(user_value):
+    """On X11 Qt waits 5 ms before each update request of a window (no vsync to wait for): every canvas frame did."""
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_UPDATE_IDLE_TIME"}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    if user_value is not None:
+        env["QT_QPA_UPDATE_IDLE_TIME"] = user_value
+    code = "import os; from diffviews_app.app import application; application(); print(os.environ['QT_QPA_UPDATE_IDLE_TIME'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [user_value or "0"]
