@@ -387,6 +387,9 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
         assert not any(v.visible for v in group.visuals())
     bold = layer._groups[True]
     assert not bold.labels._program._need_build and bold.labels.color.alpha == 1.0
+    glyphs = set(bold.labels._font._glyphs)  # each new glyph is rendered on the UI thread (10-20 ms) when first shown
+    for sigma in (80.0, 14.5, 0.002, 3.9e-05, 2.6e-11, 7.0e12):
+        assert set(f" σ={sigma:.3g}") <= glyphs, sigma
     assert bold.warm_up(canvas._pos[0])  # a dark background chosen during a warm-up is the labels' colour after it
     layer._background_changed(True)
     assert bold.labels.color.alpha == 0.0

@@ -21,7 +21,7 @@ MAX_LABELS = 8
 MIN_LABEL_GAP = 0.1  # of a trajectory's extent: closer labels would print over each other
 LABEL_INK = {False: (0.1, 0.1, 0.1, 1.0), True: (0.9, 0.9, 0.9, 1.0)}  # on a light / dark map
 PICK_ORDER = 40  # over the cloud (0) and the generated-image overlay (10+): trajectories are drawn on top
-WARM_SIGMAS = (0.0678, 1.35e24)  # the warm-up's two labels: most glyphs a sigma label prints
+WARM_SIGMAS = (6.78e-09, 1.35e24)  # the warm-up's two labels: every glyph a sigma label prints (0-9 . e + -)
 TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
 
 
