@@ -58,6 +58,11 @@ from diffviews_app.app import application, create_window, open_start_data
 from diffviews_app.options import LaunchOptions
 app = application()
 w = create_window(LaunchOptions(data_dir=sys.argv[1]), QSettings(sys.argv[2], QSettings.Format.IniFormat))
+try:
+    from diffviews_app.gc_guard import keep_start_up_objects  # as run_app does (apps before it had none)
+    keep_start_up_objects()
+except ImportError:
+    pass
 w.resize(*WINDOW)
 w.show()
 open_start_data(w, w.controller.options)
@@ -121,11 +126,22 @@ def _within(obj, widget) -> bool:
 
 
 def run_until(app, done: Callable[[], bool], what: str, timeout: float = TIMEOUT_S) -> None:
+    """Run the event loop until ``done()``, checked after each batch of events and at least every millisecond.
+
+    The loop waits for events as the app's own does: spinning ``processEvents`` would hold the interpreter nearly
+    all the time and make every worker thread wait up to a switch interval (5 ms) at each of its Python steps."""
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+    ticker = QTimer(interval=1, timerType=Qt.TimerType.PreciseTimer)  # wakes the wait below
+    ticker.start()
     t0 = time.perf_counter()
-    while not done():
-        app.processEvents()
-        if time.perf_counter() - t0 > timeout:
-            raise RuntimeError(f"timed out waiting for {what}")
+    try:
+        while not done():
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+            if time.perf_counter() - t0 > timeout:
+                raise RuntimeError(f"timed out waiting for {what}")
+    finally:
+        ticker.stop()
 
 
 def gl_finish() -> None:
