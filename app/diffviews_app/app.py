@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from diffviews_core.errors import DiffViewsError
 
+from .gc_guard import UIThreadGarbageCollector, keep_start_up_objects
 from .options import LaunchOptions, default_data_dir
 from .workers import abandoned_running, close_worker_processes
 
@@ -55,8 +56,6 @@ def application() -> QApplication:
         app.setOrganizationName(ORGANIZATION)
         app.setApplicationName(APPLICATION)
         app.setApplicationDisplayName(APPLICATION)
-        from .gc_guard import UIThreadGarbageCollector
-
         app.gc_guard = UIThreadGarbageCollector(app)  # Qt objects must never be collected by a worker thread
     return app
 
@@ -176,6 +175,7 @@ def run_app(options: LaunchOptions) -> int:
         else:
             settings = user_settings()
         window = create_window(options, settings)
+        keep_start_up_objects()
         window.show()
         restorer = None
         if options.session:

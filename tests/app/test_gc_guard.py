@@ -6,7 +6,7 @@ import gc
 import threading
 import weakref
 
-from diffviews_app.gc_guard import UIThreadGarbageCollector
+from diffviews_app.gc_guard import UIThreadGarbageCollector, keep_start_up_objects
 
 
 class _Node:
@@ -28,3 +28,22 @@ def test_cycles_are_collected_by_the_ui_thread_timer(qtbot):
         del garbage
     finally:
         guard.timer.stop()
+
+
+def test_start_up_objects_are_never_walked_again_and_new_cycles_still_go():
+    """``run_app`` keeps what exists once the window is built out of every later collection's walk."""
+    kept = _Node()
+    kept.itself = kept
+    keep_start_up_objects()
+    try:
+        assert gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())  # no generation holds it: no collection walks it
+        later = _Node()
+        later.itself = later
+        gone = []
+        weakref.finalize(later, lambda: gone.append(True))
+        del later
+        gc.collect()
+        assert gone == [True]
+    finally:
+        gc.unfreeze()
