@@ -47,6 +47,27 @@ def test_opens_the_data_and_reports_the_broken_model(make_window, fixture_root):
     assert "60 samples (dmd2)" in w.view_dock.summary.text()
 
 
+def test_the_classes_legend_is_made_when_its_dock_is_first_seen(qtbot, make_window):
+    """A thousand classes are ~0.1 s of legend widgets: behind another tab at launch, they wait to be seen. The
+    dock's title and status are there at once; a search typed meanwhile filters the rows when they are made."""
+    from diffviews_app.options import demo_data_dir
+
+    w = make_window(demo_data_dir())
+    dock = w.classes_dock
+    assert dock.legend.topLevelItemCount() == 10  # seen: made at once
+    dock.hide()  # closed, or behind another tab (the default layout on smaller screens)
+    w.state.set_color_by("label_mode")  # another legend while not seen
+    assert dock.legend.topLevelItemCount() == 0
+    values = sorted(set(map(str, w.state.model.samples.columns["label_mode"])))
+    assert dock.windowTitle() == "Legend: label_mode"
+    assert dock.status.text() == f"Colour: label_mode, {len(values)} values, {w.state.num_points} samples"
+    dock.search.setText(values[0])
+    dock.show()
+    qtbot.waitUntil(lambda: dock.legend.topLevelItemCount() == len(values), timeout=3000)
+    shown = [item.text(0) for item in dock.items() if not item.isHidden()]
+    assert shown == [v for v in values if values[0] in v]
+
+
 def test_once_the_map_has_settled_the_decoders_and_the_plot_module_are_imported_on_a_thread(
     qtbot, make_window, fixture_root, monkeypatch
 ):

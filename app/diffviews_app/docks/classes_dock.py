@@ -4,6 +4,8 @@ map, with their count or "no match" (``search.search_samples``; integer ids as `
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -29,6 +31,17 @@ from ..state import ExplorerState
 SEARCH_DELAY_MS = 150  # typing pauses this long before the map is searched and highlighted
 
 
+@dataclass(frozen=True)
+class _Row:
+    """One legend row: a class (label, "label: name") or a category of the colouring column (its text)."""
+
+    key: int | str
+    text: str
+    rgb: tuple | None  # its colour on the map; None: no swatch (the classes do not colour the map)
+    count: int
+    name: str | None = None  # what the search matches (default: text)
+
+
 def _swatch(shown) -> QIcon:
     """A legend swatch of colour ``shown`` (``for_background`` of the class colour: as the map draws it)."""
     pixmap = QPixmap(14, 14)
@@ -49,6 +62,9 @@ class ClassesDock(QDockWidget):
         self.dark = False  # swatches in the dark theme's colours, like the map's points
         self._searcher: SampleSearch | None = None
         self.result = SearchResult("")
+        self._rows: list[_Row] = []  # the legend's rows, made into items by _fill_legend
+        self._counts: dict[int | str, int] = {}  # samples per legend key
+        self._filled = True
         body = QWidget()
         layout = QVBoxLayout(body)
         self.search = QLineEdit()
@@ -92,7 +108,13 @@ class ClassesDock(QDockWidget):
         state.highlight_changed.connect(self._refresh_status)
         self._rebuild()
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): shown, or its tab brought to the front
+        super().showEvent(event)
+        self._fill_legend()
+
     def items(self) -> list[QTreeWidgetItem]:
+        """The legend's rows (made now if the dock has not been seen since the last rebuild)."""
+        self._fill_legend()
         return [self.legend.topLevelItem(i) for i in range(self.legend.topLevelItemCount())]
 
     def class_rows(self) -> dict[int | str, QTreeWidgetItem]:
@@ -116,7 +138,7 @@ class ClassesDock(QDockWidget):
         self._on_selection()
 
     def set_dark(self, dark: bool) -> None:
-        """Swatches for the dark (or light) theme's map."""
+        """Swatches for the dark (or light) theme's map (rows not made yet get them when made)."""
         self.dark = dark
         for i in range(self.legend.topLevelItemCount()):
             item = self.legend.topLevelItem(i)
@@ -138,62 +160,76 @@ class ClassesDock(QDockWidget):
 
     def _rebuild_legend(self) -> None:
         """The legend follows the colouring: the categories of a text or few-valued column, else the classes (with
-        their colours only when they colour the map)."""
+        their colours only when they colour the map). Its rows are made when the dock is first seen (``items``):
+        a thousand classes cost ~0.1 s of widgets, which a launch with the dock behind another tab skipped."""
         self._updating = True
         self.legend.clear()
+        self._rows = []
         model = self.state.model
         info = colouring(model.samples.columns, self.state.color_by, model.num_samples) if model is not None else None
         if info is not None and info.kind == "categorical" and info.column != "class":
             self.legend_column = info.column
             self.legend.setHeaderLabels([info.column, "Samples"])
             self.setWindowTitle(f"Legend: {info.column}")
-            rgbs = [cat.rgb for cat in info.categories]
-            self.legend.addTopLevelItems([self._entry(cat.text, cat.text, rgb, shown, cat.count)
-                                          for cat, rgb, shown in zip(info.categories, rgbs, self._shown(rgbs))])  # fmt: skip
+            self._rows = [_Row(cat.text, cat.text, cat.rgb, cat.count) for cat in info.categories]
         else:
             self.legend_column = "class"
             self.legend.setHeaderLabels(["Class", "Samples"])
             self.setWindowTitle("Classes")
             if model is not None and model.samples.has_classes:
-                self._add_classes(model, coloured=info is not None and info.column == "class")
+                self._rows = self._class_rows(model, coloured=info is not None and info.column == "class")
+        self._counts = {row.key: row.count for row in self._rows}
+        self._filled = False
         self._updating = False
+        if self.isVisible():
+            self._fill_legend()
         self._refresh_status()
+
+    def _fill_legend(self) -> None:
+        """Make the legend's rows (once per rebuild), hidden where the search text rules them out."""
+        if self._filled:
+            return
+        self._filled = True
+        rgbs = [row.rgb for row in self._rows if row.rgb is not None]
+        shown = iter(self._shown(rgbs)) if rgbs else iter(())
+        self._updating = True
+        self.legend.addTopLevelItems([self._entry(row, None if row.rgb is None else next(shown)) for row in self._rows])
+        self._updating = False
+        if self.search.text().strip():
+            self._filter_legend()
 
     def _shown(self, rgbs: list) -> np.ndarray:
         """The swatch colours of ``rgbs`` as the map draws them, in one call (a thousand classes: one array)."""
         return for_background(np.asarray(rgbs, dtype=np.float32).reshape(-1, 3), self.dark)
 
-    def _entry(self, key: int | str, text: str, rgb, shown, count: int, name: str | None = None) -> QTreeWidgetItem:
-        """A legend row; ``shown``: its swatch colour (``_shown``), ``rgb`` None for none. The rows of a legend are
-        added together (``addTopLevelItems``): one at a time, a thousand cost the tree a relayout each."""
-        item = QTreeWidgetItem([text, f"{count:,}"])
-        if rgb is not None:
+    def _entry(self, row: _Row, shown) -> QTreeWidgetItem:
+        """A legend row; ``shown``: its swatch colour (``_shown``), None for none. The rows of a legend are added
+        together (``addTopLevelItems``): one at a time, a thousand cost the tree a relayout each."""
+        item = QTreeWidgetItem([row.text, f"{row.count:,}"])
+        if row.rgb is not None:
             item.setIcon(0, _swatch(shown))
-            item.setData(1, Qt.ItemDataRole.UserRole, tuple(rgb))
-        item.setToolTip(0, text)
+            item.setData(1, Qt.ItemDataRole.UserRole, tuple(row.rgb))
+        item.setToolTip(0, row.text)
         item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setData(0, Qt.ItemDataRole.UserRole, key)
-        item.setData(0, Qt.ItemDataRole.UserRole + 1, (text if name is None else name).lower())
-        item.setData(0, Qt.ItemDataRole.UserRole + 2, int(count))
+        item.setData(0, Qt.ItemDataRole.UserRole, row.key)
+        item.setData(0, Qt.ItemDataRole.UserRole + 1, (row.text if row.name is None else row.name).lower())
+        item.setData(0, Qt.ItemDataRole.UserRole + 2, int(row.count))
         return item
 
-    def _add_classes(self, model, coloured: bool) -> None:
+    def _class_rows(self, model, coloured: bool) -> list[_Row]:
         labels = np.asarray(model.samples.class_label, dtype=np.int64)
         uniq, _inverse, counts, first = int_unique(labels, first=True)
         legend = class_legend(uniq)
         root_names = self.state.root.class_names if self.state.root is not None else None
         names = model.samples.class_name
-        rgbs = [legend[label] for label in uniq.tolist()]
-        shown = self._shown(rgbs) if coloured else [None] * len(rgbs)
-        items = []
-        for label, row, count, rgb, swatch in zip(uniq.tolist(), first.tolist(), counts.tolist(), rgbs, shown,
-                                                  strict=True):  # fmt: skip
+        rows = []
+        for label, row, count in zip(uniq.tolist(), first.tolist(), counts.tolist(), strict=True):
             name = str(names[row]) if names is not None and str(names[row]) else ""
             if not name and root_names:
                 name = root_names.get(label, "")
             text = f"{label}: {name}" if name else str(label)
-            items.append(self._entry(label, text, rgb if coloured else None, swatch, count, name))
-        self.legend.addTopLevelItems(items)
+            rows.append(_Row(label, text, legend[label] if coloured else None, count, name))
+        return rows
 
     def _on_selection(self) -> None:
         if self._updating:
@@ -214,15 +250,21 @@ class ClassesDock(QDockWidget):
             self._searcher = self.state.searcher or SampleSearch(model.samples, names)
         self.result = self._searcher(text) if model is not None else SearchResult(text)
         needle = text.strip().lower()
-        for item in self.items():
-            label, name = item.data(0, Qt.ItemDataRole.UserRole), item.data(0, Qt.ItemDataRole.UserRole + 1)
-            item.setHidden(bool(needle) and needle not in name and needle != str(label))
+        self._filter_legend()
         found = self.result.count > 0
         self.matches.setVisible(bool(needle))
         self.matches.setText(self.result.summary(model.samples if model is not None else None))
         self.matches.setStyleSheet("" if found else "#searchMatches { color: #b3261e; font-weight: bold; }")
         self.state.set_search_rows(self.result.rows)
         self._refresh_status()
+
+    def _filter_legend(self) -> None:
+        """Hide the legend's rows that the search text rules out (rows not made yet are filtered when made)."""
+        needle = self.search.text().strip().lower()
+        for i in range(self.legend.topLevelItemCount()):
+            item = self.legend.topLevelItem(i)
+            label, name = item.data(0, Qt.ItemDataRole.UserRole), item.data(0, Qt.ItemDataRole.UserRole + 1)
+            item.setHidden(bool(needle) and needle not in name and needle != str(label))
 
     def _on_enter(self) -> None:
         """Enter: select the one sample found; several: highlight the classes whose name matches, or make the
@@ -249,7 +291,7 @@ class ClassesDock(QDockWidget):
 
     def _refresh_status(self) -> None:
         s = self.state
-        counts = {label: int(item.data(0, Qt.ItemDataRole.UserRole + 2)) for label, item in self.class_rows().items()}
+        counts = self._counts
         parts = []
         if s.highlight_classes:
             n = sum(counts.get(c, 0) for c in s.highlight_classes)
