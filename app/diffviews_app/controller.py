@@ -363,14 +363,14 @@ class ExplorerController(QObject):
             self.message.emit("info", "The selected generated images are not on the map shown.")
             return
         if s.knn_space == "map":
-            from diffviews_core.neighbours import knn_plane
+            from diffviews_core.neighbours import knn_plane_scan  # no KD-tree (nor scipy) built on this thread
 
             coords = s.coords()
             if len(rows) == 1 and not generated:
-                found, dists = knn_plane(coords, rows[0], k)
+                found, dists = knn_plane_scan(coords, rows[0], k)
             else:
                 points = [coords[r] for r in rows] + [g[1][: coords.shape[1]] for g in generated]
-                found, dists = knn_plane(coords, np.mean(points, axis=0), k + len(rows))
+                found, dists = knn_plane_scan(coords, np.mean(points, axis=0), k + len(rows))
                 keep = ~np.isin(found, rows)
                 found, dists = found[keep][:k], dists[keep][:k]
             s.set_knn(found.tolist(), dists.tolist())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from diffviews_core import neighbours
-from diffviews_core.neighbours import ActivationIndex, PlaneIndex, knn_plane
+from diffviews_core.neighbours import ActivationIndex, PlaneIndex, knn_plane, knn_plane_scan
 
 
 def _reference(X, q, metric, skip=()):
@@ -105,6 +105,30 @@ def test_plane_knn_matches_brute_force(dims):
     point = np.zeros(dims)
     rows, d = knn_plane(coords, point, 4)
     np.testing.assert_array_equal(rows, np.argsort(np.linalg.norm(coords, axis=1))[:4])
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_plane_scan_answers_what_the_tree_does_with_ties_to_the_lowest_rows(dims):
+    """The window's map-space KNN scans the coordinates instead of building a KD-tree on its thread."""
+    rng = np.random.default_rng(5)
+    coords = rng.standard_normal((3000, dims)).astype(np.float32)
+    for query in (0, 17, 2999, np.zeros(dims), coords[5] + 0.01):
+        for k in (1, 6, 50):
+            rows, d = knn_plane_scan(coords, query, k)
+            want_rows, want_d = knn_plane(coords, query, k)
+            np.testing.assert_array_equal(rows, want_rows)
+            np.testing.assert_allclose(d, want_d, rtol=1e-6)
+            assert rows.dtype == np.int64 and d.dtype == np.float32
+    grid = np.array([[0, 0], [1, 0], [0, 1], [-1, 0], [0, -1], [1, 0]], dtype=np.float32)  # four at distance 1
+    np.testing.assert_array_equal(knn_plane_scan(grid, 0, 3)[0], [1, 2, 3])
+    np.testing.assert_array_equal(knn_plane_scan(grid, np.zeros(2), 10)[0], [0, 1, 2, 3, 4, 5])  # k > n: all
+    assert knn_plane_scan(grid, 1, 0)[0].size == 0
+    with pytest.raises(ValueError, match="NaN"):
+        knn_plane_scan(np.array([[0.0, np.nan], [1.0, 1.0]]), 1, 1)
+    with pytest.raises(IndexError):
+        knn_plane_scan(grid, 6, 1)
+    with pytest.raises(ValueError, match="shape"):
+        knn_plane_scan(np.zeros((3, 4)), 0, 1)
 
 
 def test_plane_tree_is_cached_per_array():
