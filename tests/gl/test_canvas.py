@@ -368,6 +368,7 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     """vispy builds a visual's shaders when it is first drawn (~50-90 ms each on software GL): each ring style and
     trajectory group is drawn once, with nothing to see, after the first full frame, so a first click, hover, KNN
     or generation costs what later ones do. What is in use meanwhile stays as it is."""
+    import vispy.visuals.text.text as vispy_text
     from diffviews_app.canvas.trajectory_layer import LABEL_INK, TrajectoryLayer
 
     layer = TrajectoryLayer(canvas)
@@ -375,10 +376,20 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     canvas.set_colors(blue_with_red(100, []))
     canvas.set_selection(11)
     before = None
-    with qtbot.waitSignal(canvas.warmed_up, timeout=20000):
-        before = canvas.render_image()  # what the frames show: the points and the selection ring
-        canvas.request_draw()
+    turns, loads = [0], []  # glyphs are rendered one per event-loop turn (10-60 ms each), never in a frame
+    next_turn, load_char = canvas._warm_up_next, vispy_text.TextureFont._load_char
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(canvas, "_warm_up_next", lambda: (turns.__setitem__(0, turns[0] + 1), next_turn()))
+        canvas._warm_timer.timeout.disconnect()
+        canvas._warm_timer.timeout.connect(canvas._warm_up_next)
+        mp.setattr(
+            vispy_text.TextureFont, "_load_char", lambda font, char: (loads.append(turns[0]), load_char(font, char))
+        )
+        with qtbot.waitSignal(canvas.warmed_up, timeout=20000):
+            before = canvas.render_image()  # what the frames show: the points and the selection ring
+            canvas.request_draw()
     assert canvas.is_warm
+    assert len(loads) >= 20 and len(set(loads)) == len(loads) and 0 not in loads
     for name, ring in canvas._rings.items():
         assert not ring.visual._program._need_build and not ring.halo._program._need_build, name
         assert ring.visual.visible == ring.halo.visible == (name == "selection"), name

@@ -62,7 +62,8 @@ class WarmUp(Protocol):
     """Visuals a canvas draws once, with nothing to see, before their first real use (``warm_up_later``)."""
 
     def warm_up(self, position: np.ndarray) -> bool:
-        """Show nothing visible at ``position`` until ``end_warm_up``; False when in use (drawn already)."""
+        """Show nothing visible at ``position`` until ``end_warm_up``; False when in use (drawn already) or when
+        what it prepared needs no frame."""
 
     def end_warm_up(self) -> None:
         """Hide what ``warm_up`` showed (not what was drawn for real meanwhile)."""
@@ -487,11 +488,18 @@ class PointCloudCanvas(QObject):
             self._warm_timer.start()
 
     def _warm_up_next(self) -> None:
-        while self._cold and self._warming is None:
-            item = self._cold.pop(0)
-            if item.warm_up(self._pos[0]):  # False: in use, so drawn already
-                self._warming = item
-                self.request_draw()
+        """One cold item per event-loop turn: drawn in a frame of its own, or (False: in use already, or its work
+        needed no frame) the next one in the next turn."""
+        if not self._cold or self._warming is not None:
+            return
+        item = self._cold.pop(0)
+        if item.warm_up(self._pos[0]):
+            self._warming = item
+            self.request_draw()
+        elif self._cold:
+            self._warm_timer.start()
+        else:
+            self.warmed_up.emit()
 
     def _on_camera_rest(self) -> None:
         if self._points.lod_active:

@@ -22,6 +22,9 @@ MIN_LABEL_GAP = 0.1  # of a trajectory's extent: closer labels would print over 
 LABEL_INK = {False: (0.1, 0.1, 0.1, 1.0), True: (0.9, 0.9, 0.9, 1.0)}  # on a light / dark map
 PICK_ORDER = 40  # over the cloud (0) and the generated-image overlay (10+): trajectories are drawn on top
 WARM_SIGMAS = (6.78e-09, 1.35e24)  # the warm-up's two labels: every glyph a sigma label prints (0-9 . e + -)
+# Rendered one per event-loop turn before the labels' warm-up frame (10-60 ms each on the UI thread; all in that
+# frame were a 0.3-0.6 s stall after launch): vispy measures every text's height on ÅÉÑŐjgpqy, then the labels' own.
+WARM_GLYPHS = "ÅÉÑŐjgpqy" + "".join(sorted(set(f" σ={WARM_SIGMAS[0]:.3g} σ={WARM_SIGMAS[1]:.3g}")))
 TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
 
 
@@ -71,6 +74,11 @@ class _TrajectoryGroup:
 
     def visuals(self) -> tuple:
         return self.line, self.markers, self.labels
+
+    def load_glyph(self, char: str) -> None:
+        """Render ``char`` into the labels' glyph atlas now (the font vispy's Text draws with: its manager's)."""
+        font = self.labels._font_manager.get_font(self.labels._face, self.labels._bold, self.labels._italic)
+        font[char]  # a TextureFont renders a missing glyph when it is looked up
 
     def warm_up(self, position: np.ndarray) -> bool:
         """Draw one transparent trajectory at ``position`` until ``end_warm_up``: its frame builds the group's
@@ -153,6 +161,20 @@ class _TrajectoryGroup:
             self.labels.visible = True
 
 
+class _GlyphWarmUp:
+    """One glyph of the bold group's labels rendered in an event-loop turn of its own; no frame needed."""
+
+    def __init__(self, layer: TrajectoryLayer, char: str) -> None:
+        self.layer, self.char = layer, char
+
+    def warm_up(self, position: np.ndarray) -> bool:
+        self.layer._group(True).load_glyph(self.char)
+        return False
+
+    def end_warm_up(self) -> None:
+        pass
+
+
 class _GroupWarmUp:
     """The canvas's warm-up of one of a layer's groups, which is made then (after the first frame), not earlier."""
 
@@ -184,6 +206,8 @@ class TrajectoryLayer(QObject):
         canvas.mode_changed.connect(self._mode_changed)
         canvas.background_changed.connect(self._background_changed)
         canvas.add_layer(self)
+        for char in WARM_GLYPHS:
+            canvas.warm_up_later(_GlyphWarmUp(self, char))
         for bold in (True, False):
             canvas.warm_up_later(_GroupWarmUp(self, bold))
 
