@@ -231,6 +231,11 @@ def bench_app(app, data_dir: Path, repeat: int) -> dict[str, float]:
         out["background jobs after opening (KNN warm-up, generation prepared)"] = time.perf_counter() - t0
         state.clear_selection()  # measured on a quiet machine, as the figures: nothing else runs
         settle(app, 0.5)
+        # and on a map at rest: a message about the generation (a synthetic model has no checkpoint) may have resized
+        # the canvas meanwhile, whose new full image (1M points: ~1.5 s of slices) must not run under the rows
+        canvas.request_draw()
+        run_until(app, lambda: full_detail(canvas) and not getattr(canvas.scene_canvas, "rendering", False),
+                  "the map at rest", OPEN_TIMEOUT_S)  # fmt: skip
         preview = PaintWatch(app, [w.preview_dock], canvas.scene_canvas)
         gallery = PaintWatch(app, [w.neighbours_dock])
         size = (canvas.native.width(), canvas.native.height())
