@@ -368,6 +368,9 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     """vispy builds a visual's shaders when it is first drawn (~50-90 ms each on software GL): each ring style and
     trajectory group is drawn once, with nothing to see, after the first full frame, so a first click, hover, KNN
     or generation costs what later ones do. What is in use meanwhile stays as it is."""
+    from collections import Counter
+
+    import vispy.visuals.shaders.program as shader_program
     import vispy.visuals.text.text as vispy_text
     from diffviews_app.canvas.trajectory_layer import LABEL_INK, TrajectoryLayer
 
@@ -377,7 +380,10 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     canvas.set_selection(11)
     before = None
     turns, loads = [0], []  # glyphs are rendered one per event-loop turn (10-60 ms each), never in a frame
+    frames, builds = [0], []  # and at most one visual's program is built per frame (50-90 ms each on llvmpipe)
+    canvas._canvas.events.draw.connect(lambda _e: frames.__setitem__(0, frames[0] + 1), position="first")
     next_turn, load_char = canvas._warm_up_next, vispy_text.TextureFont._load_char
+    build = shader_program.ModularProgram._build
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(canvas, "_warm_up_next", lambda: (turns.__setitem__(0, turns[0] + 1), next_turn()))
         canvas._warm_timer.timeout.disconnect()
@@ -385,11 +391,15 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
         mp.setattr(
             vispy_text.TextureFont, "_load_char", lambda font, char: (loads.append(turns[0]), load_char(font, char))
         )
+        mp.setattr(shader_program.ModularProgram, "_build", lambda prog: (builds.append(frames[0]), build(prog)))
         with qtbot.waitSignal(canvas.warmed_up, timeout=20000):
             before = canvas.render_image()  # what the frames show: the points and the selection ring
             canvas.request_draw()
     assert canvas.is_warm
     assert len(loads) >= 20 and len(set(loads)) == len(loads) and 0 not in loads
+    per_frame = Counter(f for f in builds if f > 0)  # frame 0: the offscreen render above and the first frame
+    assert max(per_frame.values()) <= 2  # a ring style: its dots and its halo
+    assert len(set(builds[-5:])) == 5  # the trajectory groups' line, markers and labels: a frame each
     for name, ring in canvas._rings.items():
         assert not ring.visual._program._need_build and not ring.halo._program._need_build, name
         assert ring.visual.visible == ring.halo.visible == (name == "selection"), name

@@ -176,13 +176,20 @@ class _GlyphWarmUp:
 
 
 class _GroupWarmUp:
-    """The canvas's warm-up of one of a layer's groups, which is made then (after the first frame), not earlier."""
+    """The canvas's warm-up of one visual (``part``: index into ``visuals()``) of one of a layer's groups: one
+    program built per frame (the three of a group in one frame were a 0.2-0.3 s stall). The group is made by the
+    first of them (after the first frame), not earlier."""
 
-    def __init__(self, layer: TrajectoryLayer, bold: bool) -> None:
-        self.layer, self.bold = layer, bold
+    def __init__(self, layer: TrajectoryLayer, bold: bool, part: int) -> None:
+        self.layer, self.bold, self.part = layer, bold, part
 
     def warm_up(self, position: np.ndarray) -> bool:
-        return self.layer._group(self.bold).warm_up(position)
+        group = self.layer._group(self.bold)
+        if not group.warm_up(position):
+            return False
+        for i, visual in enumerate(group.visuals()):
+            visual.visible = visual.visible and i == self.part
+        return True
 
     def end_warm_up(self) -> None:
         self.layer._group(self.bold).end_warm_up()
@@ -209,7 +216,8 @@ class TrajectoryLayer(QObject):
         for char in WARM_GLYPHS:
             canvas.warm_up_later(_GlyphWarmUp(self, char))
         for bold in (True, False):
-            canvas.warm_up_later(_GroupWarmUp(self, bold))
+            for part in range(3 if bold else 2):  # line, markers (and the bold group's labels)
+                canvas.warm_up_later(_GroupWarmUp(self, bold, part))
 
     def _group(self, bold: bool) -> _TrajectoryGroup:
         group = self._groups.get(bold)
