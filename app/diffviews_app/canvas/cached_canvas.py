@@ -30,6 +30,8 @@ from PySide6.QtCore import QTimer
 from vispy import gloo, scene
 from vispy.color import Color
 
+from .picking import transform_matrix
+
 SLICE_S = 0.05  # GL time one slice of a progressive render may take: the longest wait it adds to input
 FIRST_COST_S = 1.2e-6  # seconds per point before a slice was timed (2.5 px dots on llvmpipe, 1280x800)
 ONE_PASS_S = 0.15  # a full image this quick is drawn in one pass, in its frame: slicing would delay it by a frame
@@ -224,7 +226,7 @@ class CachedSceneCanvas(scene.SceneCanvas):
     # ---- images -------------------------------------------------------------------------------------------------
     def _node_matrix(self, node) -> np.ndarray:
         """The 4x4 row-vector matrix from the layer's coordinates to canvas pixels."""
-        return np.asarray(node.node_transform(self.scene).map(np.eye(4)), dtype=np.float64)
+        return transform_matrix(node.node_transform(self.scene))
 
     def _key(self, node, bgcolor, matrix: np.ndarray) -> tuple:
         """What the full image depends on: its size, the background, the layer's data and the camera."""

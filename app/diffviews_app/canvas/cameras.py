@@ -12,6 +12,8 @@ import numpy as np
 from vispy.scene.cameras import PanZoomCamera, TurntableCamera
 from vispy.visuals.transforms import MatrixTransform
 
+from .picking import transform_matrix
+
 
 class _SharedSceneTransform:
     """Mixin for a vispy camera: its scene mapping is copied into ``scene_transform`` instead of replacing it."""
@@ -26,8 +28,7 @@ class _SharedSceneTransform:
         # the camera's own object stays here: PanZoomCamera maps wheel positions through it
         self._scene_transform = tr
         shared = self._shared_transform
-        # every transform a camera chains is linear in homogeneous coordinates: the identity's image is the matrix
-        shared.matrix = np.asarray(tr.map(np.eye(4)), dtype=np.float32)
+        shared.matrix = transform_matrix(tr).astype(np.float32)
         if self._viewbox.scene.transform is not shared:
             self._viewbox.scene.transform = shared
         self._viewbox.update()

@@ -31,7 +31,7 @@ from .cached_canvas import CachedSceneCanvas
 from .cameras import make_cameras
 from .input import CanvasInput
 from .overlays import OverlayPoints, Rings
-from .picking import nearest_brute, project_to_screen
+from .picking import nearest_brute, project_to_screen, transform_matrix
 from .point_layer import PointLayer
 from .point_picker import SYNC_INDEX_MAX, PointPicker
 
@@ -525,8 +525,5 @@ class PointCloudCanvas(QObject):
     def _matrix(self) -> np.ndarray:
         """The 4x4 row-vector matrix from drawn positions to widget pixels, cached until the camera moves."""
         if self._matrix_cache is None:
-            # Every transform from the view's scene to canvas pixels is linear in homogeneous coordinates, so
-            # mapping the identity gives the matrix of the whole chain.
-            tr = self._view.scene.node_transform(self._canvas.scene)
-            self._matrix_cache = np.asarray(tr.map(np.eye(4)), dtype=np.float64)
+            self._matrix_cache = transform_matrix(self._view.scene.node_transform(self._canvas.scene))
         return self._matrix_cache

@@ -14,6 +14,12 @@ SCAN_MAX = 50_000  # up to this many points a scan (well under a millisecond) an
 POINTS_PER_CELL = 4  # the grid's mean occupancy: a pick looks at a few cells of a few points each
 
 
+def transform_matrix(transform) -> np.ndarray:
+    """The 4x4 row-vector matrix of a vispy transform (or chain) that is linear in homogeneous coordinates, as every
+    camera's, view's and canvas's is: the image of the identity."""
+    return np.asarray(transform.map(np.eye(4)), dtype=np.float64)
+
+
 def project_to_screen(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Screen (x, y) of (N, 3) points under a 4x4 row-vector transform; NaN where a point is behind the camera.
 
