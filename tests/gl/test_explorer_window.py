@@ -68,6 +68,41 @@ def test_the_classes_legend_is_made_when_its_dock_is_first_seen(qtbot, make_wind
     assert shown == [v for v in values if values[0] in v]
 
 
+def test_a_seen_legend_makes_its_first_rows_at_once_and_the_rest_one_chunk_per_turn(qtbot, make_window, monkeypatch):
+    """A thousand classes in one turn were a ~45 ms stall of a launch, a model switch or a tab switch. Rows made in
+    later turns get the search's filter and the theme's swatch colours like the first ones."""
+    from diffviews_app.colors import for_background
+    from diffviews_app.docks import classes_dock
+    from diffviews_app.options import demo_data_dir
+    from PySide6.QtWidgets import QApplication
+
+    monkeypatch.setattr(classes_dock, "FIRST_ROWS", 3)
+    monkeypatch.setattr(classes_dock, "ROWS_PER_TURN", 2)
+    w = make_window(demo_data_dir())
+    dock, s = w.classes_dock, w.state
+    qtbot.waitUntil(lambda: dock.legend.topLevelItemCount() == 10, timeout=3000)
+    dock.set_dark(True)
+    dock.search.setText("sneaker")  # the demo (Fashion-MNIST): class 7, a row made in a later turn
+    added = []  # rows per addTopLevelItems call, and the event-loop turn it came in
+    turn = [0]
+    add = dock.legend.addTopLevelItems
+    monkeypatch.setattr(dock.legend, "addTopLevelItems", lambda items: (added.append((turn[0], len(items))), add(items)))
+    s.set_color_by("image_index")  # another legend: the classes again, without colours
+    s.set_color_by("class")
+    assert dock.legend.topLevelItemCount() == 3
+    while dock.legend.topLevelItemCount() < 10:
+        turn[0] += 1
+        QApplication.processEvents()  # one turn: the chunk posted in the last one runs
+    assert added[-5:] == [(0, 3), (1, 2), (2, 2), (3, 2), (4, 1)]  # one chunk per turn
+    shown = [dock.legend.topLevelItem(i) for i in range(10)]
+    assert [item.data(0, Qt.ItemDataRole.UserRole) for item in shown if not item.isHidden()] == [7]
+    last = shown[-1]
+    rgb = last.data(1, Qt.ItemDataRole.UserRole)
+    want = for_background(np.asarray([rgb], np.float32), True)[0]
+    got = last.icon(0).pixmap(14, 14).toImage().pixelColor(7, 7)
+    assert np.allclose([got.redF(), got.greenF(), got.blueF()], want, atol=1 / 255)
+
+
 def test_once_the_map_has_settled_the_decoders_and_the_plot_module_are_imported_on_a_thread(
     qtbot, make_window, fixture_root, monkeypatch
 ):

@@ -29,6 +29,11 @@ from ..search import SampleSearch, SearchResult
 from ..state import ExplorerState
 
 SEARCH_DELAY_MS = 150  # typing pauses this long before the map is searched and highlighted
+# A thousand legend rows (ImageNet) are ~45 ms of tree items: a stall in the launch that shows them, a model switch or
+# a tab switch. A legend seen makes its first rows at once (more than it shows) and the rest in chunks, one per
+# event-loop turn; anything that needs every row (``items``) makes the rest there and then.
+FIRST_ROWS = 64
+ROWS_PER_TURN = 250
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,9 @@ class ClassesDock(QDockWidget):
         self.result = SearchResult("")
         self._rows: list[_Row] = []  # the legend's rows, made into items by _fill_legend
         self._counts: dict[int | str, int] = {}  # samples per legend key
-        self._filled = True
+        self._made = 0  # rows of _rows made into items so far
+        self._swatches: np.ndarray | None = None  # per row with a colour, its swatch colour as the map draws it
+        self._filling = False  # a chunk is scheduled for the next event-loop turn
         body = QWidget()
         layout = QVBoxLayout(body)
         self.search = QLineEdit()
@@ -110,7 +117,11 @@ class ClassesDock(QDockWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override): shown, or its tab brought to the front
         super().showEvent(event)
-        self._fill_legend()
+        self._fill_gradually()
+
+    @property
+    def _filled(self) -> bool:
+        return self._made == len(self._rows)
 
     def items(self) -> list[QTreeWidgetItem]:
         """The legend's rows (made now if the dock has not been seen since the last rebuild)."""
@@ -140,6 +151,7 @@ class ClassesDock(QDockWidget):
     def set_dark(self, dark: bool) -> None:
         """Swatches for the dark (or light) theme's map (rows not made yet get them when made)."""
         self.dark = dark
+        self._swatches = None
         for i in range(self.legend.topLevelItemCount()):
             item = self.legend.topLevelItem(i)
             rgb = item.data(1, Qt.ItemDataRole.UserRole)
@@ -164,7 +176,7 @@ class ClassesDock(QDockWidget):
         a thousand classes cost ~0.1 s of widgets, which a launch with the dock behind another tab skipped."""
         self._updating = True
         self.legend.clear()
-        self._rows = []
+        self._rows, self._made, self._swatches = [], 0, None
         model = self.state.model
         info = colouring(model.samples.columns, self.state.color_by, model.num_samples) if model is not None else None
         if info is not None and info.kind == "categorical" and info.column != "class":
@@ -179,24 +191,43 @@ class ClassesDock(QDockWidget):
             if model is not None and model.samples.has_classes:
                 self._rows = self._class_rows(model, coloured=info is not None and info.column == "class")
         self._counts = {row.key: row.count for row in self._rows}
-        self._filled = False
         self._updating = False
         if self.isVisible():
-            self._fill_legend()
+            self._fill_gradually()
         self._refresh_status()
 
-    def _fill_legend(self) -> None:
-        """Make the legend's rows (once per rebuild), hidden where the search text rules them out."""
-        if self._filled:
+    def _fill_gradually(self, first: bool = True) -> None:
+        """The first rows (else a chunk) now, the rest one chunk per event-loop turn."""
+        self._fill_legend(FIRST_ROWS if first else ROWS_PER_TURN)
+        if not self._filled and not self._filling:
+            self._filling = True
+            QTimer.singleShot(0, self, self._fill_next)
+
+    def _fill_next(self) -> None:
+        self._filling = False
+        self._fill_gradually(first=False)
+
+    def _fill_legend(self, limit: int | None = None) -> None:
+        """Make the legend's rows not made yet (at most ``limit``; None: all), hidden where the search text rules
+        them out."""
+        start = self._made
+        end = len(self._rows) if limit is None else min(len(self._rows), start + limit)
+        if end <= start:
             return
-        self._filled = True
-        rgbs = [row.rgb for row in self._rows if row.rgb is not None]
-        shown = iter(self._shown(rgbs)) if rgbs else iter(())
+        if self._swatches is None:
+            rgbs = [row.rgb for row in self._rows if row.rgb is not None]
+            self._swatches = self._shown(rgbs) if rgbs else np.zeros((0, 3), np.float32)
+        coloured = sum(row.rgb is not None for row in self._rows[:start])  # the first new row's swatch index
+        items = []
+        for row in self._rows[start:end]:
+            items.append(self._entry(row, None if row.rgb is None else self._swatches[coloured]))
+            coloured += row.rgb is not None
         self._updating = True
-        self.legend.addTopLevelItems([self._entry(row, None if row.rgb is None else next(shown)) for row in self._rows])
+        self.legend.addTopLevelItems(items)
         self._updating = False
+        self._made = end
         if self.search.text().strip():
-            self._filter_legend()
+            self._filter_legend(start)
 
     def _shown(self, rgbs: list) -> np.ndarray:
         """The swatch colours of ``rgbs`` as the map draws them, in one call (a thousand classes: one array)."""
@@ -258,10 +289,11 @@ class ClassesDock(QDockWidget):
         self.state.set_search_rows(self.result.rows)
         self._refresh_status()
 
-    def _filter_legend(self) -> None:
-        """Hide the legend's rows that the search text rules out (rows not made yet are filtered when made)."""
+    def _filter_legend(self, start: int = 0) -> None:
+        """Hide the legend's rows (from ``start``) that the search text rules out (rows not made yet are filtered
+        when made)."""
         needle = self.search.text().strip().lower()
-        for i in range(self.legend.topLevelItemCount()):
+        for i in range(start, self.legend.topLevelItemCount()):
             item = self.legend.topLevelItem(i)
             label, name = item.data(0, Qt.ItemDataRole.UserRole), item.data(0, Qt.ItemDataRole.UserRole + 1)
             item.setHidden(bool(needle) and needle not in name and needle != str(label))
