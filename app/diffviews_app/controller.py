@@ -55,8 +55,10 @@ def index_nbytes(index) -> int:
 
 
 def _open(path: Path, model_name: str | None, embeddings_csv: Path | None):
+    from diffviews_core.adapter_names import installed_adapter_names
     from diffviews_core.formats import open_data
 
+    installed_adapter_names()  # read here, off the UI thread, for the generation dock that lists them (~10 ms)
     root = open_data(path)
     if not root.models:
         return root, None, "", None

@@ -117,3 +117,26 @@ def test_adapter_names_without_torch_match_the_registry():
 
     assert set(registry._builtin_adapters()) == set(BUILTIN_ADAPTERS)
     assert set(registry.list_adapters()) <= set(adapter_names())
+
+
+def test_the_installed_adapters_are_scanned_once_per_process(monkeypatch):
+    """The entry-point scan reads every installed package's metadata (~10 ms): the generation dock asked for it at
+    its construction and again on every model opened, on the UI thread."""
+    from diffviews_core import adapter_names as names
+
+    scans = []
+
+    class Plugin:
+        name = "plugin-model"
+
+    def entry_points(group):
+        scans.append(group)
+        return [Plugin()]
+
+    monkeypatch.setattr(names, "entry_points", entry_points)
+    names.installed_adapter_names.cache_clear()
+    try:
+        assert names.adapter_names() == names.adapter_names()
+        assert "plugin-model" in names.adapter_names() and scans == [ENTRY_POINT_GROUP]
+    finally:
+        names.installed_adapter_names.cache_clear()

@@ -86,7 +86,9 @@ def test_a_seen_legend_makes_its_first_rows_at_once_and_the_rest_one_chunk_per_t
     added = []  # rows per addTopLevelItems call, and the event-loop turn it came in
     turn = [0]
     add = dock.legend.addTopLevelItems
-    monkeypatch.setattr(dock.legend, "addTopLevelItems", lambda items: (added.append((turn[0], len(items))), add(items)))
+    monkeypatch.setattr(
+        dock.legend, "addTopLevelItems", lambda items: (added.append((turn[0], len(items))), add(items))
+    )
     s.set_color_by("image_index")  # another legend: the classes again, without colours
     s.set_color_by("class")
     assert dock.legend.topLevelItemCount() == 3
