@@ -385,7 +385,7 @@ class ExplorerController(QObject):
             layers = self.knn_layers()
             if not layers:
                 raise DataError(s.model.path / "activations", "no stored activations: use the map space")
-            acts = s.model.activations(layers)
+            values = s.model.num_samples * activation_width(s.model, layers)
         except (DataError, KeyError) as exc:
             self.message.emit("error", f"Activation KNN unavailable: {exc}")
             return
@@ -403,7 +403,7 @@ class ExplorerController(QObject):
         def failed(text: str) -> None:
             self.message.emit("error", f"KNN failed: {text}")
 
-        if acts.shape[0] * acts.shape[1] <= SYNC_KNN_VALUES:
+        if values <= SYNC_KNN_VALUES:
             try:
                 apply(_knn_activation(self._indexes, cache_key, model, layers, rows, k, extra, coords))
             except ValueError as exc:  # a generated image's activation of another size than the dataset's
@@ -445,6 +445,16 @@ def _warm_knn_index(indexes: LRUCache, cache_key, model, layers: list[str], prog
 
 class _NothingToWarm(Exception):
     """No index to keep: the activations were only read ahead."""
+
+
+def activation_width(model, layers: list[str]) -> int:
+    """Features per row of ``layers``, from their stored shapes: ``model.activations`` would read them (several
+    small layers are joined in memory: ~30 ms on the UI thread per search)."""
+    shapes = model.layer_shapes
+    unknown = sorted(set(layers) - set(shapes))
+    if unknown:
+        raise KeyError(f"layer(s) {', '.join(unknown)} not stored; stored layers: {', '.join(shapes)}")
+    return sum(int(np.prod(shapes[x])) for x in set(layers))
 
 
 def _knn_activation(indexes: LRUCache, cache_key, model, layers: list[str], rows: list[int], k: int, extra: list,

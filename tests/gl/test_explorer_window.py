@@ -198,7 +198,11 @@ def test_neighbour_search_is_warm_before_the_first_click(qtbot, make_window, fix
     def built_on_the_click(*_args, **_kwargs):
         raise AssertionError("the index was built again on the click")
 
+    def read_on_the_click(*_args, **_kwargs):
+        raise AssertionError("the activations were read on the click (the index holds what the search needs)")
+
     monkeypatch.setattr("diffviews_core.knn_index.dataset_index", built_on_the_click)
+    monkeypatch.setattr(type(w.state.model), "activations", read_on_the_click)
     row = isolated_rows(w, 1)[0]
     click(qtbot, w, row)
     w.neighbours_dock.k_spin.setValue(3)
