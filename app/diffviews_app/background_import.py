@@ -13,6 +13,7 @@ import threading
 log = logging.getLogger(__name__)
 
 _started: set[str] = set()
+_ended: set[str] = set()  # of _started: imported, or failed
 
 
 def import_in_background(*names: str) -> threading.Thread | None:
@@ -27,9 +28,17 @@ def import_in_background(*names: str) -> threading.Thread | None:
     return thread
 
 
+def settled(name: str) -> bool:
+    """True when importing ``name`` here would not wait: imported (and not being imported on a thread of
+    ``import_in_background``), or its import on that thread has failed (using it raises again, at once)."""
+    return name in _ended if name in _started else name in sys.modules
+
+
 def _import(names: list[str]) -> None:
     for name in names:
         try:
             importlib.import_module(name)
         except Exception:  # reported again where the module is used: this is only a head start
             log.warning("importing %s ahead of use failed", name, exc_info=True)
+        finally:
+            _ended.add(name)

@@ -422,6 +422,29 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     np.testing.assert_array_equal(canvas._rings["neighbours"].visual._data["a_position"][:, :2], grid_points()[[3, 4]])
 
 
+def test_the_glyph_warm_up_waits_for_its_renderer_imported_on_a_thread(canvas, qtbot, monkeypatch):
+    """freetype-py, vispy's glyph renderer, is imported at the first glyph rendered (~90 ms: a stall at rest). The
+    warm-up imports it on a thread and renders no glyph until it is there, the canvas asking again a little later."""
+    import vispy.visuals.text.text as vispy_text
+    from diffviews_app.canvas import trajectory_layer as module
+
+    started, ready, asked, loads = [], [False], [], []
+    monkeypatch.setattr(module, "import_in_background", lambda *names: started.extend(names))
+    monkeypatch.setattr(module, "settled", lambda name: asked.append(name) or ready[0])
+    load_char = vispy_text.TextureFont._load_char
+    monkeypatch.setattr(vispy_text.TextureFont, "_load_char", lambda font, c: (loads.append(c), load_char(font, c)))
+    module.TrajectoryLayer(canvas)
+    canvas.set_points(grid_points())
+    canvas.set_colors(blue_with_red(100, []))
+    canvas.request_draw()
+    qtbot.waitUntil(lambda: len(asked) >= 3, timeout=5000)  # asked again and again, a turn or more apart
+    assert set(started) == set(asked) == {module.GLYPH_MODULE} and loads == [] and not canvas.is_warm
+    ready[0] = True
+    with qtbot.waitSignal(canvas.warmed_up, timeout=20000):
+        pass
+    assert set(module.WARM_GLYPHS) <= set(loads)
+
+
 def test_switching_modes_rebuilds_no_shader_program_and_3d_draws_where_vispys_camera_maps(canvas, qtbot):
     """Both cameras write one scene transform: a 2D <-> 3D switch changes a uniform, where replacing vispy's
     transform object rebuilt every visible visual's program (50-90 ms each on llvmpipe)."""

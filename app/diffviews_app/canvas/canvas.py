@@ -37,6 +37,7 @@ from .point_picker import SYNC_INDEX_MAX, PointPicker
 
 REST_DELAY_MS = 150  # camera idle this long = at rest: full detail, 3D index rebuilt, camera_changed
 MOVING_POINTS_S = 0.03  # the level-of-detail subset is what GL draws in this long (a moving 3D frame draws it all)
+WARM_RETRY_MS = 20  # a warm-up item not ready yet (its module still being imported) is asked again this much later
 POINTS_PICK_ORDER = 0
 OVERLAY_PICK_ORDER = 10  # overlays sit over the cloud and its rings; layers (trajectories: 40) over them
 
@@ -61,9 +62,10 @@ class PickLayer(Protocol):
 class WarmUp(Protocol):
     """Visuals a canvas draws once, with nothing to see, before their first real use (``warm_up_later``)."""
 
-    def warm_up(self, position: np.ndarray) -> bool:
+    def warm_up(self, position: np.ndarray) -> bool | None:
         """Show nothing visible at ``position`` until ``end_warm_up``; False when in use (drawn already) or when
-        what it prepared needs no frame."""
+        what it prepared needs no frame; None when it cannot start yet (e.g. its module is being imported on a
+        thread): the canvas asks it again ``WARM_RETRY_MS`` later."""
 
     def end_warm_up(self) -> None:
         """Hide what ``warm_up`` showed (not what was drawn for real meanwhile)."""
@@ -492,8 +494,12 @@ class PointCloudCanvas(QObject):
         needed no frame) the next one in the next turn."""
         if not self._cold or self._warming is not None:
             return
+        ready = self._cold[0].warm_up(self._pos[0])
+        if ready is None:
+            QTimer.singleShot(WARM_RETRY_MS, self, self._warm_timer.start)
+            return
         item = self._cold.pop(0)
-        if item.warm_up(self._pos[0]):
+        if ready:
             self._warming = item
             self.request_draw()
         elif self._cold:

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from vispy.scene.visuals import Line, Markers, Text
 
+from ..background_import import import_in_background, settled
 from ..targets import Target
 
 HOVER_RADIUS_PX = 8.0
@@ -26,6 +27,7 @@ WARM_SIGMAS = (6.78e-09, 1.35e24)  # the warm-up's two labels: every glyph a sig
 # frame were a 0.3-0.6 s stall after launch): vispy measures every text's height on ÅÉÑŐjgpqy, then the labels' own.
 WARM_GLYPHS = "ÅÉÑŐjgpqy" + "".join(sorted(set(f" σ={WARM_SIGMAS[0]:.3g} σ={WARM_SIGMAS[1]:.3g}")))
 TRANSPARENT = (0.0, 0.0, 0.0, 0.0)
+GLYPH_MODULE = "freetype"  # what vispy renders glyphs with, imported at its first glyph
 
 
 def label_steps(n: int, limit: int = MAX_LABELS) -> list[int]:
@@ -162,12 +164,17 @@ class _TrajectoryGroup:
 
 
 class _GlyphWarmUp:
-    """One glyph of the bold group's labels rendered in an event-loop turn of its own; no frame needed."""
+    """One glyph of the bold group's labels rendered in an event-loop turn of its own; no frame needed. The first
+    waits for vispy's glyph renderer, freetype-py, to be imported on a thread (~90 ms: a stall at rest, in that turn,
+    before)."""
 
     def __init__(self, layer: TrajectoryLayer, char: str) -> None:
         self.layer, self.char = layer, char
 
-    def warm_up(self, position: np.ndarray) -> bool:
+    def warm_up(self, position: np.ndarray) -> bool | None:
+        import_in_background(GLYPH_MODULE)
+        if not settled(GLYPH_MODULE):
+            return None
         self.layer._group(True).load_glyph(self.char)
         return False
 
