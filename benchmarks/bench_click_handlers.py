@@ -6,6 +6,8 @@ The real ``MainWindow`` is opened on a synthetic model in the original layout (`
 
 - click, nothing selected before: ``state.select(row)`` after an untimed ``clear_selection``;
 - click, another sample selected: ``state.select(row)`` while another sample is selected;
+- click on the hovered sample: ``state.select(row)`` after an untimed ``set_hover`` onto it, as a mouse clicks (its
+  move onto the point has shown the sample);
 - hover onto another sample: ``state.set_hover`` onto another sample;
 - KNN result applied: ``state.set_knn`` with K rows and distances (what the controller does with a search's result).
 
@@ -138,24 +140,29 @@ def bench_window(app, data_dir: Path, repeat: int, profile: bool) -> dict[str, t
         rng = np.random.default_rng(0)
         rows = iter(rng.permutation(state.num_points).tolist() * 4)
 
-        def run(name: str, prepare: Callable[[], None], action: Callable[[int], None]) -> None:
+        def run(name: str, prepare: Callable[[], None], action: Callable[[int], None], hovered: bool = False) -> None:
             samples = []
             for _ in range(repeat + 2):  # two warm-up runs: the first images of a size are decoded cold
                 prepare()
-                settle(app)
                 row = next(rows)
+                if hovered:  # the pointer is on it: its hover has shown it (untimed)
+                    state.set_hover(Target.sample(row))
+                settle(app)
                 samples.append(time_action(app, lambda row=row: action(row)))
                 settle(app, 0.02)
             out[name] = medians(samples[2:])
             if profile:
                 prepare()
-                settle(app)
                 row = next(rows)
+                if hovered:
+                    state.set_hover(Target.sample(row))
+                settle(app)
                 print(f"\n--- cProfile, {state.num_points:,} points, {name} (load {load()})")
                 print(profile_top(app, lambda: action(row)))
 
         run("click, nothing selected before", state.clear_selection, state.select)
         run("click, another sample selected", lambda: state.select(next(rows)), state.select)
+        run("click on the hovered sample", state.clear_selection, state.select, hovered=True)
         run("hover onto another sample", lambda: state.set_hover(Target.sample(next(rows))),
             lambda row: state.set_hover(Target.sample(row)))  # fmt: skip
         k = state.k

@@ -7,12 +7,16 @@ gallery) has painted, then ``glFinish``. Rows:
 
 - click -> ring + selection panel: a real mouse press/release on a point (picking, state, rings, preview dock);
 - hover -> preview: a real mouse move onto another point (hover ring, preview dock);
+- click on the hovered point: as a mouse clicks, after its (untimed) move onto the point: the selection's ring and the
+  neighbours dock's selection panel (the preview already shows the sample);
 - Suggest KNN (activation space) -> rings + gallery: the button's action on a selected sample; "first" is the first
   search in the process (the index is built or loaded), the row is the median of the later ones; likewise the
   first click and hover (the first drawing of a ring style, the first image decoded);
 - frame at rest: a redraw with nothing changed; pan -> frame: the camera moves (the points are drawn again);
 - launch -> all points drawn (warm): a fresh process from start to the first frame with every point at full detail,
-  after one unmeasured launch has warmed the disk cache;
+  after one unmeasured launch has warmed the disk cache; beside it, a bare vispy window: a fresh process that imports
+  PySide6, numpy and vispy, reads the same points with the same reader and shows them as vispy's default Markers in
+  a window of the same size (vispy's defaults, no docks, no state): what the libraries alone cost that way;
 - background jobs after opening: until the jobs that opening and a first selection start (picking index, KNN
   warm-up, the generation's model and projection in the worker process) have ended and the canvas has drawn each
   of its visuals once (its warm-up); the interaction rows are measured after them, on a quiet machine;
@@ -88,6 +92,27 @@ w = pg.PlotWidget(background="w"); w.resize(*WINDOW)
 w.addItem(pg.ScatterPlotItem(pos=xy, size=4, brush=pg.mkBrush(60, 90, 200, 200), pen=None))
 w.show()
 QTimer.singleShot(0, lambda: (w.grab(), print("FRAME", len(xy), flush=True), app.quit()))
+app.exec()
+""".replace("WINDOW", repr(WINDOW))
+
+LAUNCH_BARE_VISPY = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+from diffviews_app.qt_imports import skip_feature_scan
+skip_feature_scan()  # as the app does: PySide6's import hook would read the source of every module imported next
+import vispy.scene
+from diffviews_core.formats import open_data
+app = QApplication([])
+model = next(iter(open_data(sys.argv[1]).models.values()))
+xy = model.embedding().coords2d
+canvas = vispy.scene.SceneCanvas(bgcolor="white")
+view = canvas.central_widget.add_view(camera="panzoom")
+vispy.scene.visuals.Markers(parent=view.scene).set_data(xy, size=4, edge_width=0, face_color=(0.24, 0.35, 0.78, 0.8))
+view.camera.set_range()
+w = QMainWindow(); w.setCentralWidget(canvas.native); w.resize(*WINDOW); w.show()
+canvas.events.draw.connect(lambda _e: QTimer.singleShot(0, lambda: (print("FRAME", len(xy), flush=True), app.quit())),
+                           position="last")
 app.exec()
 """.replace("WINDOW", repr(WINDOW))
 
@@ -284,6 +309,24 @@ def bench_app(app, data_dir: Path, repeat: int) -> dict[str, float]:
         settle(app, 0.1)
         out["hover, first in process"] = times[0]
         out["hover -> preview"] = statistics.median(times[1:])
+
+        # click on the hovered point: a mouse moves onto a point before it clicks it, and its hover has shown the
+        # sample (untimed); the click adds the selection's ring and the neighbours dock's selection panel
+        times = []
+        for _ in range(repeat + 1):
+            state.clear_selection()
+            xy = canvas.data_to_screen(state.coords()[int(next(targets))])[0]
+            row = canvas.pick(*xy)
+            send_mouse(canvas.native, "move", xy)
+            run_until(app, lambda row=row: state.hovered == row, "the hover before a click")
+            settle(app, 0.1)
+            done = until_drawn_and_painted(preview, gallery)
+            times.append(timed(app, functools.partial(click, canvas.native, xy),
+                               lambda done=done, row=row: done() and state.selected == row, "a click"))  # fmt: skip
+            settle(app, 0.05)
+        send_mouse(canvas.native, "move", (2, 2))
+        settle(app, 0.1)
+        out["click on the hovered point -> ring + selection panel"] = statistics.median(times[1:])
 
         # Suggest KNN in activation space -> rings + gallery
         state.set_knn_space("activation")
@@ -502,6 +545,9 @@ def main() -> None:
                 settings = str(Path(scratch) / "launch.ini")
                 mine["launch -> all points drawn (warm)"] = median_launch(LAUNCH_APP, [tmp, settings], args.repeat)
                 base["launch -> all points drawn (warm)"] = median_launch(LAUNCH_PYQTGRAPH, [tmp], args.repeat)
+                bare = "launch, bare vispy window, same points"
+                mine[bare] = median_launch(LAUNCH_BARE_VISPY, [tmp], args.repeat)
+                base[bare] = base["launch -> all points drawn (warm)"]
         size_rows = [(f"{n:>9,} {key}", value, base.get(key)) for key, value in mine.items()]
         print_table(f"{n:,} points (load average {' '.join(f'{v:.2f}' for v in os.getloadavg())})", size_rows)
         sys.stdout.flush()

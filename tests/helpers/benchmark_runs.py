@@ -15,6 +15,7 @@ NEEDS_DISPLAY = (  # run by tests/gl
     "bench_interaction.py",
     "bench_open_million.py",
     "bench_pan.py",
+    "bench_stall_floor.py",
     "bench_startup.py",
 )
 
