@@ -2,7 +2,7 @@
 worker processes compute, measured without the app.
 
 - Sharing the CPU: worker processes as busy as a UMAP fit, an extraction and a generation (pure Python loops, at the
-  app's worker niceness) run while the main thread (a) beats a bare Qt event loop every 4 ms: the longest gap and
+  app's worker niceness unless ``--niceness``) run while the main thread (a) beats a bare Qt event loop every 4 ms: the longest gap and
   the 99th percentile, and (b) spends 30 ms of CPU (a handler or a frame of that size): its wall time, median and
   longest. Baseline: the same with no worker running.
 - A new shader program on this GL: the frame in which a new vispy visual (Markers, 1 point) is first drawn, whose
@@ -83,12 +83,10 @@ def cpu_walls(tasks: int) -> list[float]:
     return walls
 
 
-def sharing(app, workers: int, seconds: float, tasks: int) -> dict[str, float]:
-    from diffviews_app.workers import WORKER_NICENESS
-
+def sharing(app, workers: int, niceness: int, seconds: float, tasks: int) -> dict[str, float]:
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
-    procs = [ctx.Process(target=_busy, args=(WORKER_NICENESS, stop), daemon=True) for _ in range(workers)]
+    procs = [ctx.Process(target=_busy, args=(niceness, stop), daemon=True) for _ in range(workers)]
     for proc in procs:
         proc.start()
     try:
@@ -144,6 +142,7 @@ def new_program_frames(app, repeat: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=3, help="busy worker processes (the soak runs up to 3)")
+    parser.add_argument("--niceness", type=int, default=None, help="the workers' niceness (default: the app's)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the event loop beats, per case")
     parser.add_argument("--repeat", type=int, default=5, help="new visuals drawn (median)")
     parser.add_argument("--smoke", action="store_true", help="1 worker, 1 s, 2 visuals (CI)")
@@ -151,11 +150,16 @@ def main() -> None:
     tasks = TASKS
     if args.smoke:
         args.workers, args.seconds, args.repeat, tasks = 1, 1.0, 2, 3
+    if args.niceness is None:
+        from diffviews_app.workers import WORKER_NICENESS
+
+        args.niceness = WORKER_NICENESS
     app = gui_app()
     load = lambda: " ".join(f"{v:.2f}" for v in os.getloadavg())  # noqa: E731
-    print(f"load average {load()}, {os.cpu_count()} CPUs, {args.workers} busy worker processes", flush=True)
-    idle = sharing(app, 0, args.seconds, tasks)
-    busy = sharing(app, args.workers, args.seconds, tasks)
+    print(f"load average {load()}, {os.cpu_count()} CPUs, {args.workers} busy worker processes at niceness "
+          f"{args.niceness}", flush=True)  # fmt: skip
+    idle = sharing(app, 0, args.niceness, args.seconds, tasks)
+    busy = sharing(app, args.workers, args.niceness, args.seconds, tasks)
     rows = [(f"{name}, {args.workers} busy", busy[name], idle[name]) for name in idle]
     fresh, plain = new_program_frames(app, args.repeat)
     rows.append(("frame with a new shader program (vispy Markers)", fresh, plain))
