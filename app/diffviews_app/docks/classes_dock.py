@@ -72,6 +72,7 @@ class ClassesDock(QDockWidget):
         self._made = 0  # rows of _rows made into items so far
         self._swatches: np.ndarray | None = None  # per row with a colour, its swatch colour as the map draws it
         self._filling = False  # a chunk is scheduled for the next event-loop turn
+        self._in_view = False  # shown and not behind another tab (``visibilityChanged``)
         body = QWidget()
         layout = QVBoxLayout(body)
         self.search = QLineEdit()
@@ -106,6 +107,7 @@ class ClassesDock(QDockWidget):
         layout.addWidget(self.clear_button)
         self.setWidget(body)
 
+        self.visibilityChanged.connect(self._seen)
         self.legend.itemSelectionChanged.connect(self._on_selection)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self._on_enter)
@@ -115,9 +117,11 @@ class ClassesDock(QDockWidget):
         state.highlight_changed.connect(self._refresh_status)
         self._rebuild()
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override): shown, or its tab brought to the front
-        super().showEvent(event)
-        self._fill_gradually()
+    def _seen(self, visible: bool) -> None:
+        """Shown, or its tab brought to the front (a dock behind another tab is "visible" to ``isVisible``)."""
+        self._in_view = visible
+        if visible:
+            self._fill_gradually()
 
     @property
     def _filled(self) -> bool:
@@ -192,7 +196,7 @@ class ClassesDock(QDockWidget):
                 self._rows = self._class_rows(model, coloured=info is not None and info.column == "class")
         self._counts = {row.key: row.count for row in self._rows}
         self._updating = False
-        if self.isVisible():
+        if self._in_view:
             self._fill_gradually()
         self._refresh_status()
 
