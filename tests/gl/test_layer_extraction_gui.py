@@ -74,6 +74,9 @@ def test_unstored_layer_is_extracted_then_embedded_then_swapped_in(qtbot, make_w
         assert [j.name for j in extracting()] == [f"Extracting {LAYER}"]
         qtbot.waitUntil(lambda: extracting() and extracting()[0].fraction > 0, timeout=60000)
         qtbot.mouseClick(w.jobs.cancel_button, Qt.MouseButton.LeftButton)
+        # the relay passes the cancel on to the worker process within its poll (50 ms): batches released before
+        # that could all run, and the extraction end before it saw the cancel
+        qtbot.waitUntil(models._cancel.is_set, timeout=5000)
         for n in range(1, 100):  # the waiting batch finishes, then the job sees the cancel
             (gates / f"batch_{n}").touch()
         qtbot.waitUntil(lambda: not w.pool.running(), timeout=30000)
