@@ -151,9 +151,9 @@ def main() -> None:
     if args.smoke:
         args.workers, args.seconds, args.repeat, tasks = 1, 1.0, 2, 3
     if args.niceness is None:
-        from diffviews_app.workers import WORKER_NICENESS
+        from diffviews_app.workers import worker_niceness
 
-        args.niceness = WORKER_NICENESS
+        args.niceness = worker_niceness()
     app = gui_app()
     load = lambda: " ".join(f"{v:.2f}" for v in os.getloadavg())  # noqa: E731
     print(f"load average {load()}, {os.cpu_count()} CPUs, {args.workers} busy worker processes at niceness "

@@ -93,3 +93,25 @@ def test_a_real_fit_runs_in_the_worker_process_and_cancel_inside_umap_answers_pr
     print(f"cancel inside UMAP answered in {out['cancel_s']:.3f} s (load {os.getloadavg()[0]:.2f}, bound {bound:.2f})")
     assert out["cancel_s"] < bound
     assert out["heavy_modules"] == []  # the window's process never imports them
+
+
+def test_the_worker_processes_run_nicer_than_the_window_by_the_setting(qtbot, pool, monkeypatch):
+    from diffviews_app import workers
+
+    monkeypatch.setattr(workers, "_PROCESSES", {})  # new workers, started under the setting below
+    monkeypatch.setenv(workers.NICENESS_VARIABLE, "7")
+    results = []
+    try:
+        pool.submit_to_process("Niceness", os.nice, 0, on_result=results.append)
+        qtbot.waitUntil(lambda: bool(results), timeout=60000)
+    finally:
+        workers.close_worker_processes()
+    assert results == [min(19, os.nice(0) + 7)]
+
+
+@pytest.mark.parametrize(("value", "niceness"), [("", None), ("0", 0), ("12", 12), ("40", 19), ("-3", 0), ("x", None)])
+def test_the_worker_niceness_setting_is_clamped_and_a_bad_value_falls_back(monkeypatch, value, niceness):
+    from diffviews_app import workers
+
+    monkeypatch.setenv(workers.NICENESS_VARIABLE, value)
+    assert workers.worker_niceness() == (workers.WORKER_NICENESS if niceness is None else niceness)
