@@ -72,8 +72,10 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.bridge = CanvasBridge(state, canvas, self)
         self.images = ImageCache()
-        # once the launch has settled: the first image (~60 ms) and the trajectory plot's module (most of a second)
+        # once the launch has settled: the first image (~60 ms) and the trajectory plot's module (most of a second),
+        # then the plot itself
         canvas.warmed_up.connect(lambda: import_in_background(*DECODER_MODULES, PLOT_MODULE))
+        canvas.warmed_up.connect(lambda: self.generation.trajectory_dock.warm_up())
 
         central = QWidget()
         layout = QVBoxLayout(central)

@@ -128,6 +128,23 @@ def test_once_the_map_has_settled_the_decoders_and_the_plot_module_are_imported_
     assert started == [(*DECODER_MODULES, PLOT_MODULE)]
 
 
+def test_once_its_module_is_imported_the_trajectory_plot_is_made_hidden_and_the_first_curve_shows_it(
+    qtbot, make_window, fixture_root
+):
+    from pyqtgraph import PlotWidget
+
+    w = make_window(fixture_root)
+    dock = w.generation.trajectory_dock
+    qtbot.waitUntil(lambda: bool(dock.findChildren(PlotWidget)), timeout=30000)  # after the warm-up and the import
+    [made] = dock.findChildren(PlotWidget)
+    assert made.isHidden() and dock.placeholder.isVisibleTo(dock)
+    w.gen.add_trajectory(run=0, sample=0, masked=True, class_label=None, class_text="", map_key=("m", "l"),
+                         num_steps=2)  # fmt: skip
+    dock.flush()
+    assert dock.findChildren(PlotWidget) == [made] and dock.plot is made
+    assert made.isVisibleTo(dock) and not dock.placeholder.isVisibleTo(dock)
+
+
 def test_hover_shows_the_sample_in_the_preview(qtbot, make_window, fixture_root):
     w = make_window(fixture_root)
     row = isolated_rows(w, 1)[0]

@@ -1,10 +1,11 @@
 """Trajectories dock: pick the current trajectory, clear them all, and a plot of each step's activation distance to
 the selection's mean activation against sigma (log x), which shows when the mask takes hold and when it lets go.
 
-The plot (pyqtgraph: most of a second of imports) is built with the first trajectory; until then a line of text
+The plot (pyqtgraph: most of a second of imports) is shown with the first trajectory; until then a line of text
 holds its place, so the window opens without it. pyqtgraph is imported on a thread once the window has settled
 (and when a generation starts, if that comes first), so the first curve does not wait for the import on the UI
-thread.
+thread, and the plot is then made hidden in a turn of its own (``warm_up``), so the first curve does not wait for
+that either.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..background_import import import_in_background
+from ..background_import import import_in_background, settled
 from ..colors import trajectory_color
 from ..state.generation_state import GenerationState, Trajectory
 from ..theme import LIGHT, Theme
@@ -28,6 +29,7 @@ PLOT_MODULE = "pyqtgraph"  # imported on a thread once the window has settled (M
 PLOT_REFRESH_MS = 100
 PLOT_TITLE = "distance to selection mean"
 PLOT_MIN_HEIGHT = 120
+WARM_RETRY_MS = 100  # ``warm_up`` looks again this much later while the plot's module is still being imported
 
 
 def _pen_color(traj: Trajectory, alpha: float) -> tuple[int, int, int, int]:
@@ -84,6 +86,7 @@ class TrajectoryDock(QDockWidget):
     def _running(self, running: bool) -> None:
         if running and self._plot is None:
             import_in_background(PLOT_MODULE)  # the curves of this run need it in a few seconds
+            self.warm_up()
 
     def curve_data(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """(sigmas, distances) plotted for trajectory ``tid``."""
@@ -93,15 +96,34 @@ class TrajectoryDock(QDockWidget):
 
     @property
     def plot(self) -> pg.PlotWidget:
-        """The distance plot, built (in place of the placeholder) on first use."""
+        """The distance plot, shown in place of the placeholder on first use."""
+        return self._show_plot()
+
+    def _show_plot(self) -> pg.PlotWidget:
         if self._plot is None:
-            self._build_plot()
+            self._make_plot()
+        if self._layout.indexOf(self._plot) < 0:  # made hidden by ``warm_up``, not shown yet
+            self._layout.replaceWidget(self.placeholder, self._plot)
+            self.placeholder.hide()
+            self._plot.show()
         return self._plot
 
-    def _build_plot(self) -> None:
+    def warm_up(self) -> None:
+        """Make the plot, hidden, once its module has been imported on a thread (looking again every
+        ``WARM_RETRY_MS`` until then): its ~15 ms then take a turn of their own instead of adding to the turn in
+        which a generation's first curve lands, while the window's worker processes compute."""
+        if self._plot is not None:
+            return
+        if not settled(PLOT_MODULE):
+            QTimer.singleShot(WARM_RETRY_MS, self, self.warm_up)
+            return
+        self._make_plot()
+
+    def _make_plot(self) -> None:
         import pyqtgraph as pg
 
-        plot = pg.PlotWidget(background=self.theme.plot_background)
+        plot = pg.PlotWidget(self.widget(), background=self.theme.plot_background)
+        plot.hide()
         plot.setLogMode(x=True, y=False)
         plot.setLabel("bottom", "sigma (log)")
         plot.setToolTip("each step's activation distance to the mean activation of the selection (the mask)")
@@ -114,8 +136,6 @@ class TrajectoryDock(QDockWidget):
         plot.addItem(self._step_line, ignoreBounds=True)
         self._plot = plot
         self._apply_theme()
-        self._layout.replaceWidget(self.placeholder, plot)
-        self.placeholder.hide()
 
     def set_theme(self, theme: Theme) -> None:
         """Plot background, axes and title in the theme's colours."""
@@ -215,7 +235,6 @@ class TrajectoryDock(QDockWidget):
             if self._step_line is not None:
                 self._step_line.setVisible(False)
             return
-        if self._plot is None:
-            self._build_plot()  # with its step line
+        self._show_plot()  # with its step line
         self._step_line.setPos(math.log10(traj.sigmas[step]))
         self._step_line.setVisible(True)
