@@ -30,6 +30,7 @@ SAMPLE_ROWS = 50_000  # above this, UMAP is fitted on a sample and the rest plac
 PLACE_CHUNK = 2048  # rows placed per step (an exact (chunk, sample) score block stays ~400 MB at 50k samples)
 APPROX_SEARCH_ROWS = 20_000  # from this many sampled points on, placement searches them with faiss when installed
 BACKENDS = ("auto", "cuml", "umap", "sampled")
+_TQDM_LOCK = threading.RLock()  # tqdm's lock in this process (see ``_thread_lock_for_tqdm``)
 
 
 def run_umap(
@@ -37,6 +38,7 @@ def run_umap(
 ) -> np.ndarray:
     """UMAP of PCA coordinates; a ``seed`` makes it reproducible (and single-threaded), None lets it use all cores."""
     umap = import_umap()
+    _thread_lock_for_tqdm()
     n = len(pca_coords)
     reducer = umap.UMAP(
         n_components=n_components,
@@ -52,6 +54,17 @@ def run_umap(
         warnings.filterwarnings("ignore", message="Graph is not fully connected", category=UserWarning)
         out = reducer.fit_transform(pca_coords)
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _thread_lock_for_tqdm() -> None:
+    """umap-learn's epoch loop makes a tqdm bar (a silent one too), and tqdm's first bar creates a class-wide
+    multiprocessing lock: a named semaphore that a worker process ended inside a fit (cancel, the app's exit) never
+    unlinks, so the resource tracker reports it as leaked when the app exits. No bar here is shared with another
+    process: a thread lock serves."""
+    from tqdm import tqdm
+
+    if getattr(tqdm, "_lock", None) is not _TQDM_LOCK:
+        tqdm.set_lock(_TQDM_LOCK)
 
 
 def cuml_available() -> bool:

@@ -93,6 +93,7 @@ def test_a_real_fit_runs_in_the_worker_process_and_cancel_inside_umap_answers_pr
     print(f"cancel inside UMAP answered in {out['cancel_s']:.3f} s (load {os.getloadavg()[0]:.2f}, bound {bound:.2f})")
     assert out["cancel_s"] < bound
     assert out["heavy_modules"] == []  # the window's process never imports them
+    assert "leaked semaphore" not in proc.stderr  # the worker ended inside UMAP left no named semaphore behind
 
 
 def test_the_worker_processes_run_nicer_than_the_window_by_the_setting(qtbot, pool, monkeypatch):
