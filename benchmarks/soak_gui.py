@@ -363,7 +363,7 @@ def run(args: argparse.Namespace) -> dict:
     from diffviews_core.device import limit_blas_threads
 
     limit_blas_threads()
-    from diffviews_app.app import application, create_window
+    from diffviews_app.app import application, create_window, keep_long_lived_objects
     from diffviews_app.options import LaunchOptions, demo_data_dir
     from diffviews_app.workers import abandoned_running, wait_abandoned
     from PySide6.QtCore import QSettings
@@ -377,6 +377,7 @@ def run(args: argparse.Namespace) -> dict:
     app = application()
     settings = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
     window = create_window(LaunchOptions(data_dir=data), settings)
+    keep_long_lived_objects(window)  # as run_app does: the collector's walks skip what lives for the whole run
     window.gen.update_settings(num_steps=args.steps, num_samples=1)
     window.controller.message.connect(watch.message)
     window.generation.runner.message.connect(watch.message)

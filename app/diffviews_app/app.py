@@ -165,6 +165,13 @@ def _screenshot_when_ready(window, path: Path, app: QApplication, started: float
         settle()
 
 
+def keep_long_lived_objects(window) -> None:
+    """Keep what lives as long as ``window`` out of the collector's walks: now, and what its warm-up adds (pyqtgraph,
+    the image decoders, the trajectory plot) once it has settled."""
+    keep_start_up_objects()
+    window.settled.connect(keep_start_up_objects)
+
+
 def run_app(options: LaunchOptions) -> int:
     """Run the explorer until the window closes; in screenshot mode, until the PNG is written."""
     started = time.perf_counter()
@@ -175,7 +182,7 @@ def run_app(options: LaunchOptions) -> int:
         else:
             settings = user_settings()
         window = create_window(options, settings)
-        keep_start_up_objects()
+        keep_long_lived_objects(window)
         window.show()
         restorer = None
         if options.session:

@@ -13,7 +13,7 @@ import platform
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt
+from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -22,7 +22,7 @@ from diffviews_core.images import DECODER_MODULES
 from diffviews_core.model_cache import ModelCache
 
 from . import __version__, session
-from .background_import import import_in_background
+from .background_import import import_in_background, settled
 from .canvas_bridge import CanvasBridge
 from .color_bar import ColorBar
 from .colors import color_options, unavailable_color_options
@@ -56,11 +56,16 @@ log = logging.getLogger(__name__)
 
 MAX_RECENT = 8
 TITLE = "DiffViews Desktop"
+SETTLE_RETRY_MS = 100  # ``settled`` is looked for again this much later while the warm-up's imports run
 FULL_DEMO_HINT = "Compact demo (560 samples). File > Build the full demo for 3,200."
 
 
 class MainWindow(QMainWindow):
     """Assembles the explorer; owns no data logic (that is the controller's and the state's)."""
+
+    # once per window: the launch's warm-up is over (the canvas's visuals drawn once, the modules imported ahead of
+    # use landed, the trajectory plot made): what exists now lives as long as the window
+    settled = Signal()
 
     def __init__(self, state: ExplorerState, gen: GenerationState, canvas, pool: WorkerPool, cache: ModelCache,
                  controller: ExplorerController, settings: QSettings, parent: QWidget | None = None) -> None:  # fmt: skip
@@ -76,6 +81,8 @@ class MainWindow(QMainWindow):
         # then the plot itself
         canvas.warmed_up.connect(lambda: import_in_background(*DECODER_MODULES, PLOT_MODULE))
         canvas.warmed_up.connect(lambda: self.generation.trajectory_dock.warm_up())
+        canvas.warmed_up.connect(self._settle)
+        self._settled = False
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -259,6 +266,18 @@ class MainWindow(QMainWindow):
             return
         self.setWindowTitle(f"{s.model_name} · {s.layer_label()} — {TITLE}")
         self.points_label.setText(f"{s.num_points:,} points · {s.mode.upper()}")
+
+    def _settle(self) -> None:
+        """Emit ``settled`` (once) when the warm-up's imports have landed and the trajectory plot is made, looking
+        again every ``SETTLE_RETRY_MS`` until then."""
+        if self._settled:
+            return
+        imported = all(settled(name) for name in (*DECODER_MODULES, PLOT_MODULE))
+        if not (imported and self.generation.trajectory_dock.plot_made):
+            QTimer.singleShot(SETTLE_RETRY_MS, self, self._settle)
+            return
+        self._settled = True
+        self.settled.emit()
 
     # ---- actions ----------------------------------------------------------------------------------------------------
     def show_message(self, level: str, text: str) -> None:

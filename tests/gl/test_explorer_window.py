@@ -145,6 +145,32 @@ def test_once_its_module_is_imported_the_trajectory_plot_is_made_hidden_and_the_
     assert made.isVisibleTo(dock) and not dock.placeholder.isVisibleTo(dock)
 
 
+def test_the_window_settles_once_after_its_warm_up_and_run_app_then_keeps_what_the_warm_up_added(
+    qtbot, make_window, fixture_root, monkeypatch
+):
+    """Once the warm-up's imports have landed and the plot is made, what they added (~50 k objects) is moved out of
+    the collector's walks like the start-up's objects; a young collection walked it on the UI thread before."""
+    from diffviews_app import app as app_module
+    from diffviews_app.background_import import settled
+    from diffviews_app.docks.trajectory_dock import PLOT_MODULE
+
+    from diffviews_core.images import DECODER_MODULES
+
+    w = make_window(fixture_root)
+    dock = w.generation.trajectory_dock
+    kept = []  # whether the plot existed at each keep_start_up_objects call
+    monkeypatch.setattr(app_module, "keep_start_up_objects", lambda: kept.append(dock.plot_made))
+    app_module.keep_long_lived_objects(w)
+    emitted = []
+    w.settled.connect(lambda: emitted.append(all(settled(name) for name in (*DECODER_MODULES, PLOT_MODULE))))
+    qtbot.waitUntil(lambda: bool(emitted), timeout=30000)
+    assert emitted == [True] and dock.plot_made
+    assert kept == [False, True]  # when the window is built, and once settled
+    w.canvas.request_draw()
+    qtbot.wait(300)  # more frames: no second ``settled``
+    assert emitted == [True] and kept == [False, True]
+
+
 def test_hover_shows_the_sample_in_the_preview(qtbot, make_window, fixture_root):
     w = make_window(fixture_root)
     row = isolated_rows(w, 1)[0]

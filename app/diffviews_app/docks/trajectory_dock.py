@@ -108,6 +108,11 @@ class TrajectoryDock(QDockWidget):
             self._plot.show()
         return self._plot
 
+    @property
+    def plot_made(self) -> bool:
+        """True once the plot exists (shown or not)."""
+        return self._plot is not None
+
     def warm_up(self) -> None:
         """Make the plot, hidden, once its module has been imported on a thread (looking again every
         ``WARM_RETRY_MS`` until then): its ~15 ms then take a turn of their own instead of adding to the turn in
