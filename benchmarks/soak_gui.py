@@ -5,7 +5,8 @@ activation space), 2D/3D, layer switch (stored maps, stored layers to embed, "Mo
 generate, compare, cancel, clear, clear the selection, save and restore the session, and waiting for the jobs to
 finish. Between actions the event loop runs for ``--pace-ms``; jobs run on concurrently, as they do for a user.
 
-Figures: actions per second, RSS at start / peak / end of the window's process (sampled on a thread every 0.2 s)
+Figures: actions per second, the window's process's CPU time over the actions (against their wall time: the
+event loop sleeps between events, as the app's does), RSS at start / peak / end of the window's process (sampled on a thread every 0.2 s)
 and the peak RSS of its worker process (where UMAP fits, extraction and builds run), the UI thread's stalls (a 10 ms
 heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs ran; and the same for the
 window at rest for 10 s before the first action, the floor the machine's load sets), whether umap, numba or
@@ -230,9 +231,15 @@ class Soak:
 
     # ---- event loop -----------------------------------------------------------------------------------------
     def pump(self, ms: int) -> None:
-        from PySide6.QtTest import QTest
+        """Run the event loop for ``ms`` as the app's own loop runs: asleep until the next event. (Not ``QTest.qWait``:
+        vispy's Qt backend replaces it with a loop of ``processEvents`` that spins, which made the measured UI thread
+        a busy program competing with the workers for the CPU and holding the interpreter from the window's other
+        threads for the whole soak; a window sleeps between events.)"""
+        from PySide6.QtCore import QEventLoop, QTimer
 
-        QTest.qWait(ms)
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
 
     def wait_until(self, condition, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -404,7 +411,7 @@ def run(args: argparse.Namespace) -> dict:
     floor.stop()
     soak.current = "between actions"
     stalls.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         done = 0
         for i in range(args.actions):
@@ -420,6 +427,7 @@ def run(args: argparse.Namespace) -> dict:
                     print(f"{i:6d} actions  rss {samples[-1] / 2**20:7.1f} MB  caches {cache_bytes(window)}",
                           flush=True)  # fmt: skip
         elapsed = time.perf_counter() - started
+        window_cpu = time.process_time() - cpu_started
         soak.current = "waiting for the last jobs"
         soak.wait_until(lambda: not window.pool.running(), END_WAIT_S)
         stalls.stop()
@@ -452,6 +460,7 @@ def run(args: argparse.Namespace) -> dict:
         "max_rss_mb": args.max_rss_mb, "maps_only": args.maps_only,
         "worker_rss_peak_mb": round(memory.worker_peak / 2**20, 1), "worker_processes": len(memory.worker_pids),
         "heavy_modules_in_app": heavy, "ui_stalls": stalls.summary(), "ui_stalls_at_rest": floor.summary(),
+        "window_cpu_s": round(window_cpu, 1),
     }
 
 
@@ -493,6 +502,8 @@ def main() -> int:
     print(f"{'actions per second':40s} {mb['actions_per_s']:12.1f} {'-':>10s} {'-':>7s}")
     for label, key in (("RSS peak (MB)", "rss_peak_mb"), ("RSS at the end (MB)", "rss_end_mb")):
         print(f"{label:40s} {mb[key]:12.1f} {mb['rss_start_mb']:10.1f} {mb[key] / mb['rss_start_mb']:7.2f}")
+    print(f"{'window process CPU during the actions (s)':40s} {mb['window_cpu_s']:12.1f} {mb['seconds']:10.1f} "
+          f"{mb['window_cpu_s'] / mb['seconds']:7.2f}")  # fmt: skip
     print(f"{'worker processes RSS peak, summed (MB)':40s} {mb['worker_rss_peak_mb']:12.1f} {'-':>10s} {'-':>7s}")
     st = mb["ui_stalls"]
     print(f"{'UI thread: longest stall (ms)':40s} {st['longest_stall_ms']:12.1f} {'-':>10s} {'-':>7s}")
