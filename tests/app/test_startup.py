@@ -64,6 +64,33 @@ def test_application_spares_later_imports_pysides_source_scan(qapp):
     assert feature._mod_uses_pyside(mentions_qt) is False
 
 
+@pytest.mark.parametrize(("cpus", "threads", "want"), [(2, None, 0), (1, None, 0), (4, None, 1), (16, None, 7),
+                                                      (16, "12", 3), (8, "8", 0)])  # fmt: skip
+def test_software_gl_gets_the_cores_the_workers_and_the_ui_thread_leave(monkeypatch, cpus, threads, want):
+    from diffviews_app.app import software_gl_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    if threads is None:
+        monkeypatch.delenv("DIFFVIEWS_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("DIFFVIEWS_THREADS", threads)
+    assert software_gl_threads() == want
+
+
+@pytest.mark.parametrize("user_value", [None, "3"])
+def test_application_sets_software_gl_threads_before_any_gl_unless_the_user_chose(user_value):
+    env = {k: v for k, v in os.environ.items() if k not in ("LP_NUM_THREADS", "DIFFVIEWS_THREADS")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    if user_value is not None:
+        env["LP_NUM_THREADS"] = user_value
+    code = ("import os; from diffviews_app.app import application, software_gl_threads; application(); "
+            "print(os.environ['LP_NUM_THREADS'], software_gl_threads())")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    value, computed = out.stdout.split()
+    assert value == (user_value or computed)
+
+
 @pytest.mark.parametrize("user_value", [None, "3"])
 def test_application_asks_qt_for_frames_without_idle_time_unless_the_user_chose(user_value):
     """On X11 Qt waits 5 ms before each update request of a window (no vsync to wait for): every canvas frame did."""
