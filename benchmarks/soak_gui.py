@@ -5,17 +5,17 @@ activation space), 2D/3D, layer switch (stored maps, stored layers to embed, "Mo
 generate, compare, cancel, clear, clear the selection, save and restore the session, and waiting for the jobs to
 finish. Between actions the event loop runs for ``--pace-ms``; jobs run on concurrently, as they do for a user.
 
-Figures: actions per second, the window's process's CPU time over the actions (against their wall time: the
-event loop sleeps between events, as the app's does), RSS at start / peak / end of the window's process (sampled on a thread every 0.2 s)
-and the peak RSS of its worker process (where UMAP fits, extraction and builds run), the UI thread's stalls (a 10 ms
-heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs ran; and the same for the
-window at rest for 10 s before the first action, the floor the machine's load sets), whether umap, numba or
-pynndescent were imported in the window's process (a failure), the caches' bytes at the end, threads left after
-closing, uncaught exceptions (``sys.excepthook``, which also receives exceptions
-raised in Qt slots), bugs logged by the worker pool, error messages the window showed. The baseline is the RSS with
-the demo open before the first action. Exit status 1 when a check fails (an uncaught exception or logged bug, RSS
-over ``--max-rss-mb``, a thread left running), 0 otherwise; the interpreter then shuts down normally, so a crash
-at exit shows as a signal exit status. Needs an X display: ``xvfb-run -a python benchmarks/soak_gui.py``.
+Figures: actions per second, the window's process's CPU time over the actions (against their wall time: the event
+loop sleeps between events, as the app's does), RSS at start / peak / end of the window's process (sampled on a
+thread every 0.2 s) and the peak RSS of its worker process (where UMAP fits, extraction and builds run), the UI
+thread's stalls (a 10 ms heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs
+ran; and the same for the window at rest for 10 s before the first action, the floor the machine's load sets),
+whether umap, numba or pynndescent were imported in the window's process (a failure), the caches' bytes at the end,
+threads left after closing, uncaught exceptions (``sys.excepthook``, which also receives exceptions raised in Qt
+slots), bugs logged by the worker pool, error messages the window showed. The baseline is the RSS with the demo open
+before the first action. Exit status 1 when a check fails (an uncaught exception or logged bug, RSS over
+``--max-rss-mb``, a thread left running), 0 otherwise; the interpreter then shuts down normally, so a crash at exit
+shows as a signal exit status. Needs an X display: ``xvfb-run -a python benchmarks/soak_gui.py``.
 """
 
 from __future__ import annotations

@@ -39,8 +39,8 @@ def keep_start_up_objects() -> None:
     since start-up, ~0.3 M objects (30-60 ms, inside the launch), and every full one walks them again.
 
     ``run_app`` calls it when the window is built and once more when its warm-up has settled: the modules imported
-    in the background meanwhile (pyqtgraph, the image decoders) and the trajectory plot are ~50 k objects more, whose
-    walk made a young collection of 40-85 ms on the UI thread, a stall of 60 ms under the workers' load. The
-    objects of the data open then are kept too: should they end in a reference cycle when other data is opened,
-    that cycle is never freed (once per run, not per switch; the soak's resident memory did not grow from it)."""
+    in the background meanwhile (pyqtgraph, the image decoders) and the trajectory plot are ~50 k objects more,
+    whose walk made a collection on the UI thread take 47 ms (young) or 39 ms (full) in a soak; 4-9 ms with them
+    kept. The objects of the data open then are kept too: should they end in a reference cycle when other data is
+    opened, that cycle is never freed (once per run, not per switch; the soak's resident memory did not grow)."""
     gc.freeze()
