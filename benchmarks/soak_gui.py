@@ -5,17 +5,18 @@ activation space), 2D/3D, layer switch (stored maps, stored layers to embed, "Mo
 generate, compare, cancel, clear, clear the selection, save and restore the session, and waiting for the jobs to
 finish. Between actions the event loop runs for ``--pace-ms``; jobs run on concurrently, as they do for a user.
 
-Figures: actions per second, the window's process's CPU time over the actions (against their wall time: the event
-loop sleeps between events, as the app's does), RSS at start / peak / end of the window's process (sampled on a
-thread every 0.2 s) and the peak RSS of its worker process (where UMAP fits, extraction and builds run), the UI
-thread's stalls (a 10 ms heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs
-ran; and the same for the window at rest for 10 s before the first action, the floor the machine's load sets),
-whether umap, numba or pynndescent were imported in the window's process (a failure), the caches' bytes at the end,
-threads left after closing, uncaught exceptions (``sys.excepthook``, which also receives exceptions raised in Qt
-slots), bugs logged by the worker pool, error messages the window showed. The baseline is the RSS with the demo open
-before the first action. Exit status 1 when a check fails (an uncaught exception or logged bug, RSS over
-``--max-rss-mb``, a thread left running), 0 otherwise; the interpreter then shuts down normally, so a crash at exit
-shows as a signal exit status. Needs an X display: ``xvfb-run -a python benchmarks/soak_gui.py``.
+Figures: actions per second, the window's process's CPU time over the actions (against their wall time: the event loop
+sleeps between events, as the app's does), the CPU time a hypervisor took from the machine meanwhile (Linux's steal
+time: on a virtual machine, stalls no program on it caused), RSS at start / peak / end of the window's process (sampled
+on a thread every 0.2 s) and the peak RSS of its worker process (where UMAP fits, extraction and builds run), the UI
+thread's stalls (a 10 ms heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs ran;
+and the same for the window at rest for 10 s before the first action, the floor the machine's load sets), whether umap,
+numba or pynndescent were imported in the window's process (a failure), the caches' bytes at the end, threads left after
+closing, uncaught exceptions (``sys.excepthook``, which also receives exceptions raised in Qt slots), bugs logged by the
+worker pool, error messages the window showed. The baseline is the RSS with the demo open before the first action. Exit
+status 1 when a check fails (an uncaught exception or logged bug, RSS over ``--max-rss-mb``, a thread left running), 0
+otherwise; the interpreter then shuts down normally, so a crash at exit shows as a signal exit status. Needs an X
+display: ``xvfb-run -a python benchmarks/soak_gui.py``.
 """
 
 from __future__ import annotations
@@ -94,6 +95,17 @@ def rss_bytes() -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def stolen_cpu_s() -> float | None:
+    """CPU time the hypervisor has taken from this virtual machine since boot, all CPUs together (the "steal"
+    column of Linux's /proc/stat; None elsewhere): a virtual machine's stalls that no program on it caused."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def rss_of(pid: int | None) -> int:
@@ -411,7 +423,7 @@ def run(args: argparse.Namespace) -> dict:
     floor.stop()
     soak.current = "between actions"
     stalls.start()
-    started, cpu_started = time.perf_counter(), time.process_time()
+    started, cpu_started, stolen_started = time.perf_counter(), time.process_time(), stolen_cpu_s()
     try:
         done = 0
         for i in range(args.actions):
@@ -428,6 +440,8 @@ def run(args: argparse.Namespace) -> dict:
                           flush=True)  # fmt: skip
         elapsed = time.perf_counter() - started
         window_cpu = time.process_time() - cpu_started
+        stolen = stolen_cpu_s()
+        stolen = None if stolen is None or stolen_started is None else stolen - stolen_started
         soak.current = "waiting for the last jobs"
         soak.wait_until(lambda: not window.pool.running(), END_WAIT_S)
         stalls.stop()
@@ -460,7 +474,7 @@ def run(args: argparse.Namespace) -> dict:
         "max_rss_mb": args.max_rss_mb, "maps_only": args.maps_only,
         "worker_rss_peak_mb": round(memory.worker_peak / 2**20, 1), "worker_processes": len(memory.worker_pids),
         "heavy_modules_in_app": heavy, "ui_stalls": stalls.summary(), "ui_stalls_at_rest": floor.summary(),
-        "window_cpu_s": round(window_cpu, 1),
+        "window_cpu_s": round(window_cpu, 1), "cpu_stolen_s": None if stolen is None else round(stolen, 1),
     }
 
 
@@ -504,6 +518,9 @@ def main() -> int:
         print(f"{label:40s} {mb[key]:12.1f} {mb['rss_start_mb']:10.1f} {mb[key] / mb['rss_start_mb']:7.2f}")
     print(f"{'window process CPU during the actions (s)':40s} {mb['window_cpu_s']:12.1f} {mb['seconds']:10.1f} "
           f"{mb['window_cpu_s'] / mb['seconds']:7.2f}")  # fmt: skip
+    if mb["cpu_stolen_s"] is not None:
+        print(f"{'CPU taken by the hypervisor meanwhile (s)':40s} {mb['cpu_stolen_s']:12.1f} {mb['seconds']:10.1f} "
+              f"{mb['cpu_stolen_s'] / mb['seconds']:7.2f}")  # fmt: skip
     print(f"{'worker processes RSS peak, summed (MB)':40s} {mb['worker_rss_peak_mb']:12.1f} {'-':>10s} {'-':>7s}")
     st = mb["ui_stalls"]
     print(f"{'UI thread: longest stall (ms)':40s} {st['longest_stall_ms']:12.1f} {'-':>10s} {'-':>7s}")
