@@ -50,7 +50,7 @@ def software_gl_threads() -> int:
     """Rasterizer threads for software OpenGL: the cores left by the worker processes' threads (``default_threads``)
     and the UI thread; 0 draws on the UI thread itself. llvmpipe's default, a thread per core, made its threads
     compete with the workers' on a small machine, and the UI thread waited for them and for a core in every frame:
-    on two cores, UI stalls over 50 ms while jobs ran, in 2,000-action soaks, were 4-8 with its default and 1 with 0;
+    on two cores, UI stalls over 50 ms while jobs ran, in 2,000-action soaks, were 4-8 with its default and 0-3 with 0;
     quiet, a 100k-point click's frame costs ~3 ms more with 0."""
     from diffviews_core.device import default_threads
 
