@@ -181,8 +181,10 @@ class ProcessWorker:
 
     @property
     def pid(self) -> int | None:
-        """The worker process's id while one is running."""
-        return self._process.pid if self._process is not None and self._process.is_alive() else None
+        """The worker process's id while one is running (safe to ask from any thread: the process may be
+        replaced or dropped meanwhile)."""
+        process = self._process
+        return process.pid if process is not None and process.is_alive() else None
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
