@@ -4,7 +4,9 @@ worker processes compute, measured without the app.
 - Sharing the CPU: worker processes as busy as a UMAP fit, an extraction and a generation (pure Python loops, at the
   app's worker niceness unless ``--niceness``) run while the main thread (a) beats a bare Qt event loop every 4 ms: the longest gap and
   the 99th percentile, and (b) spends 30 ms of CPU (a handler or a frame of that size): its wall time, median and
-  longest. Baseline: the same with no worker running.
+  longest. Baseline: the same with no worker running. ``--threads N`` adds N busy job threads in the main
+  thread's own process (numpy work that releases the GIL, like the app's neighbour index read ahead), made nicer by
+  the app's ``lower_thread_priority`` (``--thread-niceness``).
 - A new shader program on this GL: the frame in which a new vispy visual (Markers, 1 point) is first drawn, whose
   program the GL driver compiles on the UI thread then (llvmpipe: tens of ms). The app draws each of its visuals
   once after launch for this (the warm-up, one program per frame); baseline: the same canvas's frame without a new
@@ -22,6 +24,7 @@ import multiprocessing
 import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +46,17 @@ def _busy(niceness: int, stop) -> None:
     while not stop.is_set():
         for i in range(100_000):
             total += i
+
+
+def _busy_thread(niceness: int, stop) -> None:
+    """A job thread of the window's process: numpy passes that release the GIL, at the app's thread priority."""
+    import numpy as np
+    from diffviews_app.workers import lower_thread_priority
+
+    lower_thread_priority(niceness)
+    data = np.ones(1 << 22, dtype=np.float32)
+    while not stop.is_set():
+        np.multiply(data, 1.0000001, out=data)
 
 
 def _spend_cpu(ms: float) -> None:
@@ -83,14 +97,16 @@ def cpu_walls(tasks: int) -> list[float]:
     return walls
 
 
-def sharing(app, workers: int, niceness: int, seconds: float, tasks: int) -> dict[str, float]:
+def sharing(app, workers: int, niceness: int, seconds: float, tasks: int, threads: int = 0,
+            thread_niceness: int = 0) -> dict[str, float]:  # fmt: skip
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
     procs = [ctx.Process(target=_busy, args=(niceness, stop), daemon=True) for _ in range(workers)]
+    procs += [threading.Thread(target=_busy_thread, args=(thread_niceness, stop), daemon=True) for _ in range(threads)]
     for proc in procs:
         proc.start()
     try:
-        time.sleep(1.0 if workers else 0.0)  # the workers are computing
+        time.sleep(1.0 if procs else 0.0)  # the workers are computing
         gaps = sorted(beat_gaps(app, seconds))
         walls = cpu_walls(tasks)
     finally:
@@ -142,7 +158,9 @@ def new_program_frames(app, repeat: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=3, help="busy worker processes (the soak runs up to 3)")
+    parser.add_argument("--threads", type=int, default=0, help="busy job threads in this process (default: none)")
     parser.add_argument("--niceness", type=int, default=None, help="the workers' niceness (default: the app's)")
+    parser.add_argument("--thread-niceness", type=int, default=None, help="the threads' niceness (default: the app's)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the event loop beats, per case")
     parser.add_argument("--repeat", type=int, default=5, help="new visuals drawn (median)")
     parser.add_argument("--smoke", action="store_true", help="1 worker, 1 s, 2 visuals (CI)")
@@ -150,17 +168,18 @@ def main() -> None:
     tasks = TASKS
     if args.smoke:
         args.workers, args.seconds, args.repeat, tasks = 1, 1.0, 2, 3
-    if args.niceness is None:
-        from diffviews_app.workers import worker_niceness
+    from diffviews_app.workers import worker_niceness
 
-        args.niceness = worker_niceness()
+    args.niceness = worker_niceness() if args.niceness is None else args.niceness
+    args.thread_niceness = worker_niceness() if args.thread_niceness is None else args.thread_niceness
     app = gui_app()
     load = lambda: " ".join(f"{v:.2f}" for v in os.getloadavg())  # noqa: E731
     print(f"load average {load()}, {os.cpu_count()} CPUs, {args.workers} busy worker processes at niceness "
-          f"{args.niceness}", flush=True)  # fmt: skip
+          f"{args.niceness}, {args.threads} busy threads at {args.thread_niceness}", flush=True)  # fmt: skip
     idle = sharing(app, 0, args.niceness, args.seconds, tasks)
-    busy = sharing(app, args.workers, args.niceness, args.seconds, tasks)
-    rows = [(f"{name}, {args.workers} busy", busy[name], idle[name]) for name in idle]
+    busy = sharing(app, args.workers, args.niceness, args.seconds, tasks, args.threads, args.thread_niceness)
+    label = f"{args.workers} busy" + (f" + {args.threads} threads" if args.threads else "")
+    rows = [(f"{name}, {label}", busy[name], idle[name]) for name in idle]
     fresh, plain = new_program_frames(app, args.repeat)
     rows.append(("frame with a new shader program (vispy Markers)", fresh, plain))
     print_table(f"Stall floors; baseline: no worker busy / a frame with no new program (load average {load()})", rows)
