@@ -22,6 +22,7 @@ display: ``xvfb-run -a python benchmarks/soak_gui.py``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import math
@@ -150,15 +151,20 @@ class MemorySampler:
 
 class StallMeter:
     """The UI thread's stalls: a ``HEARTBEAT_MS`` timer on the event loop; each beat later than due by more than
-    ``STALL_MS`` is a stall, recorded with the action running and the jobs running (in the pool) meanwhile."""
+    ``STALL_MS`` is a stall, recorded with the action running, the jobs running (in the pool) meanwhile, the CPU time
+    the UI thread itself spent in the gap (the rest it waited: for a core, the interpreter or the hypervisor) and the
+    time the garbage collector ran in it."""
 
     def __init__(self, pool, soak) -> None:
         from PySide6.QtCore import Qt, QTimer
 
         self.pool, self.soak = pool, soak
-        self.stalls: list[tuple[float, str, tuple[str, ...]]] = []  # (ms, action, jobs running)
+        self.stalls: list[tuple[float, str, tuple[str, ...], float, float]] = []  # (ms, action, jobs, UI CPU, GC ms)
         self.beats = 0
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+        self._gc_s = 0.0  # collector time since the last beat
+        self._gc_started = 0.0
         self._jobs_at_last: tuple[str, ...] = ()
         self._timer = QTimer()
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -166,40 +172,53 @@ class StallMeter:
         self._timer.timeout.connect(self._beat)
 
     def start(self) -> None:
-        self._last = time.perf_counter()
+        self._last, self._last_cpu, self._gc_s = time.perf_counter(), time.thread_time(), 0.0
+        gc.callbacks.append(self._on_gc)
         self._timer.start()
 
     def stop(self) -> None:
         self._timer.stop()
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, _info: dict) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # the UI thread's collections only
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self._gc_started:
+            self._gc_s += time.perf_counter() - self._gc_started
+            self._gc_started = 0.0
 
     def _beat(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         late_ms = (now - self._last) * 1000 - HEARTBEAT_MS
         jobs = tuple(sorted({j.name for j in self.pool.running()} | set(self._jobs_at_last)))
         if late_ms > STALL_MS:
-            self.stalls.append((late_ms, self.soak.current, jobs))
+            self.stalls.append((late_ms, self.soak.current, jobs, (cpu - self._last_cpu) * 1000, self._gc_s * 1000))
         self.beats += 1
-        self._last = now
+        self._last, self._last_cpu, self._gc_s = now, cpu, 0.0
         self._jobs_at_last = tuple(j.name for j in self.pool.running())
 
     def summary(self) -> dict:
-        during = [ms for ms, _a, jobs in self.stalls if jobs]
+        during = [ms for ms, _a, jobs, _c, _g in self.stalls if jobs]
         # the event loop idle between the soak's actions: what a stall there costs is the jobs' (or their results'
         # redraws), not the handling of an input event
-        idle = [ms for ms, action, jobs in self.stalls if jobs and action in IDLE_LABELS]
+        idle = [ms for ms, action, jobs, _c, _g in self.stalls if jobs and action in IDLE_LABELS]
         worst = sorted(self.stalls, reverse=True)[:8]
         return {
             "longest_stall_between_actions_during_jobs_ms": round(max(idle, default=0.0), 1),
             "stalls_between_actions_during_jobs_over_50ms": sum(ms > 50 for ms in idle),
             "stalls_between_actions_during_jobs_over_200ms": sum(ms > 200 for ms in idle),
             "beats": self.beats,
-            "longest_stall_ms": round(max((ms for ms, _a, _j in self.stalls), default=0.0), 1),
+            "longest_stall_ms": round(max((ms for ms, *_ in self.stalls), default=0.0), 1),
             "longest_stall_during_jobs_ms": round(max(during, default=0.0), 1),
             "stalls_over_50ms_during_jobs": sum(ms > 50 for ms in during),
             "stalls_over_200ms_during_jobs": sum(ms > 200 for ms in during),
-            "stalls_over_50ms": sum(ms > 50 for ms, _a, _j in self.stalls),
-            "stalls_over_200ms": sum(ms > 200 for ms, _a, _j in self.stalls),
-            "worst_stalls": [[round(ms), action, list(jobs)] for ms, action, jobs in worst],
+            "stalls_over_50ms": sum(ms > 50 for ms, *_ in self.stalls),
+            "stalls_over_200ms": sum(ms > 200 for ms, *_ in self.stalls),
+            "worst_stalls": [[round(ms), action, list(jobs), round(cpu), round(gc_ms)]
+                             for ms, action, jobs, cpu, gc_ms in worst],  # fmt: skip
         }
 
 
@@ -530,7 +549,7 @@ def main() -> int:
     print(f"  of which between actions (no input handled): {st['stalls_between_actions_during_jobs_over_50ms']} over "
           f"50 ms, {st['stalls_between_actions_during_jobs_over_200ms']} over 200 ms, longest "
           f"{st['longest_stall_between_actions_during_jobs_ms']} ms")  # fmt: skip
-    print(f"worst stalls [ms, action, jobs running]: {st['worst_stalls']}")
+    print(f"worst stalls [ms, action, jobs running, UI thread's CPU ms, collector ms]: {st['worst_stalls']}")
     rest = mb["ui_stalls_at_rest"]
     print(f"at rest for {IDLE_FLOOR_S:.0f} s before the first action (the machine's load alone): "
           f"{rest['stalls_over_50ms']} stalls over 50 ms, {rest['stalls_over_200ms']} over 200 ms, longest "
