@@ -431,10 +431,9 @@ class PointCloudCanvas(QObject):
         if len(self._pos) == 0:
             return
         lo, hi = self._bounds()
-        if self._mode == "3d":
-            cam.azimuth, cam.elevation, cam.roll = 30.0, 30.0, 0.0
-            cam.center = tuple(float(v) for v in (lo + hi) / 2)
-            cam.scale_factor = 0.7 * float(np.linalg.norm(hi - lo)) or 1.0
+        if self._mode == "3d":  # one state: the camera's transforms are updated once, not once per property
+            cam.set_state(azimuth=30.0, elevation=30.0, roll=0.0, center=tuple(float(v) for v in (lo + hi) / 2),
+                          scale_factor=0.7 * float(np.linalg.norm(hi - lo)) or 1.0)  # fmt: skip
         else:
             # Explicit ranges: vispy's automatic bounds would ask the (possibly empty) ring visuals too.
             x, y = (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
