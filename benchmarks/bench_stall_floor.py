@@ -5,8 +5,8 @@ worker processes compute, measured without the app.
   app's worker niceness unless ``--niceness``) run while the main thread (a) beats a bare Qt event loop every 4 ms: the longest gap and
   the 99th percentile, and (b) spends 30 ms of CPU (a handler or a frame of that size): its wall time, median and
   longest. Baseline: the same with no worker running. ``--threads N`` adds N busy job threads in the main
-  thread's own process (numpy work that releases the GIL, like the app's neighbour index read ahead), made nicer by
-  the app's ``lower_thread_priority`` (``--thread-niceness``).
+  thread's own process (numpy work that releases the GIL, like the app's neighbour index read ahead), at the main
+  thread's priority as the app's job threads run, or ``--thread-niceness`` nicer (Linux: per thread).
 - A new shader program on this GL: the frame in which a new vispy visual (Markers, 1 point) is first drawn, whose
   program the GL driver compiles on the UI thread then (llvmpipe: tens of ms). The app draws each of its visuals
   once after launch for this (the warm-up, one program per frame); baseline: the same canvas's frame without a new
@@ -49,11 +49,12 @@ def _busy(niceness: int, stop) -> None:
 
 
 def _busy_thread(niceness: int, stop) -> None:
-    """A job thread of the window's process: numpy passes that release the GIL, at the app's thread priority."""
+    """A job thread of the window's process: numpy passes that release the GIL, ``niceness`` nicer than the main
+    thread (Linux: ``setpriority`` of a thread id renices that thread alone)."""
     import numpy as np
-    from diffviews_app.workers import lower_thread_priority
 
-    lower_thread_priority(niceness)
+    if niceness and sys.platform.startswith("linux"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
     data = np.ones(1 << 22, dtype=np.float32)
     while not stop.is_set():
         np.multiply(data, 1.0000001, out=data)
@@ -160,7 +161,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="busy worker processes (the soak runs up to 3)")
     parser.add_argument("--threads", type=int, default=0, help="busy job threads in this process (default: none)")
     parser.add_argument("--niceness", type=int, default=None, help="the workers' niceness (default: the app's)")
-    parser.add_argument("--thread-niceness", type=int, default=None, help="the threads' niceness (default: the app's)")
+    parser.add_argument("--thread-niceness", type=int, default=0, help="the threads' niceness (default: 0, the app's)")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long the event loop beats, per case")
     parser.add_argument("--repeat", type=int, default=5, help="new visuals drawn (median)")
     parser.add_argument("--smoke", action="store_true", help="1 worker, 1 s, 2 visuals (CI)")
@@ -171,7 +172,6 @@ def main() -> None:
     from diffviews_app.workers import worker_niceness
 
     args.niceness = worker_niceness() if args.niceness is None else args.niceness
-    args.thread_niceness = worker_niceness() if args.thread_niceness is None else args.thread_niceness
     app = gui_app()
     load = lambda: " ".join(f"{v:.2f}" for v in os.getloadavg())  # noqa: E731
     print(f"load average {load()}, {os.cpu_count()} CPUs, {args.workers} busy worker processes at niceness "

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -44,7 +43,7 @@ from .progress_text import RemainingTime
 log = logging.getLogger(__name__)
 
 MAPS, MODELS = "maps", "models"  # the worker processes' lanes (see ``WorkerPool.process``)
-WORKER_NICENESS = 5  # the worker processes and job threads yield CPU to the UI thread (see ``worker_niceness``)
+WORKER_NICENESS = 5  # the worker processes yield CPU to the window (see ``worker_niceness``)
 NICENESS_VARIABLE = "DIFFVIEWS_WORKER_NICENESS"  # overrides WORKER_NICENESS (0-19)
 CLOSE_GRACE_MS = 1000  # how long closing the window waits for cancelled jobs before abandoning them
 
@@ -72,11 +71,10 @@ class Job(QThread):
     ended = Signal()
 
     def __init__(self, name: str, fn: Callable, args: tuple, kwargs: dict, parent: QObject | None = None,
-                 quiet: bool = False, niceness: int = 0) -> None:  # fmt: skip
+                 quiet: bool = False) -> None:  # fmt: skip
         super().__init__(parent)  # the pool passes none: see the module doc
         self.name = name
         self.quiet = quiet  # housekeeping (e.g. the map's picking index): not listed in the status bar
-        self.niceness = niceness  # how much nicer than the UI thread this job's thread runs (``lower_thread_priority``)
         self._fn, self._args, self._kwargs = fn, args, dict(kwargs)
         self._cancel = threading.Event()
         self._last_progress = 0.0
@@ -126,7 +124,6 @@ class Job(QThread):
         return items
 
     def run(self) -> None:  # runs on the worker thread
-        lower_thread_priority(self.niceness)
         try:
             result = self._fn(*self._args, **self._kwargs)
         except CancelledError:
@@ -177,7 +174,6 @@ class WorkerPool(QObject):
         partial_interval_ms: int = 100,
         key: str | None = None,
         quiet: bool = False,
-        niceness: int | None = None,
         **kwargs: Any,
     ) -> Job:
         """Run ``fn(*args, **kwargs)`` on a worker thread; ``on_result`` gets the value on the UI thread.
@@ -186,14 +182,13 @@ class WorkerPool(QObject):
         (and any partial results still waiting) dropped (a new layer or KNN request replaces the pending one). An
         error becomes a message (``_failed``) for ``on_error``, or else for ``job_failed``. ``on_partial`` receives
         what ``fn`` publishes, in batches (see the module doc). A ``quiet`` job is housekeeping the status bar does
-        not list. The job's thread runs ``niceness`` nicer than the UI thread (default: the worker processes'
-        ``worker_niceness``), so its computing leaves the UI thread a core's larger share.
+        not list.
         """
         if key is not None and key in self._by_key:
             older = self._by_key.pop(key)
             older.superseded = True
             older.cancel()
-        job = Job(name, fn, args, kwargs, quiet=quiet, niceness=worker_niceness() if niceness is None else niceness)
+        job = Job(name, fn, args, kwargs, quiet=quiet)
         batches = _Batches(job, on_partial, partial_interval_ms) if on_partial is not None else None
 
         def succeeded(value: Any, j: Job = job) -> None:
@@ -223,9 +218,8 @@ class WorkerPool(QObject):
         progress, cancel (answered within half a second), errors and partial results (what ``fn`` passes to its
         ``emit``, for ``on_partial``) arrive exactly as a thread job's. ``fn`` is a module-level function taking
         ``progress``/``cancel``/``emit`` if it wants them; ``args`` and ``job_kwargs`` travel
-        pickled (paths, not arrays); ``options`` are ``submit``'s. The relaying thread keeps the UI thread's priority:
-        it mostly waits, and a worker process it starts inherits its niceness (the process adds its own)."""
-        return self.submit(name, _in_process, self.process(lane), fn, args, job_kwargs or {}, niceness=0, **options)
+        pickled (paths, not arrays); ``options`` are ``submit``'s."""
+        return self.submit(name, _in_process, self.process(lane), fn, args, job_kwargs or {}, **options)
 
     def _failed(self, job: Job, exc: BaseException, on_error: Callable[[str], None] | None) -> None:
         """The one place a job's exception arrives (UI thread): a project error is a message for people; anything
@@ -325,8 +319,8 @@ def worker_process(lane: str = MAPS) -> Any:
 
 
 def worker_niceness() -> int:
-    """How much nicer than the window's UI thread the worker processes and (Linux) the job threads run:
-    ``DIFFVIEWS_WORKER_NICENESS`` (0-19), else ``WORKER_NICENESS``.
+    """How much nicer than the window the worker processes run: ``DIFFVIEWS_WORKER_NICENESS`` (0-19), else
+    ``WORKER_NICENESS``.
 
     Niceness weighs processes in the same scheduling group (a session's autogroup, a desktop app's cgroup): against
     its own busy workers the window's UI thread gets ~60 % of a core at 2, ~75 % at 5, ~90 % at 10 (measured on two
@@ -341,25 +335,6 @@ def worker_niceness() -> int:
         log.warning("%s=%r is not a whole number; the worker processes run at niceness %d", NICENESS_VARIABLE,
                     value, WORKER_NICENESS)  # fmt: skip
         return WORKER_NICENESS
-
-
-def lower_thread_priority(niceness: int) -> bool:
-    """Make the calling thread alone ``niceness`` nicer (Linux, where a thread id names one thread for
-    ``setpriority``; elsewhere POSIX would renice the whole process, so nothing happens). True when it was done.
-
-    A job thread in the window's process (a neighbour index read ahead, a KNN query, a map loaded) otherwise
-    competes for a core on equal terms with the UI thread: on two cores, beside one busy worker process and one busy
-    job thread, 30 ms of UI-thread work took 37-40 ms (median) and up to 47-49 ms with the thread at niceness 0, and
-    38 ms and up to 40-42 ms with it at 5 (``benchmarks/bench_stall_floor.py --threads 1 --thread-niceness N``)."""
-    if niceness <= 0 or not sys.platform.startswith("linux"):
-        return False
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
-    except OSError as exc:
-        log.debug("could not lower the priority of a job thread: %s", exc)
-        return False
-    return True
 
 
 def close_worker_processes(timeout_s: float = 1.0) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
@@ -250,22 +248,3 @@ def test_a_job_that_ignores_cancel_is_abandoned_not_waited_for(qtbot, pool):
     QCoreApplication.processEvents()  # queued signals, had any been sent, would land here
     assert results == [] and errors == [] and workers.abandoned_running() == []
 
-
-def _thread_priority() -> int:
-    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
-def test_a_thread_job_runs_nicer_than_the_ui_thread_which_keeps_its_priority(qtbot, pool, monkeypatch):
-    """A job computing in the window's process leaves the UI thread the larger share of a core; an explicit
-    ``niceness=0`` (the relay of a worker-process job) keeps the caller's."""
-    from diffviews_app import workers
-
-    monkeypatch.setenv(workers.NICENESS_VARIABLE, "7")
-    ui = _thread_priority()
-    results = []
-    pool.submit("priority", _thread_priority, on_result=results.append)
-    pool.submit("relay priority", _thread_priority, on_result=results.append, niceness=0)
-    qtbot.waitUntil(lambda: len(results) == 2, timeout=5000)
-    assert sorted(results) == sorted([min(19, ui + 7), ui])
-    assert _thread_priority() == ui
