@@ -54,7 +54,8 @@ def _busy_thread(niceness: int, stop) -> None:
     import numpy as np
 
     if niceness and sys.platform.startswith("linux"):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
     data = np.ones(1 << 22, dtype=np.float32)
     while not stop.is_set():
         np.multiply(data, 1.0000001, out=data)
@@ -169,9 +170,10 @@ def main() -> None:
     tasks = TASKS
     if args.smoke:
         args.workers, args.seconds, args.repeat, tasks = 1, 1.0, 2, 3
-    from diffviews_app.workers import worker_niceness
+    if args.niceness is None:
+        from diffviews_app.workers import worker_niceness
 
-    args.niceness = worker_niceness() if args.niceness is None else args.niceness
+        args.niceness = worker_niceness()
     app = gui_app()
     load = lambda: " ".join(f"{v:.2f}" for v in os.getloadavg())  # noqa: E731
     print(f"load average {load()}, {os.cpu_count()} CPUs, {args.workers} busy worker processes at niceness "
