@@ -88,12 +88,12 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.banner = MessageBanner()
-        layout.addWidget(self.banner)
         layout.addWidget(canvas.widget, 1)
         self.color_bar = ColorBar(state)  # under the map, while a numeric column colours it
         layout.addWidget(self.color_bar)
         self.setCentralWidget(central)
+        self.banner = MessageBanner()
+        self.banner.float_over(central)  # over the map, not a row of its own: a message never resizes the map
 
         self.view_dock = ViewDock(state, self)
         self.preview_dock = PreviewDock(state, gen, self.images, self)
@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
         (log.warning if level != "info" else log.info)("%s", text)
         self.banner.show_message(level, text)
         lines = text.splitlines()
-        more = f" ({len(lines) - 1} more lines above the map)" if len(lines) > 1 else ""
+        more = f" ({len(lines) - 1} more lines over the map)" if len(lines) > 1 else ""
         self.statusBar().showMessage(lines[0].rstrip(":") + more, 10000)
 
     def open_folder(self, path: Path | str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from .progress_text import progress_text
@@ -13,11 +13,19 @@ from .workers import WorkerPool
 
 
 class MessageBanner(QFrame):
-    """A dismissable line of text above the map: problems are visible without a modal dialog blocking work."""
+    """A dismissable line of text over the top of the map: problems are visible without a modal dialog blocking work.
+
+    It floats over its host (``float_over``) instead of taking a row of the layout: a row that appears, disappears or
+    changes height with the text resizes the map's GL surface, and on software GL a resize with its redraw costs
+    ~34 ms of the UI thread's CPU and ~70 ms of wall time (``benchmarks/bench_banner.py``; floating: 2-5 ms). It is a
+    native child window so that it stacks over the map's own native surface (a plain widget is painted under it)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MessageBanner")
+        self.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        self.setAttribute(Qt.WidgetAttribute.WA_DontCreateNativeAncestors)
+        self._host: QWidget | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         self.text = QLabel()
@@ -34,10 +42,30 @@ class MessageBanner(QFrame):
         self.styles = LIGHT.banner
         self.hide()
 
+    def float_over(self, host: QWidget) -> None:
+        """Lie over the top of ``host`` (made this banner's parent), as wide as it and as tall as the text needs."""
+        self.setParent(host)
+        self._host = host
+        host.installEventFilter(self)
+        self._place()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self._host and event.type() == QEvent.Type.Resize:
+            self._place()
+        return False
+
+    def _place(self) -> None:
+        if self._host is None:
+            return
+        width = self._host.width()
+        self.setGeometry(0, 0, width, max(self.layout().heightForWidth(width), self.minimumSizeHint().height()))
+        self.raise_()
+
     def show_message(self, level: str, text: str) -> None:
         self.level = level
         self._style()
         self.text.setText(text)
+        self._place()
         self.show()
 
     def set_theme(self, theme: Theme) -> None:

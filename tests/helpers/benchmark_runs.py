@@ -8,6 +8,7 @@ from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 NEEDS_DISPLAY = (  # run by tests/gl
+    "bench_banner.py",
     "bench_canvas.py",
     "bench_click_handlers.py",
     "bench_frozen_startup.py",
