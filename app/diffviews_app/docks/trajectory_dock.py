@@ -68,6 +68,7 @@ class TrajectoryDock(QDockWidget):
         layout.addWidget(self.placeholder, 1)
         self.setWidget(body)
         self._curves: dict[int, pg.PlotDataItem] = {}
+        self._drawn: dict[int, tuple] = {}  # what each curve shows now (``_look``): an unchanged curve is not set again
         self._dirty: set[int] = set()
         self._flush_timer = QTimer(self, singleShot=True, interval=PLOT_REFRESH_MS)
         self._flush_timer.timeout.connect(self.flush)
@@ -168,11 +169,11 @@ class TrajectoryDock(QDockWidget):
             self.selector.addItem(traj.label, traj.id)
         self.selector.setCurrentIndex(self.selector.findData(self.gen.current))
         self.selector.blockSignals(False)
-        for curve in self._curves.values():
-            self.plot.removeItem(curve)
-        self._curves.clear()
+        for tid in [t for t in self._curves if t not in self.gen.trajectories]:
+            self.plot.removeItem(self._curves.pop(tid))
+            self._drawn.pop(tid, None)
         self._dirty.clear()
-        for tid in self.gen.trajectories:
+        for tid in self.gen.trajectories:  # the curves kept are set again only where they changed (a new current)
             self._update_curve(tid)
         self.clear_button.setEnabled(bool(self.gen.trajectories))
         self._step(self.gen.step)
@@ -215,9 +216,22 @@ class TrajectoryDock(QDockWidget):
             self._update_curve(tid)
 
     # ---- plot -------------------------------------------------------------------------------------------------
+    def _look(self, traj: Trajectory) -> tuple:
+        """Everything a curve's drawing depends on: its points, whether it is the current one, its masked steps and
+        the plot's background (the unmasked steps' fill)."""
+        masked = tuple(traj.mask_steps) if traj.masked else ()
+        return (tuple(traj.sigmas), tuple(traj.distances), traj.id == self.gen.current, masked,
+                self.theme.plot_background, traj.run, traj.masked)  # fmt: skip
+
     def _update_curve(self, tid: int) -> None:
+        """Set ``tid``'s curve, unless it already shows what it would be set to: setting a pyqtgraph curve rebuilds
+        its symbols and repaints the plot (several ms each on the UI thread; a change of the current trajectory or a
+        cancelled run set every curve again)."""
         traj = self.gen.trajectories.get(tid)
         if traj is None:
+            return
+        look = self._look(traj)
+        if tid in self._curves and self._drawn.get(tid) == look:
             return
         import pyqtgraph as pg
 
@@ -228,11 +242,14 @@ class TrajectoryDock(QDockWidget):
                    for i in range(len(traj.sigmas))]  # fmt: skip
         curve = self._curves.get(tid)
         if curve is None:
-            curve = self.plot.plot([], [])
+            # dynamicRangeLimit None: a change of the view's y range (a new curve, a symbol size) does not set every
+            # curve again (pyqtgraph clips huge values for it; distances are small)
+            curve = self.plot.plot([], [], dynamicRangeLimit=None)
             self._curves[tid] = curve
         curve.setData(np.asarray(traj.sigmas, dtype=float), np.asarray(traj.distances, dtype=float), pen=pen,
                       symbol="o", symbolSize=7 if current else 4, symbolPen=pen, symbolBrush=brushes)  # fmt: skip
         curve.setZValue(10 if current else 0)
+        self._drawn[tid] = look
 
     def _step(self, step: int) -> None:
         traj = self.gen.current_trajectory()
