@@ -31,7 +31,7 @@ from pathlib import Path
 os.environ["QT_QPA_PLATFORM"] = "xcb"  # the offscreen platform has no GL for vispy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import gui_app, print_table  # noqa: E402
+from harness import gui_app, print_table, stolen_cpu_s  # noqa: E402
 
 BEAT_MS = 4
 CPU_MS = 30
@@ -109,8 +109,10 @@ def sharing(app, workers: int, niceness: int, seconds: float, tasks: int, thread
         proc.start()
     try:
         time.sleep(1.0 if procs else 0.0)  # the workers are computing
+        t0, stolen0 = time.perf_counter(), stolen_cpu_s()
         gaps = sorted(beat_gaps(app, seconds))
         walls = cpu_walls(tasks)
+        stolen1, elapsed = stolen_cpu_s(), time.perf_counter() - t0
     finally:
         stop.set()
         for proc in procs:
@@ -120,6 +122,7 @@ def sharing(app, workers: int, niceness: int, seconds: float, tasks: int, thread
         "4 ms beats: 99th percentile gap": gaps[int(0.99 * (len(gaps) - 1))],
         "30 ms of UI CPU: wall time, median": statistics.median(walls),
         "30 ms of UI CPU: wall time, longest": max(walls),
+        "steal": None if stolen0 is None else (stolen1 - stolen0, elapsed),
     }
 
 
@@ -181,10 +184,14 @@ def main() -> None:
     idle = sharing(app, 0, args.niceness, args.seconds, tasks)
     busy = sharing(app, args.workers, args.niceness, args.seconds, tasks, args.threads, args.thread_niceness)
     label = f"{args.workers} busy" + (f" + {args.threads} threads" if args.threads else "")
-    rows = [(f"{name}, {label}", busy[name], idle[name]) for name in idle]
+    rows = [(f"{name}, {label}", busy[name], idle[name]) for name in idle if name != "steal"]
     fresh, plain = new_program_frames(app, args.repeat)
     rows.append(("frame with a new shader program (vispy Markers)", fresh, plain))
     print_table(f"Stall floors; baseline: no worker busy / a frame with no new program (load average {load()})", rows)
+    for name, case in (("no worker busy", idle), (label, busy)):
+        if case["steal"] is not None:  # a virtual machine's hypervisor taking its CPUs: a floor no program sets
+            stolen, elapsed = case["steal"]
+            print(f"hypervisor steal, {name}: {stolen:.1f} s of {elapsed:.1f} s x {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,17 @@ def measure(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float
     return statistics.median(times)
 
 
+def stolen_cpu_s() -> float | None:
+    """CPU time the hypervisor has taken from this virtual machine since boot, all CPUs together (the "steal"
+    column of Linux's /proc/stat; None elsewhere): a virtual machine's stalls that no program on it caused."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def print_table(title: str, rows: list[tuple[str, float, float | None]], unit: str = "ms") -> None:
     """rows: (label, value in seconds, baseline in seconds or None)."""
     scale = {"ms": 1e3, "s": 1.0, "us": 1e6}[unit]

@@ -36,6 +36,9 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import stolen_cpu_s  # noqa: E402
+
 SAMPLE_EVERY = 25  # actions between RSS samples
 WEIGHTS = {
     "hover": 20, "click": 14, "lasso": 5, "knn": 8, "mode": 5, "layer": 7, "generate": 7, "compare": 3,
@@ -96,17 +99,6 @@ def rss_bytes() -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
-
-
-def stolen_cpu_s() -> float | None:
-    """CPU time the hypervisor has taken from this virtual machine since boot, all CPUs together (the "steal"
-    column of Linux's /proc/stat; None elsewhere): a virtual machine's stalls that no program on it caused."""
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def rss_of(pid: int | None) -> int:
@@ -206,7 +198,10 @@ class StallMeter:
         # redraws), not the handling of an input event
         idle = [ms for ms, action, jobs, _c, _g in self.stalls if jobs and action in IDLE_LABELS]
         worst = sorted(self.stalls, reverse=True)[:8]
+        own = [cpu for _ms, _a, jobs, cpu, _g in self.stalls if jobs]  # the UI thread's own CPU in each stall
         return {
+            "stalls_during_jobs_with_over_50ms_of_ui_cpu": sum(cpu > 50 for cpu in own),
+            "most_ui_cpu_in_a_stall_during_jobs_ms": round(max(own, default=0.0), 1),
             "longest_stall_between_actions_during_jobs_ms": round(max(idle, default=0.0), 1),
             "stalls_between_actions_during_jobs_over_50ms": sum(ms > 50 for ms in idle),
             "stalls_between_actions_during_jobs_over_200ms": sum(ms > 200 for ms in idle),
@@ -549,6 +544,9 @@ def main() -> int:
     print(f"  of which between actions (no input handled): {st['stalls_between_actions_during_jobs_over_50ms']} over "
           f"50 ms, {st['stalls_between_actions_during_jobs_over_200ms']} over 200 ms, longest "
           f"{st['longest_stall_between_actions_during_jobs_ms']} ms")  # fmt: skip
+    print(f"  of which the window's own work (UI thread CPU) over 50 ms: "
+          f"{st['stalls_during_jobs_with_over_50ms_of_ui_cpu']}, the most {st['most_ui_cpu_in_a_stall_during_jobs_ms']}"
+          " ms (the rest of a stall waited: for a core, the interpreter or the hypervisor)")  # fmt: skip
     print(f"worst stalls [ms, action, jobs running, UI thread's CPU ms, collector ms]: {st['worst_stalls']}")
     rest = mb["ui_stalls_at_rest"]
     print(f"at rest for {IDLE_FLOOR_S:.0f} s before the first action (the machine's load alone): "

@@ -40,6 +40,8 @@ def test_a_500_action_soak_of_the_window_stays_healthy_and_exits_cleanly(tmp_pat
     assert result["threads_left"] == [] and result["abandoned_jobs_running"] == []
     stolen = result["cpu_stolen_s"]  # the hypervisor's steal over the actions, summed over the CPUs (Linux)
     assert stolen is None or 0 <= stolen <= result["seconds"] * os.cpu_count()
+    stalls = result["ui_stalls"]  # of the stalls while jobs ran, those in which the window's own work took over 50 ms
+    assert 0 <= stalls["stalls_during_jobs_with_over_50ms_of_ui_cpu"] <= stalls["stalls_over_50ms_during_jobs"]
     bounds = {"embeddings": MAX_EMBEDDING_BYTES, "knn_indexes": MAX_INDEX_BYTES, "adapters": MAX_ADAPTER_BYTES,
               "projectors": MAX_PROJECTOR_BYTES}  # fmt: skip
     assert all(result["caches_mb"][name] * 2**20 <= bound for name, bound in bounds.items()), result["caches_mb"]
