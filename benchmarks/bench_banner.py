@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -30,9 +31,8 @@ MESSAGES = ("Embedded layer decoder_block_9 (560 samples).",
             "Select samples on the map first (click, lasso or box) or generated images in the gallery.")  # fmt: skip
 
 
-def open_demo():
-    """The app's window on the embedded demo, drawn and settled."""
-    scratch = Path(tempfile.mkdtemp(prefix="diffviews-bench-banner-"))
+def open_demo(scratch: Path):
+    """The app's window on the embedded demo, drawn, its opening jobs done and settled."""
     os.environ["DIFFVIEWS_CONFIG_DIR"] = str(scratch / "config")
     os.environ["DIFFVIEWS_CACHE_DIR"] = str(scratch / "cache")
     from diffviews_app.app import application, create_window
@@ -49,12 +49,24 @@ def open_demo():
     window.show()
     window.open_folder(data)
     deadline = time.monotonic() + 120
-    while not (window.state.model is not None and window.canvas.point_count > 0):
+    while not (window.state.model is not None and window.canvas.point_count > 0 and not window.pool.running()):
         if time.monotonic() > deadline:
-            sys.exit("the demo never opened")
+            sys.exit("the demo never opened, or its opening jobs never ended")
         pump(50)
     pump(3000)  # the launch's warm-up frames
     return app, window
+
+
+def close(window) -> None:
+    """Close the window as the app does at exit: its jobs end (none is left running under the interpreter's exit)
+    and its worker processes stop."""
+    from diffviews_app.workers import close_worker_processes, wait_abandoned
+
+    window.close()
+    window.deleteLater()
+    pump(50)
+    wait_abandoned(60000)
+    close_worker_processes(5)
 
 
 def pump(ms: int) -> None:
@@ -75,25 +87,32 @@ def cost(app, fn: Callable[[], None]) -> tuple[float, float]:
     return time.thread_time() - cpu0, time.perf_counter() - t0
 
 
-def cases(app, window, repeat: int) -> dict[str, list[tuple[float, float]]]:
+def cases(app, banner, repeat: int) -> dict[str, list[tuple[float, float]]]:
     """Each case ``repeat`` times, the banner hidden before "appears" and shown before the others."""
-    banner, out = window.banner, {"appears": [], "new text, other line count": [], "dismissed": []}
+    out = {"appears": [], "new text, other line count": [], "dismissed": []}
     for _ in range(repeat):
-        out["appears"].append(cost(app, lambda: window.show_message("info", MESSAGES[0])))
+        out["appears"].append(cost(app, lambda: banner.show_message("info", MESSAGES[0])))
         pump(200)
-        out["new text, other line count"].append(cost(app, lambda: window.show_message("info", MESSAGES[1])))
+        out["new text, other line count"].append(cost(app, lambda: banner.show_message("info", MESSAGES[1])))
         pump(200)
         out["dismissed"].append(cost(app, banner.hide))
         pump(200)
     return out
 
 
-def as_row(window) -> None:
-    """Put the banner back as a row above the map, as it was laid out before it floated (the baseline)."""
-    banner, column = window.banner, window.centralWidget().layout()
-    window.centralWidget().removeEventFilter(banner)
-    banner._host = None
-    column.insertWidget(0, banner)
+def as_row(window):
+    """A banner as it was laid out before it floated (the baseline): a plain widget, the first row of the map's
+    column. The floating banner stays hidden."""
+    from diffviews_app.widgets import MessageBanner
+    from PySide6.QtCore import Qt
+
+    window.banner.hide()
+    row = MessageBanner()
+    row.setAttribute(Qt.WidgetAttribute.WA_NativeWindow, False)
+    row.styles = window.banner.styles
+    row.hide()
+    window.centralWidget().layout().insertWidget(0, row)
+    return row
 
 
 def main() -> int:
@@ -104,13 +123,18 @@ def main() -> int:
     if args.smoke:
         args.repeat = 2
     require_display()
-    app, window = open_demo()
-    map_size = window.canvas.widget.size().toTuple()
-    floating = cases(app, window, args.repeat)
-    resized = window.canvas.widget.size().toTuple() != map_size
-    as_row(window)
-    pump(500)
-    row = cases(app, window, args.repeat)
+    scratch = Path(tempfile.mkdtemp(prefix="diffviews-bench-banner-"))
+    try:
+        app, window = open_demo(scratch)
+        map_size = window.canvas.widget.size().toTuple()
+        floating = cases(app, window.banner, args.repeat)
+        resized = window.canvas.widget.size().toTuple() != map_size
+        row_banner = as_row(window)
+        pump(500)
+        row = cases(app, row_banner, args.repeat)
+        close(window)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     rows = []
     for name in floating:
         for column, label in ((0, "UI thread CPU"), (1, "wall")):
@@ -120,7 +144,6 @@ def main() -> int:
     print_table(f"banner floating over the map vs a row above it (baseline), median of {args.repeat}, "
                 f"load {os.getloadavg()[0]:.2f}", rows)  # fmt: skip
     print(f"map resized while the banner floated: {resized}")
-    window.close()
     return 0
 
 

@@ -389,8 +389,7 @@ def cache_bytes(window) -> dict[str, int]:
             "projectors": window.cache.projectors_cache.nbytes}  # fmt: skip
 
 
-def run(args: argparse.Namespace) -> dict:
-    scratch = Path(tempfile.mkdtemp(prefix="diffviews-soak-"))
+def run(args: argparse.Namespace, scratch: Path) -> dict:
     os.environ["DIFFVIEWS_CONFIG_DIR"] = str(scratch / "config")
     os.environ["DIFFVIEWS_CACHE_DIR"] = str(scratch / "cache")
     from diffviews_core.device import limit_blas_threads
@@ -521,7 +520,8 @@ def main() -> int:
     if args.smoke:
         args.actions, args.maps_only = min(args.actions, 100), True
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    result = run(args)
+    with tempfile.TemporaryDirectory(prefix="diffviews-soak-", ignore_cleanup_errors=True) as scratch:
+        result = run(args, Path(scratch))
     mb = result
     kind = "stored maps only" if mb["maps_only"] else "UMAP fits and extraction included"
     print(f"\nGUI soak on the demo ({kind}): {mb['actions']:,} actions, seed {mb['seed']}, "

@@ -26,9 +26,10 @@ def all_benchmarks() -> list[str]:
 
 
 def run_smoke(name: str, cwd: Path, timeout: float = 1200) -> str:
-    """The benchmark's output; fails the test with its output when it exits with an error."""
-    proc = subprocess.run([sys.executable, str(BENCHMARKS / name), "--smoke"], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    """The benchmark's output; fails the test with its output when it exits with an error (a crash shows every
+    thread's Python stack: faulthandler; and what was printed before it: unbuffered)."""
+    proc = subprocess.run([sys.executable, "-X", "faulthandler", "-u", str(BENCHMARKS / name), "--smoke"], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{name} --smoke exited {proc.returncode}:\n{output[-4000:]}"
     assert "baseline" in proc.stdout, f"{name} --smoke printed no table:\n{output[-4000:]}"
