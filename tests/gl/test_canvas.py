@@ -79,7 +79,7 @@ def test_rings_and_colours_never_reupload_positions(canvas, monkeypatch):
     np.testing.assert_array_equal(canvas.ring_rows("neighbours"), [6, 7, 8])
     ring = canvas._rings["neighbours"].visual
     assert ring.visible
-    np.testing.assert_array_equal(ring._data["a_position"][:, :2], pts[[6, 7, 8]])
+    np.testing.assert_array_equal(ring.positions[:, :2], pts[[6, 7, 8]])
     canvas.set_neighbours([])
     canvas.set_selection(None)
     assert not ring.visible and not canvas._rings["selection"].visual.visible
@@ -343,25 +343,38 @@ def test_a_trajectory_before_its_first_step_draws_nothing_in_either_mode(canvas)
 
 
 def test_rings_move_and_resize_within_their_buffer(canvas):
-    """A ring shown at other rows, or at a few more or fewer, keeps its buffer (spare slots are invisible): what it
-    holds is exactly the rows shown, and the frame is the one a freshly made ring draws."""
+    """A ring shown at other rows, or at a few more or fewer, is one upload of their positions into its buffer: what
+    it holds is exactly the rows shown, and the frame is the one a freshly made ring draws."""
     pts = grid_points()
     canvas.set_points(pts)
     canvas.set_colors(blue_with_red(100, []))
-    ring = canvas._rings["neighbours"].visual
+    rings = canvas._rings["neighbours"]
     canvas.set_neighbours([1, 2, 3, 4, 5])
-    vbo = ring._vbo
+    ring, vbo = rings.visual, rings.visual._vbo
     for rows in ([6, 7, 8], [9], [10, 11, 12, 13, 14, 15]):
         canvas.set_neighbours(rows)
-        np.testing.assert_array_equal(ring._data["a_position"][:, :2], pts[rows])
-    assert ring._vbo is vbo and len(ring._slots) == 8
+        np.testing.assert_array_equal(ring.positions[:, :2], pts[rows])
+    assert ring._vbo is vbo
     moved = canvas.render_image()
     canvas.set_neighbours([])
     assert not np.array_equal(canvas.render_image(), moved)  # the rings are in the frame
-    canvas._rings["neighbours"].visual._slots = None  # the next buffer is made afresh
-    canvas._rings["neighbours"].halo._slots = None
+    ring.parent, rings._visual = None, None  # the next ring is made afresh
     canvas.set_neighbours([10, 11, 12, 13, 14, 15])
+    assert rings.visual is not ring
     np.testing.assert_array_equal(canvas.render_image(), moved)
+
+
+def test_a_ring_shades_only_its_halo_square_once(canvas):
+    """Each ring is one GL point just large enough for its halo and a pixel of fade (vispy's markers drew a halo
+    and a ring, each on a square of size + 4 * (edge + 1.5) px): rings are drawn on every frame, and on software
+    GL their fragments are shaded on the UI thread."""
+    canvas.set_points(grid_points())
+    canvas.set_selection_rows(list(range(40)), is_set=True)
+    ring = canvas._rings["set"]
+    canvas.render_image()
+    side = canvas._points.size + ring.extra_size + ring.width + 4.0  # ring, 1 px of halo and 1 of fade each side
+    assert np.ravel(ring.visual.view_program["u_extent"])[0] == pytest.approx(side * canvas._canvas.pixel_scale)
+    assert len(ring.visual.positions) == 40
 
 
 def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the_first_full_frame(canvas, qtbot):
@@ -398,11 +411,11 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     assert canvas.is_warm
     assert len(loads) >= 20 and len(set(loads)) == len(loads) and 0 not in loads
     per_frame = Counter(f for f in builds if f > 0)  # frame 0: the offscreen render above and the first frame
-    assert max(per_frame.values()) <= 2  # a ring style: its dots and its halo
+    assert max(per_frame.values()) <= 1  # a ring style's one visual
     assert len(set(builds[-5:])) == 5  # the trajectory groups' line, markers and labels: a frame each
     for name, ring in canvas._rings.items():
-        assert not ring.visual._program._need_build and not ring.halo._program._need_build, name
-        assert ring.visual.visible == ring.halo.visible == (name == "selection"), name
+        assert not ring.visual._program._need_build, name
+        assert ring.visual.visible == (name == "selection"), name
     for group in (layer._groups[True], layer._groups[False]):
         assert not group.line._subvisuals[0]._program._need_build and not group.markers._program._need_build
         assert not any(v.visible for v in group.visuals())
@@ -419,7 +432,7 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     layer._background_changed(False)
     np.testing.assert_array_equal(canvas.render_image(), before)
     canvas.set_neighbours([3, 4])
-    np.testing.assert_array_equal(canvas._rings["neighbours"].visual._data["a_position"][:, :2], grid_points()[[3, 4]])
+    np.testing.assert_array_equal(canvas._rings["neighbours"].visual.positions[:, :2], grid_points()[[3, 4]])
 
 
 def test_the_glyph_warm_up_waits_for_its_renderer_imported_on_a_thread(canvas, qtbot, monkeypatch):
