@@ -197,8 +197,10 @@ class NeighboursDock(QDockWidget):
         names = s.root.class_names if s.root is not None else None
         members = list(s.selection_set)  # a set's members come first, then the neighbours of the selection
         items = [(row, IN_SET) for row in members] + [(row, distance_caption(d)) for row, d in s.neighbours]
-        captions = [f"{class_text(s.model, row, names)}\n{what}" for row, what in items]
-        tips = [f"{s.model.samples.id_text(row)}  {class_text(s.model, row, names)}  {what}" for row, what in items]
+        classes = [class_text(s.model, row, names) for row, _ in items]  # once per item: a lasso can hold thousands
+        captions = [f"{text}\n{what}" for text, (_row, what) in zip(classes, items, strict=True)]
+        ids = [s.model.samples.id_text(row) for row, _ in items]
+        tips = [f"{i}  {text}  {what}" for i, text, (_row, what) in zip(ids, classes, items, strict=True)]
         self.gallery_model.set_items([row for row, _ in items], captions, tips)
         n_manual = sum(1 for _, d in s.neighbours if d is None)
         n = len(s.neighbours)
