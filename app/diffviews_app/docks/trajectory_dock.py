@@ -172,9 +172,9 @@ class TrajectoryDock(QDockWidget):
         for tid in [t for t in self._curves if t not in self.gen.trajectories]:
             self.plot.removeItem(self._curves.pop(tid))
             self._drawn.pop(tid, None)
-        self._dirty.clear()
-        for tid in self.gen.trajectories:  # the curves kept are set again only where they changed (a new current)
-            self._update_curve(tid)
+        self._dirty &= set(self.gen.trajectories)
+        for tid in self.gen.trajectories:  # set within PLOT_REFRESH_MS, in a turn of their own (a session restored
+            self._schedule(tid)  # changes the map, the docks and every curve at once), and only where they changed
         self.clear_button.setEnabled(bool(self.gen.trajectories))
         self._step(self.gen.step)
 
