@@ -435,6 +435,27 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     np.testing.assert_array_equal(canvas._rings["neighbours"].visual.positions[:, :2], grid_points()[[3, 4]])
 
 
+def test_a_generations_first_overlays_reuse_markers_warmed_up_after_the_first_full_frame(canvas, qtbot, monkeypatch):
+    """The images of a generation and the selected ones (two overlays) are drawn with markers made and drawn once,
+    invisibly, during the warm-up: the frame that first shows them builds no GL program."""
+    import vispy.visuals.shaders.program as shader_program
+
+    canvas.set_points(grid_points())
+    canvas.set_colors(blue_with_red(100, []))
+    with qtbot.waitSignal(canvas.warmed_up, timeout=20000):
+        canvas.request_draw()
+    spares = list(canvas._spare_overlays)
+    assert len(spares) == 2 and not any(m._program._need_build or m.visible for m in spares)
+    builds = []
+    build = shader_program.ModularProgram._build
+    monkeypatch.setattr(shader_program.ModularProgram, "_build", lambda prog: (builds.append(prog), build(prog)))
+    canvas.add_overlay_points("gen", grid_points()[:3] + 0.5, (1.0, 0.6, 0.0, 1.0), symbol="star")
+    canvas.add_overlay_points("selected", grid_points()[:1] + 0.5, (0.9, 0.1, 0.1, 1.0), symbol="ring")
+    assert {canvas._overlays[name].visual for name in ("gen", "selected")} == set(spares)
+    canvas.render_image()
+    assert builds == []
+
+
 def test_the_glyph_warm_up_waits_for_its_renderer_imported_on_a_thread(canvas, qtbot, monkeypatch):
     """freetype-py, vispy's glyph renderer, is imported at the first glyph rendered (~90 ms: a stall at rest). The
     warm-up imports it on a thread and renders no glyph until it is there, the canvas asking again a little later."""

@@ -30,7 +30,7 @@ from . import camera_state, native_surface
 from .cached_canvas import CachedSceneCanvas
 from .cameras import make_cameras
 from .input import CanvasInput
-from .overlays import OverlayPoints, Rings
+from .overlays import OverlayPoints, Rings, SpareOverlay
 from .picking import nearest_brute, project_to_screen, transform_matrix
 from .point_layer import PointLayer
 from .point_picker import SYNC_INDEX_MAX, PointPicker
@@ -119,15 +119,17 @@ class PointCloudCanvas(QObject):
             name: Rings(self._view.scene, color, extra, width, order=i + 1)
             for i, (name, (color, extra, width)) in enumerate(self.RING_STYLE.items())
         }
-        # what has visuals whose GL programs are not built yet (rings first, in the order a user meets them; then
-        # what layers add with ``warm_up_later``): one is drawn per frame once a full frame is on screen
+        self._overlays: dict[str, OverlayPoints] = {}
+        self._spare_overlays: list = []  # Markers made ahead or of removed overlays, reused by the next ones
+        # what has visuals whose GL programs are not built yet (rings first, in the order a user meets them, then two
+        # overlays' markers, then what layers add with ``warm_up_later``): one is drawn per frame once a full frame
+        # is on screen
         self._cold: list[WarmUp] = [self._rings[name] for name in ("selection", "hover", "neighbours", "set",
                                                                    "highlight")]  # fmt: skip
+        self._cold += [SpareOverlay(self._view.scene, self._spare_overlays) for _ in range(2)]
         self._warming: WarmUp | None = None
         self._warm_timer = QTimer(self, singleShot=True, interval=0)
         self._warm_timer.timeout.connect(self._warm_up_next)
-        self._overlays: dict[str, OverlayPoints] = {}
-        self._spare_overlays: list = []  # Markers of removed overlays, reused by the next ones
         self._layers: list[PickLayer] = []
         self._lasso_line = Line(parent=self._view, color=(0.2, 0.2, 0.2, 0.9), width=1.5, method="gl")
         self._lasso_line.order = 100

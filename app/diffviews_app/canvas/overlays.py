@@ -92,6 +92,30 @@ class Rings:
         self.visual.show_at(positions[rows], point_size + self.extra_size, self.width, self.color, halo)
 
 
+class SpareOverlay:
+    """A Markers visual for overlays, made and drawn once with nothing to see before the first overlay needs it (a
+    canvas ``WarmUp``), then left in ``spares`` for ``add_overlay_points`` to reuse: making one costs ~15 ms of
+    Python and its first frame builds its GL program (~20-50 ms on software GL), which the frame that showed a
+    generation's first images paid (its images and the selected ones are two overlays)."""
+
+    def __init__(self, parent, spares: list) -> None:
+        self._parent, self._spares = parent, spares
+        self._visual: Markers | None = None
+
+    def warm_up(self, position: np.ndarray) -> bool:
+        if self._visual is not None:
+            return False
+        self._visual = _markers(self._parent, order=10)
+        self._visual.set_data(np.asarray(position, dtype=np.float32).reshape(1, -1), size=0.0, edge_width=0.0,
+                              face_color=TRANSPARENT, edge_color=TRANSPARENT)  # fmt: skip
+        self._visual.visible = True
+        return True
+
+    def end_warm_up(self) -> None:
+        self._visual.visible = False
+        self._spares.append(self._visual)
+
+
 class OverlayPoints:
     """Extra points not in the main buffer (generated samples): filled symbols with a thin white edge; ``targets``
     (one per point, or None) are what pointing at a point reports. ``visual``: a Markers of an overlay removed
