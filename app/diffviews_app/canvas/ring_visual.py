@@ -1,4 +1,4 @@
-"""Rings of one style (selection, hover, neighbours...) over a white halo, in one cheap pass of GL points.
+"""Rings of one style (selection, hover, neighbours...) each over a halo, in one cheap pass of GL points.
 
 Rings are drawn over the cached image of the points on every frame (a hover, a click, a camera move), so their
 cost is paid per frame. vispy's ``Markers`` drew each ring twice (its halo, then the ring) with its general marker
