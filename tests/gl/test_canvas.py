@@ -342,6 +342,33 @@ def test_a_trajectory_before_its_first_step_draws_nothing_in_either_mode(canvas)
         assert layer.drawn_positions(1).shape == (0, 3)
 
 
+def test_the_trajectory_layer_asks_for_a_frame_only_when_what_it_shows_changes(canvas, monkeypatch):
+    """With no trajectory shown, a flush (a new map, another current trajectory, a mode) changes nothing on screen
+    and asks for no frame: it drew a second frame after every new map. Showing or hiding one still asks."""
+    from diffviews_app.canvas.trajectory_layer import TrajectoryLayer
+
+    layer = TrajectoryLayer(canvas)
+    canvas.set_points(grid_points())
+    layer._group(True), layer._group(False)  # made, as after the warm-up, with nothing shown
+    asked = []
+    monkeypatch.setattr(canvas, "request_draw", lambda: asked.append(1))
+    layer.set_current(-1)
+    layer._mode_changed("2d")
+    layer.flush()
+    assert asked == []
+    layer.set_trajectory(1, grid_points()[:3], None, [80.0, 1.0, 0.002], (1.0, 0.0, 0.0), True)
+    layer.set_current(1)
+    layer.flush()
+    assert asked == [1]
+    layer.remove(1)
+    layer.flush()
+    assert asked == [1, 1]
+    layer.flush()
+    layer.set_current(-1)
+    layer.flush()
+    assert asked == [1, 1]
+
+
 def test_rings_move_and_resize_within_their_buffer(canvas):
     """A ring shown at other rows, or at a few more or fewer, is one upload of their positions into its buffer: what
     it holds is exactly the rows shown, and the frame is the one a freshly made ring draws."""

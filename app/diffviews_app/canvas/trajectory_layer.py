@@ -104,15 +104,17 @@ class _TrajectoryGroup:
         else:
             self.labels.color = rgba
 
-    def draw(self, items: list[tuple[np.ndarray, Sequence[float], tuple, bool]], opacity: float = 1.0) -> None:
-        """``items``: (drawn positions (n, 3), sigmas, rgb, finished) per trajectory."""
+    def draw(self, items: list[tuple[np.ndarray, Sequence[float], tuple, bool]], opacity: float = 1.0) -> bool:
+        """``items``: (drawn positions (n, 3), sigmas, rgb, finished) per trajectory. False when nothing was shown
+        and nothing is: the frame does not change (a new map with no trajectories drew a second frame for it)."""
         if self._ink is not None:
             self.labels.color, self._ink = self._ink, None
         items = [it for it in items if len(it[0])]
-        for v in self.visuals():
+        shown = [v for v in self.visuals() if v.visible]
+        for v in shown:
             v.visible = False
         if not items:
-            return
+            return bool(shown)
         alpha = (1.0 if self.bold else 0.45) * opacity
         dot, end = (6.0, 13.0) if self.bold else (4.0, 9.0)
         pos, colors, pairs = [], [], []
@@ -161,6 +163,7 @@ class _TrajectoryGroup:
             self.labels.text = [f" σ={sigmas[i]:.3g}" for i in steps]
             self.labels.pos = p[steps]
             self.labels.visible = True
+        return True
 
 
 class _GlyphWarmUp:
@@ -266,15 +269,17 @@ class TrajectoryLayer(QObject):
         dirty, self._dirty = self._dirty, set()
         if not dirty:
             return
+        changed = False
         if self._current in dirty:
             cur = [self._item(self._current)] if self._current in self._data else []
             if cur or True in self._groups:  # nothing drawn yet: no group to make
-                self._group(True).draw(cur)
+                changed = self._group(True).draw(cur) or changed
         if dirty - {self._current}:
             others = [self._item(t) for t in self._data if t != self._current]
             if others or False in self._groups:
-                self._group(False).draw(others)
-        self.canvas.request_draw()
+                changed = self._group(False).draw(others) or changed
+        if changed:
+            self.canvas.request_draw()
 
     def _item(self, tid: int) -> tuple:
         _p2, _p3, sigmas, rgb, finished = self._data[tid]
