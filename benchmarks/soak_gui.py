@@ -153,7 +153,7 @@ class StallMeter:
         self.pool, self.soak = pool, soak
         self.stalls: list[tuple[float, str, tuple[str, ...], float, float]] = []  # (ms, action, jobs, UI CPU, GC ms)
         self.beats = 0
-        self.longest_ms = 0.0  # the latest beat, stall or not (a run without stalls still tells how close it came)
+        self.longest_ms = 0.0  # the most late beat, stall or not (a run without stalls still tells how close it came)
         self.longest_during_jobs_ms = 0.0
         self._last = time.perf_counter()
         self._last_cpu = time.thread_time()
