@@ -9,11 +9,12 @@ Figures: actions per second, the window's process's CPU time over the actions (a
 sleeps between events, as the app's does), the CPU time a hypervisor took from the machine meanwhile (Linux's steal
 time: on a virtual machine, stalls no program on it caused), RSS at start / peak / end of the window's process (sampled
 on a thread every 0.2 s) and the peak RSS of its worker process (where UMAP fits, extraction and builds run), the UI
-thread's stalls (a 10 ms heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs ran;
-and the same for the window at rest for 10 s before the first action, the floor the machine's load sets), whether umap,
-numba or pynndescent were imported in the window's process (a failure), the caches' bytes at the end, threads left after
-closing, uncaught exceptions (``sys.excepthook``, which also receives exceptions raised in Qt slots), bugs logged by the
-worker pool, error messages the window showed. The baseline is the RSS with the demo open before the first action. Exit
+thread's stalls (a 10 ms heartbeat timer on the event loop: the longest, and how many over 50 / 200 ms while jobs ran,
+each split into the UI thread's own CPU, its wait for a core and the machine's steal; and the same for the window at
+rest for 10 s before the first action, the floor the machine's load sets), whether umap, numba or pynndescent were
+imported in the window's process (a failure), the caches' bytes at the end, threads left after closing, uncaught
+exceptions (``sys.excepthook``, which also receives exceptions raised in Qt slots), bugs logged by the worker pool,
+error messages the window showed. The baseline is the RSS with the demo open before the first action. Exit
 status 1 when a check fails (an uncaught exception or logged bug, RSS over ``--max-rss-mb``, a thread left running), 0
 otherwise; the interpreter then shuts down normally, so a crash at exit shows as a signal exit status. Needs an X
 display: ``xvfb-run -a python benchmarks/soak_gui.py``.
@@ -141,22 +142,57 @@ class MemorySampler:
             self.sample()
 
 
+class ThreadWaits:
+    """Where a thread's wall time went besides its own CPU, on Linux: its wait for a core while runnable (the
+    scheduler's ``run_delay``, ``/proc/thread-self/schedstat``) and the CPU time the hypervisor took from the machine
+    (all CPUs, in clock ticks). Made on the thread it measures; zeros where the files are missing."""
+
+    def __init__(self) -> None:
+        self._schedstat = self._open("/proc/thread-self/schedstat")
+        self._stat = self._open("/proc/stat")
+        self._tick_s = 1.0 / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _open(path: str) -> int | None:
+        try:
+            return os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+
+    def read(self) -> tuple[float, float]:
+        """(seconds this thread has waited for a core, seconds stolen from the machine), since boot."""
+        wait = steal = 0.0
+        try:
+            if self._schedstat is not None:
+                wait = int(os.pread(self._schedstat, 100, 0).split()[1]) / 1e9
+            if self._stat is not None:
+                steal = int(os.pread(self._stat, 200, 0).split(b"\n", 1)[0].split()[8]) * self._tick_s
+        except (OSError, ValueError, IndexError):
+            pass
+        return wait, steal
+
+
 class StallMeter:
     """The UI thread's stalls: a ``HEARTBEAT_MS`` timer on the event loop; each beat later than due by more than
-    ``STALL_MS`` is a stall, recorded with the action running, the jobs running (in the pool) meanwhile, the CPU time
-    the UI thread itself spent in the gap (the rest it waited: for a core, the interpreter or the hypervisor) and the
-    time the garbage collector ran in it. The longest lateness of any beat (a stall or not) is kept too."""
+    ``STALL_MS`` is a stall, recorded with the action running, the jobs running (in the pool) meanwhile, and where the
+    gap's time went: the CPU time the UI thread itself spent in it, the time it waited for a core (``ThreadWaits``),
+    the CPU time the hypervisor took from the machine meanwhile, and the time the garbage collector ran. The rest of a
+    gap the thread was blocked (sleeping until the beat, or on a lock) or its CPU was stolen while it ran. The longest
+    lateness of any beat (a stall or not) is kept too."""
 
     def __init__(self, pool, soak) -> None:
         from PySide6.QtCore import Qt, QTimer
 
         self.pool, self.soak = pool, soak
-        self.stalls: list[tuple[float, str, tuple[str, ...], float, float]] = []  # (ms, action, jobs, UI CPU, GC ms)
+        # (ms late, action, jobs, UI CPU ms, GC ms, core wait ms, machine steal ms)
+        self.stalls: list[tuple[float, str, tuple[str, ...], float, float, float, float]] = []
         self.beats = 0
         self.longest_ms = 0.0  # the most late beat, stall or not (a run without stalls still tells how close it came)
         self.longest_during_jobs_ms = 0.0
+        self._waits = ThreadWaits()
         self._last = time.perf_counter()
         self._last_cpu = time.thread_time()
+        self._last_wait, self._last_steal = self._waits.read()
         self._gc_s = 0.0  # collector time since the last beat
         self._gc_started = 0.0
         self._jobs_at_last: tuple[str, ...] = ()
@@ -167,6 +203,7 @@ class StallMeter:
 
     def start(self) -> None:
         self._last, self._last_cpu, self._gc_s = time.perf_counter(), time.thread_time(), 0.0
+        self._last_wait, self._last_steal = self._waits.read()
         gc.callbacks.append(self._on_gc)
         self._timer.start()
 
@@ -186,27 +223,40 @@ class StallMeter:
 
     def _beat(self) -> None:
         now, cpu = time.perf_counter(), time.thread_time()
+        wait, steal = self._waits.read()
         late_ms = (now - self._last) * 1000 - HEARTBEAT_MS
         jobs = tuple(sorted({j.name for j in self.pool.running()} | set(self._jobs_at_last)))
         self.longest_ms = max(self.longest_ms, late_ms)
         if jobs:
             self.longest_during_jobs_ms = max(self.longest_during_jobs_ms, late_ms)
         if late_ms > STALL_MS:
-            self.stalls.append((late_ms, self.soak.current, jobs, (cpu - self._last_cpu) * 1000, self._gc_s * 1000))
+            self.stalls.append((late_ms, self.soak.current, jobs, (cpu - self._last_cpu) * 1000, self._gc_s * 1000,
+                                (wait - self._last_wait) * 1000, (steal - self._last_steal) * 1000))  # fmt: skip
         self.beats += 1
         self._last, self._last_cpu, self._gc_s = now, cpu, 0.0
+        self._last_wait, self._last_steal = wait, steal
         self._jobs_at_last = tuple(j.name for j in self.pool.running())
 
     def summary(self) -> dict:
-        during = [ms for ms, _a, jobs, _c, _g in self.stalls if jobs]
+        in_jobs = [stall for stall in self.stalls if stall[2]]
+        during = [stall[0] for stall in in_jobs]
         # the event loop idle between the soak's actions: what a stall there costs is the jobs' (or their results'
         # redraws), not the handling of an input event
-        idle = [ms for ms, action, jobs, _c, _g in self.stalls if jobs and action in IDLE_LABELS]
+        idle = [stall[0] for stall in in_jobs if stall[1] in IDLE_LABELS]
         worst = sorted(self.stalls, reverse=True)[:8]
-        own = [cpu for _ms, _a, jobs, cpu, _g in self.stalls if jobs]  # the UI thread's own CPU in each stall
+        own = [stall[3] for stall in in_jobs]  # the UI thread's own CPU in each stall
+        over = [stall for stall in in_jobs if stall[0] > STALL_MS]
         return {
             "stalls_during_jobs_with_over_50ms_of_ui_cpu": sum(cpu > 50 for cpu in own),
             "most_ui_cpu_in_a_stall_during_jobs_ms": round(max(own, default=0.0), 1),
+            # where the stalls' time went, summed over the stalls during jobs: the UI thread's CPU, its wait for a
+            # core, and the machine's steal meanwhile (ms)
+            "stalls_during_jobs_split_ms": {
+                "late": round(sum(s[0] for s in over)),
+                "ui_cpu": round(sum(s[3] for s in over)),
+                "core_wait": round(sum(s[5] for s in over)),
+                "steal": round(sum(s[6] for s in over)),
+            },
             "longest_stall_between_actions_during_jobs_ms": round(max(idle, default=0.0), 1),
             "stalls_between_actions_during_jobs_over_50ms": sum(ms > 50 for ms in idle),
             "stalls_between_actions_during_jobs_over_200ms": sum(ms > 200 for ms in idle),
@@ -215,10 +265,10 @@ class StallMeter:
             "longest_stall_during_jobs_ms": round(self.longest_during_jobs_ms, 1),
             "stalls_over_50ms_during_jobs": sum(ms > 50 for ms in during),
             "stalls_over_200ms_during_jobs": sum(ms > 200 for ms in during),
-            "stalls_over_50ms": sum(ms > 50 for ms, *_ in self.stalls),
-            "stalls_over_200ms": sum(ms > 200 for ms, *_ in self.stalls),
-            "worst_stalls": [[round(ms), action, list(jobs), round(cpu), round(gc_ms)]
-                             for ms, action, jobs, cpu, gc_ms in worst],  # fmt: skip
+            "stalls_over_50ms": sum(s[0] > 50 for s in self.stalls),
+            "stalls_over_200ms": sum(s[0] > 200 for s in self.stalls),
+            "worst_stalls": [[round(ms), action, list(jobs), round(cpu), round(wait), round(steal), round(gc_ms)]
+                             for ms, action, jobs, cpu, gc_ms, wait, steal in worst],  # fmt: skip
         }
 
 
@@ -552,7 +602,11 @@ def main() -> int:
     print(f"  of which the window's own work (UI thread CPU) over 50 ms: "
           f"{st['stalls_during_jobs_with_over_50ms_of_ui_cpu']}, the most {st['most_ui_cpu_in_a_stall_during_jobs_ms']}"
           " ms (the rest of a stall waited: for a core, the interpreter or the hypervisor)")  # fmt: skip
-    print(f"worst stalls [ms, action, jobs running, UI thread's CPU ms, collector ms]: {st['worst_stalls']}")
+    split = st["stalls_during_jobs_split_ms"]
+    print(f"  their {split['late']} ms late in all: the UI thread's CPU {split['ui_cpu']} ms, its wait for a core "
+          f"{split['core_wait']} ms, the hypervisor's steal (both CPUs) {split['steal']} ms")
+    print("worst stalls [ms late, action, jobs running, UI thread's CPU ms, its wait for a core ms, steal ms, "
+          f"collector ms]: {st['worst_stalls']}")
     rest = mb["ui_stalls_at_rest"]
     print(f"at rest for {IDLE_FLOOR_S:.0f} s before the first action (the machine's load alone): "
           f"{rest['stalls_over_50ms']} stalls over 50 ms, {rest['stalls_over_200ms']} over 200 ms, longest "
