@@ -412,6 +412,7 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
 
     import vispy.visuals.shaders.program as shader_program
     import vispy.visuals.text.text as vispy_text
+    from diffviews_app.canvas import trajectory_layer
     from diffviews_app.canvas.trajectory_layer import LABEL_INK, TrajectoryLayer
 
     layer = TrajectoryLayer(canvas)
@@ -424,8 +425,12 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
     canvas._canvas.events.draw.connect(lambda _e: frames.__setitem__(0, frames[0] + 1), position="first")
     next_turn, load_char = canvas._warm_up_next, vispy_text.TextureFont._load_char
     build = shader_program.ModularProgram._build
+    made = []  # the trajectory groups (three visuals each) are made in warm-up turns of their own
+    make_group = trajectory_layer._TrajectoryGroup.__init__
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(canvas, "_warm_up_next", lambda: (turns.__setitem__(0, turns[0] + 1), next_turn()))
+        mp.setattr(trajectory_layer._TrajectoryGroup, "__init__",
+                   lambda group, *a, **k: (made.append(turns[0]), make_group(group, *a, **k))[1])  # fmt: skip
         canvas._warm_timer.timeout.disconnect()
         canvas._warm_timer.timeout.connect(canvas._warm_up_next)
         mp.setattr(
@@ -437,6 +442,7 @@ def test_every_ring_style_and_trajectory_group_is_drawn_once_invisibly_after_the
             canvas.request_draw()
     assert canvas.is_warm
     assert len(loads) >= 20 and len(set(loads)) == len(loads) and 0 not in loads
+    assert len(set(made)) == 2 and 0 not in made and not set(made) & set(loads)
     per_frame = Counter(f for f in builds if f > 0)  # frame 0: the offscreen render above and the first frame
     assert max(per_frame.values()) <= 1  # a ring style's one visual
     assert len(set(builds[-5:])) == 5  # the trajectory groups' line, markers and labels: a frame each

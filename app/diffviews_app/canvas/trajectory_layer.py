@@ -185,10 +185,25 @@ class _GlyphWarmUp:
         pass
 
 
+class _GroupMade:
+    """One of a layer's groups made in an event-loop turn of its own (three vispy visuals, ~25 ms of the UI thread):
+    made by the first glyph or visual warmed up, it shared that turn's work (a stall at rest of ~60 ms)."""
+
+    def __init__(self, layer: TrajectoryLayer, bold: bool) -> None:
+        self.layer, self.bold = layer, bold
+
+    def warm_up(self, position: np.ndarray) -> bool:
+        self.layer._group(self.bold)
+        return False
+
+    def end_warm_up(self) -> None:
+        pass
+
+
 class _GroupWarmUp:
     """The canvas's warm-up of one visual (``part``: index into ``visuals()``) of one of a layer's groups: one
-    program built per frame (the three of a group in one frame were a 0.2-0.3 s stall). The group is made by the
-    first of them (after the first frame), not earlier."""
+    program built per frame (the three of a group in one frame were a 0.2-0.3 s stall). The group is made after
+    the first frame (``_GroupMade``), not earlier."""
 
     def __init__(self, layer: TrajectoryLayer, bold: bool, part: int) -> None:
         self.layer, self.bold, self.part = layer, bold, part
@@ -223,9 +238,12 @@ class TrajectoryLayer(QObject):
         canvas.mode_changed.connect(self._mode_changed)
         canvas.background_changed.connect(self._background_changed)
         canvas.add_layer(self)
+        canvas.warm_up_later(_GroupMade(self, True))
         for char in WARM_GLYPHS:
             canvas.warm_up_later(_GlyphWarmUp(self, char))
         for bold in (True, False):
+            if not bold:
+                canvas.warm_up_later(_GroupMade(self, bold))
             for part in range(3 if bold else 2):  # line, markers (and the bold group's labels)
                 canvas.warm_up_later(_GroupWarmUp(self, bold, part))
 
