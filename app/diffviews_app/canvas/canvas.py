@@ -26,7 +26,7 @@ from vispy import scene
 from vispy.scene.visuals import Line
 
 from ..targets import Target
-from . import camera_state, native_surface
+from . import camera_state, native_surface, shader_source
 from .cached_canvas import CachedSceneCanvas
 from .cameras import make_cameras
 from .input import CanvasInput
@@ -100,6 +100,7 @@ class PointCloudCanvas(QObject):
             self._own_pool = pool
         else:
             self._own_pool = None
+        shader_source.install()  # each program vispy builds (here on the UI thread) parses its source in linear time
         self._canvas = CachedSceneCanvas(keys=None, show=False, bgcolor=bgcolor, size=(800, 600), create_native=False)
         native_surface.attach(self._canvas, parent)
         self._view = self._canvas.central_widget.add_view(border_width=0)
