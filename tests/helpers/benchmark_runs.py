@@ -16,6 +16,7 @@ NEEDS_DISPLAY = (  # run by tests/gl
     "bench_interaction.py",
     "bench_open_million.py",
     "bench_pan.py",
+    "bench_program_build.py",
     "bench_rings.py",
     "bench_stall_floor.py",
     "bench_startup.py",

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer
-from vispy.scene.visuals import Line, Markers, Text
+from vispy.scene.visuals import Line, Markers
 
 from ..background_import import import_in_background, settled
 from ..targets import Target
+from .label_text import LabelText
 
 HOVER_RADIUS_PX = 8.0
 MAX_LABELS = 8
@@ -62,7 +63,7 @@ class _TrajectoryGroup:
         self.bold = bold
         self.line = Line(parent=scene, method="gl", antialias=True)
         self.markers = Markers(parent=scene, scaling="fixed")
-        self.labels = Text(parent=scene, font_size=7, anchor_x="left", anchor_y="bottom", color=LABEL_INK[False])
+        self.labels = LabelText(parent=scene, font_size=7, anchor_x="left", anchor_y="bottom", color=LABEL_INK[False])
         # One hidden point each: vispy asks every visual for its bounds when a camera auto-ranges, and an empty
         # Markers cannot answer.
         origin = np.zeros((1, 3), dtype=np.float32)
