@@ -239,12 +239,10 @@ class TrajectoryLayer(QObject):
         canvas.mode_changed.connect(self._mode_changed)
         canvas.background_changed.connect(self._background_changed)
         canvas.add_layer(self)
-        canvas.warm_up_later(_GroupMade(self, True))
-        for char in WARM_GLYPHS:
-            canvas.warm_up_later(_GlyphWarmUp(self, char))
         for bold in (True, False):
-            if not bold:
-                canvas.warm_up_later(_GroupMade(self, bold))
+            canvas.warm_up_later(_GroupMade(self, bold))
+            for char in WARM_GLYPHS if bold else ():  # the bold group's labels
+                canvas.warm_up_later(_GlyphWarmUp(self, char))
             for part in range(3 if bold else 2):  # line, markers (and the bold group's labels)
                 canvas.warm_up_later(_GroupWarmUp(self, bold, part))
 
