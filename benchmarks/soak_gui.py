@@ -171,6 +171,12 @@ class ThreadWaits:
             pass
         return wait, steal
 
+    def close(self) -> None:
+        for fd in (self._schedstat, self._stat):
+            if fd is not None:
+                os.close(fd)
+        self._schedstat = self._stat = None
+
 
 class StallMeter:
     """The UI thread's stalls: a ``HEARTBEAT_MS`` timer on the event loop; each beat later than due by more than
@@ -209,6 +215,7 @@ class StallMeter:
 
     def stop(self) -> None:
         self._timer.stop()
+        self._waits.close()
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
 
@@ -245,17 +252,16 @@ class StallMeter:
         idle = [stall[0] for stall in in_jobs if stall[1] in IDLE_LABELS]
         worst = sorted(self.stalls, reverse=True)[:8]
         own = [stall[3] for stall in in_jobs]  # the UI thread's own CPU in each stall
-        over = [stall for stall in in_jobs if stall[0] > STALL_MS]
         return {
             "stalls_during_jobs_with_over_50ms_of_ui_cpu": sum(cpu > 50 for cpu in own),
             "most_ui_cpu_in_a_stall_during_jobs_ms": round(max(own, default=0.0), 1),
             # where the stalls' time went, summed over the stalls during jobs: the UI thread's CPU, its wait for a
             # core, and the machine's steal meanwhile (ms)
             "stalls_during_jobs_split_ms": {
-                "late": round(sum(s[0] for s in over)),
-                "ui_cpu": round(sum(s[3] for s in over)),
-                "core_wait": round(sum(s[5] for s in over)),
-                "steal": round(sum(s[6] for s in over)),
+                "late": round(sum(s[0] for s in in_jobs)),
+                "ui_cpu": round(sum(s[3] for s in in_jobs)),
+                "core_wait": round(sum(s[5] for s in in_jobs)),
+                "steal": round(sum(s[6] for s in in_jobs)),
             },
             "longest_stall_between_actions_during_jobs_ms": round(max(idle, default=0.0), 1),
             "stalls_between_actions_during_jobs_over_50ms": sum(ms > 50 for ms in idle),
