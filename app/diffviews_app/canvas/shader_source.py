@@ -2,8 +2,8 @@
 
 Before it binds a GL program's variables, vispy parses them from the program's source with its ``//`` comments
 removed by ``re.sub(r"(.*)(//.*)", r"\\1", code, flags=re.M)``. That pattern backtracks over every line from every
-position: on the labels' ~80,000-character source it took ~26 ms of the UI thread per program built, in the frame that
-first draws a visual (and in the warm-up that draws each once), as long as the rest of the program's Python work.
+position: on vispy's ~80,000-character text source it took ~26 ms of the UI thread per program built, in the frame
+that first draws a visual (and in the warm-up that draws each once).
 ``install`` gives vispy's program module a ``re`` whose ``sub`` answers that one call by ``strip_line_comments``
 (the same text, linearly) and passes every other call to ``re``.
 """

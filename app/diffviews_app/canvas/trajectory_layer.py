@@ -187,8 +187,8 @@ class _GlyphWarmUp:
 
 
 class _GroupMade:
-    """One of a layer's groups made in an event-loop turn of its own (three vispy visuals, ~25 ms of the UI thread):
-    made by the first glyph or visual warmed up, it shared that turn's work (a stall at rest of ~60 ms)."""
+    """One of a layer's groups made in an event-loop turn of its own (three vispy visuals, ~24 ms of the UI thread):
+    made by the first glyph or visual warmed up, it shared that turn with the glyph's rendering or the frame."""
 
     def __init__(self, layer: TrajectoryLayer, bold: bool) -> None:
         self.layer, self.bold = layer, bold
